@@ -1,0 +1,161 @@
+// MetadataStore: the namespace of one tierfs store, kept in SQLite (WAL).
+//
+// Holds inodes (mode, owner, size, link count, times, symlink target, pin
+// flag), directory entries and xattrs; nothing about file data except each
+// inode's logical size. Every mutating call is one SQLite transaction, so the
+// namespace is consistent after a crash at any point. The schema is versioned
+// (table `meta`, key `schema_version`) and described in fusefs/METADATA.md.
+//
+// This layer implements the POSIX rules that concern the namespace alone:
+// ENOENT/EEXIST/ENOTDIR/EISDIR/ENOTEMPTY/EINVAL/ENAMETOOLONG for the name
+// operations, link counts, and the ctime/mtime updates of parent and target
+// on link, unlink, rename, rmdir and create. Permission checks are not done
+// here (the kernel's default_permissions does them).
+//
+// Thread-safety: all methods are thread-safe (one connection behind a mutex;
+// the FUSE layer caches attributes in memory, so this is not on the hot path).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compress/status.h"
+
+namespace tierfs {
+
+inline constexpr uint64_t kRootIno = 1;
+inline constexpr int kSchemaVersion = 1;
+inline constexpr size_t kMaxNameLen = 255;
+
+struct Timespec {
+  int64_t sec = 0;
+  int64_t nsec = 0;
+  bool operator==(const Timespec&) const = default;
+};
+
+struct InodeAttr {
+  uint64_t ino = 0;
+  uint32_t mode = 0;  // S_IFMT bits + permission bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;  // files: logical bytes; symlinks: target length; dirs: 0
+  uint32_t nlink = 0;
+  uint64_t rdev = 0;
+  Timespec atime, mtime, ctime;
+  bool pinned = false;
+};
+
+// Fields to change in SetAttr; unset optionals are left alone. ctime is set
+// to `now` whenever anything changes.
+struct AttrUpdate {
+  std::optional<uint32_t> mode;  // permission bits only (S_IFMT kept)
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> size;
+  std::optional<Timespec> atime;
+  std::optional<Timespec> mtime;
+  std::optional<Timespec> ctime;  // explicit ctime (e.g. flushing cached attrs)
+};
+
+struct NewNode {
+  uint32_t mode = 0;  // S_IFREG/S_IFDIR/S_IFLNK/S_IFIFO/S_IFCHR/S_IFBLK/S_IFSOCK + perms (umask applied by caller)
+  uint32_t uid = 0;
+  uint32_t gid = 0;   // the caller's gid; replaced by the parent's when the parent is setgid
+  uint64_t rdev = 0;
+  std::string symlink_target;  // for S_IFLNK only
+};
+
+struct DirEntry {
+  std::string name;
+  uint64_t ino = 0;
+  uint32_t mode = 0;
+  uint64_t cookie = 0;  // pass as `after` to continue after this entry
+};
+
+struct RenameResult {
+  // The inode that the rename replaced at the destination, after its link
+  // count was decremented (nlink 0 means the caller may free it once closed).
+  std::optional<InodeAttr> replaced;
+};
+
+enum class RenameMode { kNormal, kNoReplace, kExchange };
+enum class XattrMode { kAny, kCreate, kReplace };
+
+struct MetadataOptions {
+  bool create_if_missing = true;
+  bool synchronous_full = false;  // PRAGMA synchronous=FULL instead of NORMAL
+  bool read_only = false;
+};
+
+class MetadataStore {
+ public:
+  // Opens (or creates, with the root directory owned by root_uid/root_gid,
+  // mode 0755) the database at db_path. A database written by a newer schema
+  // version, or one that is not a tierfs database, is refused with a clear
+  // Status (NotSupported / Corruption), and nothing is modified.
+  static Result<std::unique_ptr<MetadataStore>> Open(const std::string& db_path,
+                                                     const MetadataOptions& opts,
+                                                     uint32_t root_uid = 0, uint32_t root_gid = 0);
+  virtual ~MetadataStore() = default;
+
+  // Store-wide settings, e.g. "chunk_size". NotFound when unset.
+  virtual Result<std::string> GetSetting(std::string_view key) = 0;
+  virtual Status SetSetting(std::string_view key, std::string_view value) = 0;
+
+  virtual Result<InodeAttr> GetAttr(uint64_t ino) = 0;
+  virtual Result<InodeAttr> Lookup(uint64_t parent, std::string_view name) = 0;
+
+  // Creates a node named `name` in `parent` and returns it (nlink 1, or 2 for
+  // a directory, whose parent's nlink rises by one). Parent mtime/ctime = now.
+  virtual Result<InodeAttr> Create(uint64_t parent, std::string_view name, const NewNode& node,
+                                   Timespec now) = 0;
+  // New hard link to a non-directory. Target ctime, parent mtime/ctime = now.
+  virtual Result<InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                                 Timespec now) = 0;
+  // Removes a non-directory entry; returns the target after nlink--.
+  virtual Result<InodeAttr> Unlink(uint64_t parent, std::string_view name, Timespec now) = 0;
+  // Removes an empty directory; returns it (nlink 0).
+  virtual Result<InodeAttr> Rmdir(uint64_t parent, std::string_view name, Timespec now) = 0;
+  virtual Result<RenameResult> Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                                      std::string_view new_name, RenameMode mode,
+                                      Timespec now) = 0;
+  virtual Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& update, Timespec now) = 0;
+  virtual Result<std::string> ReadLink(uint64_t ino) = 0;
+
+  // Entries of directory `ino` (without "." and ".."), in a stable order,
+  // starting after the entry whose cookie is `after` (0 = from the start).
+  // fn returns false to stop. fn runs without the store's lock held, so it may
+  // call back into the store. Cookies are positive.
+  virtual Status ReadDir(uint64_t ino, uint64_t after,
+                         const std::function<bool(const DirEntry&)>& fn) = 0;
+
+  virtual Status SetXattr(uint64_t ino, std::string_view name, std::string_view value,
+                          XattrMode mode) = 0;
+  virtual Result<std::string> GetXattr(uint64_t ino, std::string_view name) = 0;  // ENODATA
+  virtual Result<std::vector<std::string>> ListXattr(uint64_t ino) = 0;
+  virtual Status RemoveXattr(uint64_t ino, std::string_view name) = 0;  // ENODATA
+
+  virtual Status SetPinned(uint64_t ino, bool pinned) = 0;
+  virtual Result<std::vector<uint64_t>> ListPinned() = 0;
+
+  // Inodes with nlink 0 (unlinked while open, or left so by a crash).
+  virtual Result<std::vector<uint64_t>> ListOrphans() = 0;
+  // Deletes an inode with nlink 0 and its xattrs. InvalidArgument if nlink > 0.
+  virtual Status DeleteInode(uint64_t ino) = 0;
+
+  // Every inode, in ascending ino order (fsck, status).
+  virtual Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) = 0;
+  virtual Result<uint64_t> InodeCount() = 0;
+
+  // Makes every committed transaction durable (WAL checkpoint + fsync).
+  virtual Status Sync() = 0;
+};
+
+}  // namespace tierfs

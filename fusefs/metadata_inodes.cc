@@ -1,0 +1,94 @@
+// SqliteMetadataStore: whole-inode operations (pins, orphans, deletion,
+// iteration, counting) and Sync. Thread-safe: each method takes mu_, except
+// that ForEachInode calls its callback without it (see metadata_sqlite.h).
+#include <cerrno>
+
+#include "fusefs/metadata_sqlite.h"
+
+namespace tierfs {
+
+Result<std::vector<uint64_t>> SqliteMetadataStore::ListInos(const char* sql) {
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, db_->Prepare(sql));
+  std::vector<uint64_t> inos;
+  for (;;) {
+    TIERFS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return inos;
+    inos.push_back(stmt.Int64(0));
+  }
+}
+
+Status SqliteMetadataStore::SetPinned(uint64_t ino, bool pinned) {
+  return Write([&]() -> Status {
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
+    a.pinned = pinned;
+    return StoreInode(a);
+  });
+}
+
+Result<std::vector<uint64_t>> SqliteMetadataStore::ListPinned() {
+  std::lock_guard lock(mu_);
+  return ListInos("SELECT ino FROM inodes WHERE pinned <> 0 ORDER BY ino");
+}
+
+Result<std::vector<uint64_t>> SqliteMetadataStore::ListOrphans() {
+  std::lock_guard lock(mu_);
+  return ListInos("SELECT ino FROM inodes WHERE nlink = 0 ORDER BY ino");
+}
+
+Status SqliteMetadataStore::DeleteInode(uint64_t ino) {
+  return Write([&]() -> Status {
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
+    if (a.nlink > 0) {
+      return Status::InvalidArgument("inode " + std::to_string(ino) + " still has " +
+                                     std::to_string(a.nlink) + " links");
+    }
+    TIERFS_ASSIGN_OR_RETURN(SqliteStmt xattrs, db_->Prepare("DELETE FROM xattrs WHERE ino = ?"));
+    TIERFS_RETURN_IF_ERROR(xattrs.Bind(ino).Run());
+    TIERFS_ASSIGN_OR_RETURN(SqliteStmt inode, db_->Prepare("DELETE FROM inodes WHERE ino = ?"));
+    return inode.Bind(ino).Run();
+  });
+}
+
+Status SqliteMetadataStore::ForEachInode(const std::function<bool(const InodeAttr&)>& fn) {
+  std::vector<InodeAttr> batch;
+  uint64_t after = 0;
+  do {
+    batch.clear();
+    {
+      std::lock_guard lock(mu_);
+      TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
+                              db_->Prepare(std::string("SELECT ") + kInodeColumns +
+                                           " FROM inodes WHERE ino > ? ORDER BY ino LIMIT ?"));
+      stmt.Bind(static_cast<int64_t>(after)).Bind(kBatchRows);
+      for (;;) {
+        TIERFS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        batch.push_back(ReadInodeRow(stmt));
+      }
+    }
+    for (const InodeAttr& a : batch) {
+      if (!fn(a)) return Status::OK();
+      after = a.ino;
+    }
+  } while (batch.size() == kBatchRows);
+  return Status::OK();
+}
+
+Result<uint64_t> SqliteMetadataStore::InodeCount() {
+  std::lock_guard lock(mu_);
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, db_->Prepare("SELECT count(*) FROM inodes"));
+  TIERFS_RETURN_IF_ERROR(stmt.Step().status());
+  return static_cast<uint64_t>(stmt.Int64(0));
+}
+
+Status SqliteMetadataStore::Sync() {
+  std::lock_guard lock(mu_);
+  if (read_only_) return Status::OK();
+  // Copies the WAL into the database file, fsyncs it and empties the WAL.
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+  TIERFS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (row && stmt.Int64(0) != 0) return Status::Busy("WAL checkpoint blocked by a reader");
+  return Status::OK();
+}
+
+}  // namespace tierfs

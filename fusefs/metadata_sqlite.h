@@ -1,0 +1,132 @@
+// SqliteMetadataStore: the SQLite implementation of MetadataStore. Private to
+// fusefs/ (callers use MetadataStore::Open); split over several .cc files:
+//   metadata_open.cc      Open(): file checks, schema creation and versioning
+//   metadata_sqlite.cc    row helpers, attributes, readdir, xattrs, settings
+//   metadata_inodes.cc    pins, orphans, inode iteration, sync
+//   metadata_namespace.cc create, link, unlink, rmdir, rename
+// The schema and the rules are documented in fusefs/METADATA.md.
+//
+// Thread-safety: every public method is thread-safe; one connection is used
+// behind mu_, and every helper below expects the caller to hold mu_. ReadDir
+// and ForEachInode call their callback without holding mu_, so the callback
+// may call back into the store.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "fusefs/metadata.h"
+#include "fusefs/sqlite_util.h"
+
+namespace tierfs {
+
+// Columns of `inodes` in the order ReadInodeRow() expects them.
+inline constexpr const char* kInodeColumns =
+    "ino, mode, uid, gid, size, nlink, rdev, atime_sec, atime_nsec, mtime_sec, mtime_nsec, "
+    "ctime_sec, ctime_nsec, pinned";
+
+// Rows fetched per lock hold by ReadDir and ForEachInode; the callback runs
+// between batches without the lock.
+inline constexpr int kBatchRows = 256;
+
+// Reads the kInodeColumns of the current row of `stmt`, starting at column 0.
+InodeAttr ReadInodeRow(const SqliteStmt& stmt);
+
+// Checks a name used to create, remove or rename an entry (and to look one up):
+// ENAMETOOLONG above kMaxNameLen; EINVAL when empty, ".", "..", or containing
+// '/' or NUL.
+Status ValidateName(std::string_view name);
+
+class SqliteMetadataStore final : public MetadataStore {
+ public:
+  SqliteMetadataStore(std::unique_ptr<SqliteDb> db, bool read_only)
+      : db_(std::move(db)), read_only_(read_only) {}
+
+  Result<std::string> GetSetting(std::string_view key) override;
+  Status SetSetting(std::string_view key, std::string_view value) override;
+  Result<InodeAttr> GetAttr(uint64_t ino) override;
+  Result<InodeAttr> Lookup(uint64_t parent, std::string_view name) override;
+  Result<InodeAttr> Create(uint64_t parent, std::string_view name, const NewNode& node,
+                           Timespec now) override;
+  Result<InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                         Timespec now) override;
+  Result<InodeAttr> Unlink(uint64_t parent, std::string_view name, Timespec now) override;
+  Result<InodeAttr> Rmdir(uint64_t parent, std::string_view name, Timespec now) override;
+  Result<RenameResult> Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                              std::string_view new_name, RenameMode mode, Timespec now) override;
+  Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& update, Timespec now) override;
+  Result<std::string> ReadLink(uint64_t ino) override;
+  Status ReadDir(uint64_t ino, uint64_t after,
+                 const std::function<bool(const DirEntry&)>& fn) override;
+  Status SetXattr(uint64_t ino, std::string_view name, std::string_view value,
+                  XattrMode mode) override;
+  Result<std::string> GetXattr(uint64_t ino, std::string_view name) override;
+  Result<std::vector<std::string>> ListXattr(uint64_t ino) override;
+  Status RemoveXattr(uint64_t ino, std::string_view name) override;
+  Status SetPinned(uint64_t ino, bool pinned) override;
+  Result<std::vector<uint64_t>> ListPinned() override;
+  Result<std::vector<uint64_t>> ListOrphans() override;
+  Status DeleteInode(uint64_t ino) override;
+  Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) override;
+  Result<uint64_t> InodeCount() override;
+  Status Sync() override;
+
+ private:
+  struct Entry {
+    int64_t id = 0;  // dentries.id, the readdir cookie
+    uint64_t ino = 0;
+  };
+  // Inodes loaded by one operation, keyed by ino, so that an inode playing
+  // two roles (e.g. both parents of a rename) is loaded and stored once.
+  using InodeSet = std::map<uint64_t, InodeAttr>;
+
+  // Runs fn (returning Status or Result<T>) under mu_ inside BEGIN IMMEDIATE
+  // ... COMMIT; the transaction is rolled back when fn or COMMIT fails.
+  template <class Fn>
+  auto Write(Fn&& fn) -> decltype(fn()) {
+    std::lock_guard lock(mu_);
+    if (read_only_) return Status::Posix(EROFS, "metadata store is open read-only");
+    SqliteTransaction txn(db_.get());
+    TIERFS_RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
+    auto result = fn();
+    if (!result.ok()) return result;
+    TIERFS_RETURN_IF_ERROR(txn.Commit());
+    return result;
+  }
+
+  Result<InodeAttr> LoadInode(uint64_t ino);
+  Result<InodeAttr> LoadDir(uint64_t ino);  // ENOTDIR when not a directory
+  // Loads ino into `set` unless it is there already; returns the set's copy,
+  // which stays valid while the set lives.
+  Result<InodeAttr*> LoadInto(InodeSet& set, uint64_t ino);
+  // Writes every mutable column of `attr` (not the symlink target).
+  Status StoreInode(const InodeAttr& attr);
+  Status StoreAll(const InodeSet& set);
+  Result<std::optional<Entry>> FindEntry(uint64_t parent, std::string_view name);
+  Result<Entry> FindExisting(uint64_t parent, std::string_view name);  // NotFound if absent
+  Result<bool> HasEntries(uint64_t dir);
+  Status InsertEntry(uint64_t parent, std::string_view name, uint64_t ino);
+  Status DeleteEntry(int64_t id);
+  // Runs a query of one ino column and returns the values.
+  Result<std::vector<uint64_t>> ListInos(const char* sql);
+
+  // Rename (metadata_namespace.cc). Each helper only changes dentries and the
+  // inodes in `set`; RenameLocked stores the set.
+  Result<RenameResult> RenameLocked(uint64_t parent, std::string_view name, uint64_t new_parent,
+                                    std::string_view new_name, RenameMode mode, Timespec now);
+  // EINVAL when `dir` is `ancestor` or lies below it.
+  Status CheckNotInSubtree(uint64_t ancestor, uint64_t dir);
+  Status ExchangeEntries(InodeSet& set, InodeAttr* dir, Entry src, InodeAttr* new_dir, Entry dst,
+                         Timespec now);
+  Result<RenameResult> MoveEntry(InodeSet& set, InodeAttr* dir, Entry src, InodeAttr* new_dir,
+                                 std::string_view new_name, std::optional<Entry> dst, Timespec now);
+
+  std::mutex mu_;
+  const std::unique_ptr<SqliteDb> db_;
+  const bool read_only_;
+};
+
+}  // namespace tierfs

@@ -1,0 +1,120 @@
+// BufferPool implementation.
+#include "store/buffer_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace tierfs {
+
+namespace {
+size_t RoundUp(size_t n) { return (n + kBufferAlign - 1) / kBufferAlign * kBufferAlign; }
+
+std::byte* AlignedAlloc(size_t n) {
+  void* p = std::aligned_alloc(kBufferAlign, RoundUp(n));
+  if (p == nullptr) throw std::bad_alloc();
+  return static_cast<std::byte*>(p);
+}
+}  // namespace
+
+BufferLease& BufferLease::operator=(BufferLease&& other) noexcept {
+  if (this != &other) {
+    Release();
+    pool_ = std::exchange(other.pool_, nullptr);
+    data_ = std::exchange(other.data_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+    size_ = std::exchange(other.size_, 0);
+    class_index_ = std::exchange(other.class_index_, -1);
+  }
+  return *this;
+}
+
+void BufferLease::Release() {
+  if (data_ == nullptr) return;
+  if (class_index_ >= 0) {
+    pool_->Return(data_, class_index_);
+  } else {
+    std::free(data_);
+  }
+  data_ = nullptr;
+  capacity_ = size_ = 0;
+  class_index_ = -1;
+}
+
+std::vector<BufferClass> BufferPool::SplitBudget(size_t budget, const std::vector<size_t>& sizes) {
+  std::vector<size_t> uniq(sizes);
+  std::sort(uniq.begin(), uniq.end());
+  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+  std::vector<BufferClass> out;
+  if (uniq.empty()) return out;
+  size_t per_class = budget / uniq.size();
+  for (size_t s : uniq) {
+    size_t rs = RoundUp(s);
+    out.push_back({rs, std::max<size_t>(1, per_class / rs)});
+  }
+  return out;
+}
+
+BufferPool::BufferPool(std::vector<BufferClass> classes) {
+  std::sort(classes.begin(), classes.end(),
+            [](const BufferClass& a, const BufferClass& b) { return a.buffer_size < b.buffer_size; });
+  for (const BufferClass& bc : classes) {
+    if (bc.buffer_size == 0 || bc.count == 0) continue;
+    Class c;
+    c.buffer_size = RoundUp(bc.buffer_size);
+    size_t bytes = c.buffer_size * bc.count;
+    c.slab = AlignedAlloc(bytes);
+    std::memset(c.slab, 0, bytes);  // pre-fault every page now, not on first read
+    c.free.reserve(bc.count);
+    for (size_t i = bc.count; i-- > 0;) c.free.push_back(c.slab + i * c.buffer_size);
+    bytes_preallocated_ += bytes;
+    classes_.push_back(std::move(c));
+  }
+}
+
+BufferPool::~BufferPool() {
+  for (Class& c : classes_) std::free(c.slab);
+}
+
+BufferLease BufferPool::Lease(size_t n) {
+  leases_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < classes_.size(); ++i) {
+      Class& c = classes_[i];
+      if (c.buffer_size < n || c.free.empty()) continue;
+      std::byte* p = c.free.back();
+      c.free.pop_back();
+      ++in_use_;
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return BufferLease(this, p, c.buffer_size, static_cast<int>(i));
+    }
+  }
+  overflow_.fetch_add(1, std::memory_order_relaxed);
+  return BufferLease(this, AlignedAlloc(std::max<size_t>(n, 1)), std::max<size_t>(n, 1), -1);
+}
+
+void BufferPool::Return(std::byte* data, int class_index) {
+  std::lock_guard lock(mu_);
+  classes_[class_index].free.push_back(data);
+  --in_use_;
+}
+
+BufferPoolStats BufferPool::stats() const {
+  BufferPoolStats s;
+  s.leases = leases_.load(std::memory_order_relaxed);
+  s.pool_hits = hits_.load(std::memory_order_relaxed);
+  s.overflow_allocations = overflow_.load(std::memory_order_relaxed);
+  s.bytes_preallocated = bytes_preallocated_;
+  std::lock_guard lock(mu_);
+  s.in_use = in_use_;
+  return s;
+}
+
+size_t BufferPool::largest_class() const {
+  return classes_.empty() ? 0 : classes_.back().buffer_size;
+}
+
+}  // namespace tierfs

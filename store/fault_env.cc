@@ -1,0 +1,228 @@
+// FaultInjectionEnv implementation; see fault_env.h for the crash model.
+#include "store/fault_env.h"
+
+#include <cerrno>
+#include <vector>
+
+namespace tierfs {
+
+namespace {
+
+// Reads a whole file through the base Env (test-sized files only).
+Result<std::string> ReadAll(Env* env, const std::string& path) {
+  TIERFS_ASSIGN_OR_RETURN(auto f, env->Open(path, OpenOptions{}));
+  TIERFS_ASSIGN_OR_RETURN(uint64_t size, f->Size());
+  std::string data(size, '\0');
+  TIERFS_ASSIGN_OR_RETURN(size_t n, f->PRead(0, std::as_writable_bytes(std::span(data))));
+  data.resize(n);
+  return data;
+}
+
+Status WriteAll(Env* env, const std::string& path, const std::string& data) {
+  TIERFS_ASSIGN_OR_RETURN(auto f, env->Open(path, OpenOptions{.write = true}));
+  TIERFS_RETURN_IF_ERROR(f->Truncate(0));
+  TIERFS_RETURN_IF_ERROR(f->PWrite(0, std::as_bytes(std::span(data))));
+  return f->Sync();
+}
+
+}  // namespace
+
+// A File whose operations pass through the Env's fault checks.
+class FaultFile final : public File {
+ public:
+  FaultFile(FaultInjectionEnv* env, std::unique_ptr<File> base)
+      : env_(env), base_(std::move(base)) {}
+
+  Result<size_t> PRead(uint64_t offset, std::span<std::byte> dst) override {
+    TIERFS_RETURN_IF_ERROR(env_->Check(FaultOp::kRead, false));
+    return base_->PRead(offset, dst);
+  }
+  Status PWrite(uint64_t offset, std::span<const std::byte> src) override {
+    TIERFS_RETURN_IF_ERROR(env_->Check(FaultOp::kWrite, true));
+    env_->NoteWrite(path());
+    if (env_->short_writes() && !src.empty()) {
+      TIERFS_RETURN_IF_ERROR(base_->PWrite(offset, src.first(src.size() / 2)));
+      return Status::NoSpace("injected short write to " + path());
+    }
+    return base_->PWrite(offset, src);
+  }
+  Status Sync() override {
+    TIERFS_RETURN_IF_ERROR(env_->Check(FaultOp::kSync, true));
+    TIERFS_RETURN_IF_ERROR(base_->Sync());
+    return env_->NoteSync(path());
+  }
+  Status Truncate(uint64_t size) override {
+    TIERFS_RETURN_IF_ERROR(env_->Check(FaultOp::kTruncate, true));
+    env_->NoteWrite(path());
+    return base_->Truncate(size);
+  }
+  Result<uint64_t> Size() override { return base_->Size(); }
+  Status PunchHole(uint64_t offset, uint64_t len) override {
+    TIERFS_RETURN_IF_ERROR(env_->Check(FaultOp::kWrite, true));
+    env_->NoteWrite(path());
+    return base_->PunchHole(offset, len);
+  }
+  int fd() const override { return base_->fd(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  FaultInjectionEnv* const env_;
+  std::unique_ptr<File> base_;
+};
+
+void FaultInjectionEnv::FailOp(FaultOp op, Status status, int count, int skip) {
+  std::lock_guard lock(mu_);
+  rules_[op] = Rule{std::move(status), count, skip};
+}
+
+void FaultInjectionEnv::SetShortWrites(bool on) {
+  std::lock_guard lock(mu_);
+  short_writes_ = on;
+}
+
+bool FaultInjectionEnv::short_writes() const {
+  std::lock_guard lock(mu_);
+  return short_writes_;
+}
+
+void FaultInjectionEnv::CrashAfter(int n) {
+  std::lock_guard lock(mu_);
+  crash_countdown_ = n;
+  crashed_ = n == 0;
+}
+
+bool FaultInjectionEnv::crashed() const {
+  std::lock_guard lock(mu_);
+  return crashed_;
+}
+
+int FaultInjectionEnv::mutating_ops() const {
+  std::lock_guard lock(mu_);
+  return mutating_ops_;
+}
+
+void FaultInjectionEnv::ClearFaults() {
+  std::lock_guard lock(mu_);
+  rules_.clear();
+  short_writes_ = false;
+  crash_countdown_ = -1;
+  crashed_ = false;
+}
+
+Status FaultInjectionEnv::Check(FaultOp op, bool mutating) {
+  std::lock_guard lock(mu_);
+  if (crashed_) return Status::IOError("injected crash", EIO);
+  if (mutating) {
+    if (crash_countdown_ == 0) {
+      crashed_ = true;
+      return Status::IOError("injected crash", EIO);
+    }
+    if (crash_countdown_ > 0) --crash_countdown_;
+    ++mutating_ops_;
+  }
+  auto it = rules_.find(op);
+  if (it == rules_.end()) return Status::OK();
+  Rule& r = it->second;
+  if (r.skip > 0) {
+    --r.skip;
+    return Status::OK();
+  }
+  if (r.count == 0) return Status::OK();
+  if (r.count > 0) --r.count;
+  return r.status;
+}
+
+void FaultInjectionEnv::NoteWrite(const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (synced_.count(path)) return;
+  // First write seen: what is on disk now counts as durable.
+  auto content = ReadAll(base_, path);
+  synced_[path] = content.ok() ? std::optional<std::string>(std::move(content).value())
+                               : std::nullopt;
+}
+
+Status FaultInjectionEnv::NoteSync(const std::string& path) {
+  TIERFS_ASSIGN_OR_RETURN(std::string content, ReadAll(base_, path));
+  std::lock_guard lock(mu_);
+  synced_[path] = std::move(content);
+  return Status::OK();
+}
+
+Result<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string& path,
+                                                       const OpenOptions& opts) {
+  bool mutating = opts.write || opts.create;
+  TIERFS_RETURN_IF_ERROR(Check(FaultOp::kOpen, mutating));
+  bool existed = base_->Stat(path).ok();
+  TIERFS_ASSIGN_OR_RETURN(auto f, base_->Open(path, opts));
+  if (!existed) {
+    std::lock_guard lock(mu_);
+    synced_[path] = std::nullopt;
+  }
+  return std::unique_ptr<File>(std::make_unique<FaultFile>(this, std::move(f)));
+}
+
+Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to) {
+  TIERFS_RETURN_IF_ERROR(Check(FaultOp::kRename, true));
+  TIERFS_RETURN_IF_ERROR(base_->Rename(from, to));
+  std::lock_guard lock(mu_);
+  synced_.erase(to);
+  auto it = synced_.find(from);
+  if (it != synced_.end()) {
+    synced_[to] = std::move(it->second);
+    synced_.erase(from);
+  }
+  return Status::OK();
+}
+
+Status FaultInjectionEnv::Unlink(const std::string& path) {
+  TIERFS_RETURN_IF_ERROR(Check(FaultOp::kUnlink, true));
+  TIERFS_RETURN_IF_ERROR(base_->Unlink(path));
+  std::lock_guard lock(mu_);
+  synced_.erase(path);
+  return Status::OK();
+}
+
+Status FaultInjectionEnv::MkDir(const std::string& path) {
+  TIERFS_RETURN_IF_ERROR(Check(FaultOp::kSyncDir, true));
+  return base_->MkDir(path);
+}
+
+Status FaultInjectionEnv::SyncDir(const std::string& path) {
+  TIERFS_RETURN_IF_ERROR(Check(FaultOp::kSyncDir, true));
+  return base_->SyncDir(path);
+}
+
+Result<std::vector<std::string>> FaultInjectionEnv::ListDir(const std::string& path) {
+  TIERFS_RETURN_IF_ERROR(Check(FaultOp::kRead, false));
+  return base_->ListDir(path);
+}
+
+Result<FileStat> FaultInjectionEnv::Stat(const std::string& path) {
+  TIERFS_RETURN_IF_ERROR(Check(FaultOp::kRead, false));
+  return base_->Stat(path);
+}
+
+Result<FsSpace> FaultInjectionEnv::StatFs(const std::string& path) {
+  return base_->StatFs(path);
+}
+
+Result<std::unique_ptr<FileLock>> FaultInjectionEnv::LockFile(const std::string& path) {
+  return base_->LockFile(path);
+}
+
+Status FaultInjectionEnv::DropUnsyncedData() {
+  std::map<std::string, std::optional<std::string>> files;
+  {
+    std::lock_guard lock(mu_);
+    files.swap(synced_);
+    crashed_ = false;
+    crash_countdown_ = -1;
+  }
+  for (const auto& [path, content] : files) {
+    if (!base_->Stat(path).ok()) continue;  // unlinked since: nothing to restore
+    TIERFS_RETURN_IF_ERROR(WriteAll(base_, path, content.value_or(std::string())));
+  }
+  return Status::OK();
+}
+
+}  // namespace tierfs

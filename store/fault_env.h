@@ -1,0 +1,85 @@
+// FaultInjectionEnv: an Env wrapper for tests that injects I/O errors
+// (EIO, ENOSPC, short writes) and simulates a crash.
+//
+// Crash model (like leveldb's fault_injection_test): directory operations
+// (create, rename, unlink) are durable at once, as with a journaling
+// filesystem's ordered metadata; file *contents* are durable only up to the
+// last File::Sync(). DropUnsyncedData() puts every file written through this
+// Env back to its content at its last sync (a file never synced becomes
+// empty), which is what a power cut leaves. CrashAfter(n) makes every
+// operation after the next n mutating ones fail without effect, so a test can
+// stop the store at each step of a multi-step operation.
+//
+// Thread-safety: thread-safe (one mutex around the bookkeeping).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "store/env.h"
+
+namespace tierfs {
+
+enum class FaultOp { kOpen, kRead, kWrite, kSync, kRename, kUnlink, kTruncate, kSyncDir };
+
+class FaultInjectionEnv final : public Env {
+ public:
+  explicit FaultInjectionEnv(Env* base) : base_(base) {}
+
+  // The next `count` operations of kind `op` (after skipping `skip` of them)
+  // fail with `status`. count < 0: until ClearFaults().
+  void FailOp(FaultOp op, Status status, int count = -1, int skip = 0);
+  // PWrites write the first half of their data, then fail with ENOSPC.
+  void SetShortWrites(bool on);
+  // After n more mutating operations, every operation fails ("crashed").
+  void CrashAfter(int n);
+  bool crashed() const;
+  // Mutating operations performed so far (to enumerate crash points).
+  int mutating_ops() const;
+  void ClearFaults();
+  // Applies the crash model to the files written through this Env and
+  // clears the crashed state.
+  Status DropUnsyncedData();
+
+  // Env
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& opts) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status Unlink(const std::string& path) override;
+  Status MkDir(const std::string& path) override;
+  Status SyncDir(const std::string& path) override;
+  Result<std::vector<std::string>> ListDir(const std::string& path) override;
+  Result<FileStat> Stat(const std::string& path) override;
+  Result<FsSpace> StatFs(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  int64_t NowNanos() override { return base_->NowNanos(); }
+
+ private:
+  friend class FaultFile;
+  // Returns the injected status for op, or OK; counts mutating ops.
+  Status Check(FaultOp op, bool mutating);
+  void NoteWrite(const std::string& path);
+  Status NoteSync(const std::string& path);
+  bool short_writes() const;
+
+  struct Rule {
+    Status status;
+    int count = -1;
+    int skip = 0;
+  };
+
+  Env* const base_;
+  mutable std::mutex mu_;
+  std::map<FaultOp, Rule> rules_;
+  bool short_writes_ = false;
+  int crash_countdown_ = -1;  // < 0: no crash scheduled
+  bool crashed_ = false;
+  int mutating_ops_ = 0;
+  // Files written since this Env saw them: content at last sync
+  // (nullopt: never synced, so a crash leaves them empty).
+  std::map<std::string, std::optional<std::string>> synced_;
+};
+
+}  // namespace tierfs

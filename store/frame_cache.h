@@ -1,0 +1,69 @@
+// FrameCache: a bounded LRU of decompressed cold frames, each held in a
+// pooled buffer, so that a sequential read of a cold object decompresses each
+// frame once and small random reads of a hot frame do not decompress at all.
+//
+// Keys are (cold generation, frame index). Every time an object becomes cold
+// it gets a new generation number that is never reused, so entries of a
+// promoted or removed object can never be returned for another one; they
+// simply age out. Entries are shared_ptrs: a reader may keep using a frame
+// after it was evicted, and its buffer returns to the pool when the last
+// user drops it. Capacity 0 disables caching.
+//
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "store/buffer_pool.h"
+
+namespace tierfs {
+
+struct CachedFrame {
+  BufferLease buffer;  // buffer.size() = the frame's logical bytes
+};
+
+struct FrameCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t bytes = 0;
+  uint64_t capacity = 0;
+};
+
+class FrameCache {
+ public:
+  explicit FrameCache(uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
+  FrameCache(const FrameCache&) = delete;
+  FrameCache& operator=(const FrameCache&) = delete;
+
+  bool enabled() const { return capacity_ > 0; }
+  std::shared_ptr<const CachedFrame> Lookup(uint64_t generation, uint32_t frame);
+  void Insert(uint64_t generation, uint32_t frame, std::shared_ptr<const CachedFrame> value);
+  FrameCacheStats stats() const;
+
+ private:
+  struct Key {
+    uint64_t generation;
+    uint32_t frame;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<uint64_t>()(k.generation * 0x9E3779B97F4A7C15ULL ^ k.frame);
+    }
+  };
+  using Lru = std::list<std::pair<Key, std::shared_ptr<const CachedFrame>>>;
+
+  const uint64_t capacity_;
+  mutable std::mutex mu_;
+  Lru lru_;  // front = most recent
+  std::unordered_map<Key, Lru::iterator, KeyHash> map_;
+  uint64_t bytes_ = 0;
+  uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
+};
+
+}  // namespace tierfs

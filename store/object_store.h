@@ -1,0 +1,203 @@
+// ObjectStore: the tiered object store under a store directory.
+//
+// An object is identified by an ObjectKey (group, index) — fusefs uses
+// (inode, chunk). A hot object is a plain file under hot/<shard>/, written in
+// place; a cold object is an immutable file in the cold object format
+// (compress/FORMAT.md) under cold/<shard>/. The tier of an object is where
+// its file is; the in-memory table built at Open() is only a cache of what
+// the directories say. Every tier move is copy -> fsync -> rename -> unlink,
+// so a crash at any point leaves at least one complete copy; Open() removes
+// temp files and resolves duplicates (hot wins, since both are complete).
+// STORE.md beside this file documents the layout.
+//
+// Reads of hot objects are positional reads (or a File for splice); reads of
+// cold objects decode only the frames they touch, through the FrameCache,
+// into pooled buffers. Writing to a cold object promotes it first.
+//
+// Thread-safety: all methods are thread-safe. Each object has a lock (striped
+// shared_mutex): reads and writes take it shared; truncate, remove and the
+// final swap of a tier move take it exclusive. Demote/Promote copy and
+// compress with no lock held and swap only if the object did not change
+// meanwhile (else they return Busy and leave it as it was).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compress/cold_object.h"
+#include "store/buffer_pool.h"
+#include "store/env.h"
+#include "store/frame_cache.h"
+
+namespace tierfs {
+
+struct ObjectKey {
+  uint64_t group = 0;  // fusefs: inode number
+  uint64_t index = 0;  // fusefs: chunk number
+  bool operator==(const ObjectKey&) const = default;
+  auto operator<=>(const ObjectKey&) const = default;
+};
+
+struct ObjectKeyHash {
+  size_t operator()(const ObjectKey& k) const {
+    uint64_t h = k.group * 0x9E3779B97F4A7C15ULL;
+    h ^= k.index + 0x7F4A7C159E3779B9ULL + (h << 6) + (h >> 2);
+    return static_cast<size_t>(h);
+  }
+};
+
+enum class Tier : uint8_t { kHot, kCold };
+
+struct ObjectInfo {
+  ObjectKey key;
+  Tier tier = Tier::kHot;
+  uint64_t logical_size = 0;
+  uint64_t stored_bytes = 0;  // bytes the object's file takes on disk
+  int64_t last_access_ns = 0;
+  uint32_t recent_reads = 0;  // reads within the promote window
+  bool damaged = false;       // cold object that failed validation at open
+};
+
+struct StoreOptions {
+  std::string hot_dir;   // default: <store>/hot
+  std::string cold_dir;  // default: <store>/cold
+  uint32_t frame_size = kDefaultFrameSize;
+  CompressionOptions compression;
+  uint64_t buffer_pool_bytes = 64ull << 20;
+  uint32_t io_size = 256u << 10;
+  uint32_t max_io = 1u << 20;  // largest single read; a pool class of this size exists
+  uint64_t frame_cache_bytes = 64ull << 20;
+  size_t open_files = 512;             // cached open object files
+  int64_t promote_window_ns = 60'000'000'000;
+  bool take_lock = true;  // hold <store>/LOCK while open
+};
+
+struct StoreStats {
+  uint64_t hot_objects = 0, hot_bytes = 0, hot_stored_bytes = 0;
+  uint64_t cold_objects = 0, cold_bytes = 0, cold_stored_bytes = 0;
+  uint64_t damaged_objects = 0;
+  uint64_t promotions = 0, demotions = 0, moves_abandoned = 0;
+  BufferPoolStats pool;
+  FrameCacheStats cache;
+};
+
+class ObjectStore {
+ public:
+  // Opens (creating when missing) the store in `dir`: takes the store lock,
+  // creates the shard directories, removes temp files, resolves duplicate
+  // copies and builds the in-memory table.
+  static Result<std::unique_ptr<ObjectStore>> Open(Env* env, const std::string& dir,
+                                                   const StoreOptions& opts);
+  ~ObjectStore();
+  ObjectStore(const ObjectStore&) = delete;
+  ObjectStore& operator=(const ObjectStore&) = delete;
+
+  // Writes src at offset, creating the object (hot) when missing and
+  // promoting it when cold.
+  Status Write(ObjectKey key, uint64_t offset, std::span<const std::byte> src);
+  // Reads up to dst.size() bytes at offset; returns the count (short at the
+  // end of the object). NotFound when the object does not exist.
+  Result<size_t> Read(ObjectKey key, uint64_t offset, std::span<std::byte> dst);
+  // Reads up to len bytes at offset into a pooled buffer (lease.size() = count).
+  Result<BufferLease> ReadLease(ObjectKey key, uint64_t offset, size_t len);
+  // The open file of a hot object, for zero-copy splice; nullptr when the
+  // object is cold (NotFound when missing). Counts as a read access.
+  Result<std::shared_ptr<File>> HotFile(ObjectKey key);
+  Status Truncate(ObjectKey key, uint64_t size);
+  // Frees [offset, offset+len) of a hot object (cold ones are promoted).
+  Status PunchHole(ObjectKey key, uint64_t offset, uint64_t len);
+  // Removes the object; OK when it did not exist.
+  Status Remove(ObjectKey key);
+  // Removes every object of a group (all chunks of a file); returns how many.
+  Result<uint64_t> RemoveGroup(uint64_t group);
+  Result<ObjectInfo> Stat(ObjectKey key) const;
+  // Makes the object's data and its directory entry durable.
+  Status Sync(ObjectKey key);
+  // A snapshot of all objects (optionally of one group), in key order.
+  std::vector<ObjectInfo> List() const;
+  std::vector<ObjectInfo> ListGroup(uint64_t group) const;
+
+  // Tier moves. OK when the object already is in the target tier.
+  Status Demote(ObjectKey key);
+  Status Promote(ObjectKey key);
+  // Decodes every frame of a cold object and checks its checksums.
+  Status Verify(ObjectKey key);
+
+  // Pinned groups are never demoted by the migrator.
+  void SetPinned(uint64_t group, bool pinned);
+  bool IsPinned(uint64_t group) const;
+  // Cold objects read often enough to deserve promotion (drained by the migrator).
+  std::vector<ObjectKey> TakePromoteHints();
+  void set_promote_reads(uint32_t n) { promote_reads_.store(n); }
+
+  StoreStats stats() const;
+  const StoreOptions& options() const { return opts_; }
+  const std::string& dir() const { return dir_; }
+  BufferPool& pool() { return pool_; }
+  Env* env() const { return env_; }
+
+  std::string HotPath(ObjectKey key) const;
+  std::string ColdPath(ObjectKey key) const;
+
+ private:
+  struct ColdHandle;
+  struct Entry;
+  ObjectStore(Env* env, std::string dir, const StoreOptions& opts);
+
+  Status Recover();
+  Status ScanTier(Tier tier);
+  std::shared_mutex& LockFor(ObjectKey key) const;
+  // Returns the cached open file/handle for an entry, opening it if needed.
+  Result<std::shared_ptr<File>> HotFileLocked(ObjectKey key);
+  Result<std::shared_ptr<ColdHandle>> ColdHandleFor(ObjectKey key);
+  Result<std::shared_ptr<ColdHandle>> OpenColdHandle(const std::string& path);
+  // Frame i of a cold object, from the cache or decoded into a pooled buffer.
+  Result<std::shared_ptr<const CachedFrame>> GetFrame(const ColdHandle& h, uint64_t gen,
+                                                      size_t i, bool use_cache);
+  // Runs fn on the object's hot file under its shared lock, creating the
+  // object when missing and promoting it when cold; fn returns the new
+  // minimum logical size of the object.
+  Status WithHotFile(ObjectKey key, const std::function<Result<uint64_t>(File&, uint64_t)>& fn);
+  // The final step of a promotion: tmp (complete, synced) becomes the hot
+  // copy and the cold one goes. Caller holds the object lock exclusive.
+  Status SwapInHot(ObjectKey key, const std::string& tmp);
+  Result<size_t> ReadCold(const ColdHandle& h, uint64_t gen, uint64_t offset,
+                          std::span<std::byte> dst);
+  void EvictOpenFilesLocked();  // mu_ held
+  Status PromoteWithLockHeld(ObjectKey key);  // caller holds the object lock exclusive
+  Status CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::string& tmp);
+  Status CopyHotToCold(File* hot, uint64_t size, const std::string& tmp, uint64_t* stored);
+  std::string TempPath(const std::string& final_path);
+  void TouchOpenFileLocked(ObjectKey key, Entry& e);  // LRU bookkeeping; mu_ held
+
+  Env* const env_;
+  const std::string dir_;
+  const StoreOptions opts_;
+  std::unique_ptr<FileLock> lock_;
+  BufferPool pool_;
+  FrameCache cache_;
+  mutable std::vector<std::shared_mutex> object_locks_;
+
+  mutable std::mutex mu_;  // guards the fields below
+  struct Table;
+  std::unique_ptr<Table> table_;
+  std::list<ObjectKey> open_lru_;  // objects with cached open files, front = recent
+  std::set<uint64_t> pinned_;
+  std::set<ObjectKey> promote_hints_;
+  uint64_t next_generation_ = 1;
+  uint64_t promotions_ = 0, demotions_ = 0, abandoned_ = 0;
+  std::atomic<uint64_t> temp_counter_{0};
+  std::atomic<uint32_t> promote_reads_{0};
+};
+
+}  // namespace tierfs

@@ -1,0 +1,136 @@
+// MetadataStore tests: xattrs, pins, orphans and DeleteInode, inode
+// iteration, and a multi-threaded smoke test of one shared store.
+#include <atomic>
+#include <thread>
+
+#include "tests/fusefs/metadata_test_util.h"
+
+namespace tierfs {
+namespace {
+
+using InodesTest = MetadataTest;
+
+TEST_F(InodesTest, Xattrs) {
+  InodeAttr file = MakeFile(kRootIno, "f");
+  EXPECT_TRUE(FailsWith(store_->GetXattr(file.ino, "user.a").status(), ENODATA));
+  EXPECT_TRUE(FailsWith(store_->SetXattr(file.ino, "user.a", "1", XattrMode::kReplace), ENODATA));
+  ASSERT_TRUE(store_->SetXattr(file.ino, "user.a", "1", XattrMode::kCreate).ok());
+  EXPECT_TRUE(Fails(store_->SetXattr(file.ino, "user.a", "2", XattrMode::kCreate), Code::kExists));
+  ASSERT_TRUE(store_->SetXattr(file.ino, "user.a", "3", XattrMode::kReplace).ok());
+  ASSERT_TRUE(store_->SetXattr(file.ino, "user.b", "", XattrMode::kAny).ok());
+  const std::string binary("\0\xff\0", 3);
+  ASSERT_TRUE(store_->SetXattr(file.ino, "user.c", binary, XattrMode::kAny).ok());
+  EXPECT_EQ(*store_->GetXattr(file.ino, "user.a"), "3");
+  EXPECT_EQ(*store_->GetXattr(file.ino, "user.b"), "");
+  EXPECT_EQ(*store_->GetXattr(file.ino, "user.c"), binary);
+  EXPECT_EQ(*store_->ListXattr(file.ino), (std::vector<std::string>{"user.a", "user.b", "user.c"}));
+  ASSERT_TRUE(store_->RemoveXattr(file.ino, "user.a").ok());
+  EXPECT_TRUE(FailsWith(store_->RemoveXattr(file.ino, "user.a"), ENODATA));
+  EXPECT_EQ(store_->ListXattr(file.ino)->size(), 2u);
+  EXPECT_TRUE(Fails(store_->ListXattr(999).status(), Code::kNotFound));
+  EXPECT_TRUE(Fails(store_->SetXattr(999, "user.a", "", XattrMode::kAny), Code::kNotFound));
+}
+
+TEST_F(InodesTest, XattrLimits) {
+  InodeAttr file = MakeFile(kRootIno, "f");
+  const std::string max_value(64 * 1024, 'v');
+  EXPECT_TRUE(store_->SetXattr(file.ino, "user.big", max_value, XattrMode::kAny).ok());
+  EXPECT_TRUE(
+      FailsWith(store_->SetXattr(file.ino, "user.big", max_value + "v", XattrMode::kAny), E2BIG));
+  EXPECT_TRUE(store_->SetXattr(file.ino, std::string(255, 'n'), "", XattrMode::kAny).ok());
+  EXPECT_TRUE(
+      FailsWith(store_->SetXattr(file.ino, std::string(256, 'n'), "", XattrMode::kAny), ERANGE));
+  EXPECT_TRUE(FailsWith(store_->SetXattr(file.ino, "", "", XattrMode::kAny), ERANGE));
+  EXPECT_TRUE(FailsWith(store_->GetXattr(file.ino, std::string(256, 'n')).status(), ERANGE));
+}
+
+TEST_F(InodesTest, Pins) {
+  InodeAttr f = MakeFile(kRootIno, "f");
+  InodeAttr g = MakeFile(kRootIno, "g");
+  EXPECT_TRUE(store_->ListPinned()->empty());
+  ASSERT_TRUE(store_->SetPinned(g.ino, true).ok());
+  ASSERT_TRUE(store_->SetPinned(f.ino, true).ok());
+  EXPECT_EQ(*store_->ListPinned(), (std::vector<uint64_t>{f.ino, g.ino}));
+  EXPECT_TRUE(Attr(f.ino).pinned);
+  ASSERT_TRUE(store_->SetPinned(f.ino, false).ok());
+  EXPECT_EQ(*store_->ListPinned(), std::vector<uint64_t>{g.ino});
+  EXPECT_TRUE(Fails(store_->SetPinned(999, true), Code::kNotFound));
+}
+
+TEST_F(InodesTest, DeleteInodeOnlyWhenUnlinked) {
+  InodeAttr file = MakeFile(kRootIno, "f");
+  ASSERT_TRUE(store_->SetXattr(file.ino, "user.a", "1", XattrMode::kAny).ok());
+  EXPECT_TRUE(Fails(store_->DeleteInode(file.ino), Code::kInvalidArgument));
+  EXPECT_TRUE(Fails(store_->DeleteInode(kRootIno), Code::kInvalidArgument));
+  ASSERT_TRUE(store_->Unlink(kRootIno, "f", At(2)).ok());
+  EXPECT_EQ(*store_->ListOrphans(), std::vector<uint64_t>{file.ino});
+  ASSERT_TRUE(store_->DeleteInode(file.ino).ok());
+  EXPECT_TRUE(store_->ListOrphans()->empty());
+  EXPECT_TRUE(Fails(store_->GetAttr(file.ino).status(), Code::kNotFound));
+  EXPECT_TRUE(Fails(store_->DeleteInode(file.ino), Code::kNotFound));
+
+  InodeAttr dir = MakeDir(kRootIno, "d");
+  ASSERT_TRUE(store_->Rmdir(kRootIno, "d", At(3)).ok());
+  EXPECT_TRUE(store_->DeleteInode(dir.ino).ok());
+  EXPECT_EQ(*store_->InodeCount(), 1u);
+}
+
+TEST_F(InodesTest, ForEachInodeInOrderAndStoppable) {
+  for (int i = 0; i < 600; ++i) MakeFile(kRootIno, Numbered("f", i));
+  std::vector<uint64_t> inos;
+  ASSERT_TRUE(store_
+                  ->ForEachInode([&](const InodeAttr& a) {
+                    inos.push_back(a.ino);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(inos.size(), 601u);
+  EXPECT_EQ(*store_->InodeCount(), 601u);
+  EXPECT_TRUE(std::is_sorted(inos.begin(), inos.end()));
+  EXPECT_EQ(inos.front(), kRootIno);
+  int seen = 0;
+  ASSERT_TRUE(store_->ForEachInode([&](const InodeAttr&) { return ++seen < 10; }).ok());
+  EXPECT_EQ(seen, 10);
+}
+
+TEST_F(InodesTest, ConcurrentCreateAndUnlinkInOneDirectory) {
+  InodeAttr dir = MakeDir(kRootIno, "d");
+  constexpr int kThreads = 4;
+  constexpr int kFiles = 100;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kFiles; ++i) {
+        const std::string name = Numbered("t", t) + Numbered("-", i);
+        NewNode node = Node(S_IFREG | 0644);
+        if (!store_->Create(dir.ino, name, node, At(i)).ok()) ++failures;
+        // Every thread also makes a subdirectory per 10 files, and removes
+        // every other file again.
+        if (i % 10 == 0 &&
+            !store_->Create(dir.ino, name + "-d", Node(S_IFDIR | 0755), At(i)).ok()) {
+          ++failures;
+        }
+        if (i % 2 == 1 && !store_->Unlink(dir.ino, name, At(i)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  int files = 0, dirs = 0;
+  ASSERT_TRUE(store_
+                  ->ReadDir(dir.ino, 0,
+                            [&](const DirEntry& e) {
+                              (S_ISDIR(e.mode) ? dirs : files)++;
+                              return true;
+                            })
+                  .ok());
+  EXPECT_EQ(files, kThreads * kFiles / 2);
+  EXPECT_EQ(dirs, kThreads * kFiles / 10);
+  EXPECT_EQ(Attr(dir.ino).nlink, 2u + dirs);
+  EXPECT_EQ(store_->ListOrphans()->size(), static_cast<size_t>(kThreads * kFiles / 2));
+  EXPECT_EQ(*store_->InodeCount(), 2u + kThreads * kFiles + dirs);
+}
+
+}  // namespace
+}  // namespace tierfs
