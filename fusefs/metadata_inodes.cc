@@ -57,7 +57,7 @@ Status SqliteMetadataStore::ForEachInode(const std::function<bool(const InodeAtt
     {
       std::lock_guard lock(mu_);
       TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
-                              db_->Prepare(std::string("SELECT ") + kInodeColumns +
+                              db_->Prepare("SELECT " TIERFS_INODE_COLUMNS
                                            " FROM inodes WHERE ino > ? ORDER BY ino LIMIT ?"));
       stmt.Bind(static_cast<int64_t>(after)).Bind(kBatchRows);
       for (;;) {

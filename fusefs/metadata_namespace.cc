@@ -191,7 +191,11 @@ Result<RenameResult> SqliteMetadataStore::RenameLocked(uint64_t parent, std::str
   if (dst && dst->ino == src.ino) return RenameResult{};
 
   TIERFS_ASSIGN_OR_RETURN(InodeAttr * moved, LoadInto(set, src.ino));
-  if (S_ISDIR(moved->mode)) TIERFS_RETURN_IF_ERROR(CheckNotInSubtree(src.ino, new_parent));
+  // Within one directory nothing can move into its own subtree.
+  const bool same_dir = parent == new_parent;
+  if (S_ISDIR(moved->mode) && !same_dir) {
+    TIERFS_RETURN_IF_ERROR(CheckNotInSubtree(src.ino, new_parent));
+  }
   RenameResult result;
   if (mode == RenameMode::kExchange) {
     TIERFS_RETURN_IF_ERROR(ExchangeEntries(set, dir, src, new_dir, *dst, now));
@@ -210,8 +214,9 @@ Status SqliteMetadataStore::CheckNotInSubtree(uint64_t ancestor, uint64_t dir) {
                           db_->Prepare("SELECT parent FROM dentries WHERE ino = ? LIMIT 1"));
   for (int depth = 0; dir != kRootIno; ++depth) {
     if (dir == ancestor) return Status::Posix(EINVAL, "move of a directory into itself");
-    if (depth == kMaxDepth)
+    if (depth == kMaxDepth) {
       return Status::Corruption("directory cycle above inode " + std::to_string(dir));
+    }
     TIERFS_ASSIGN_OR_RETURN(bool found, up.Bind(dir).Step());
     if (!found) return Status::OK();  // a removed directory: not below anything
     dir = up.Int64(0);
@@ -223,7 +228,9 @@ Status SqliteMetadataStore::CheckNotInSubtree(uint64_t ancestor, uint64_t dir) {
 Status SqliteMetadataStore::ExchangeEntries(InodeSet& set, InodeAttr* dir, Entry src,
                                             InodeAttr* new_dir, Entry dst, Timespec now) {
   TIERFS_ASSIGN_OR_RETURN(InodeAttr * other, LoadInto(set, dst.ino));
-  if (S_ISDIR(other->mode)) TIERFS_RETURN_IF_ERROR(CheckNotInSubtree(dst.ino, dir->ino));
+  if (S_ISDIR(other->mode) && dir != new_dir) {
+    TIERFS_RETURN_IF_ERROR(CheckNotInSubtree(dst.ino, dir->ino));
+  }
   TIERFS_ASSIGN_OR_RETURN(SqliteStmt swap,
                           db_->Prepare("UPDATE dentries SET ino = ? WHERE id = ?"));
   TIERFS_RETURN_IF_ERROR(swap.Bind(dst.ino).Bind(src.id).Run());

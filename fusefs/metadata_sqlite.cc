@@ -40,8 +40,8 @@ InodeAttr ReadInodeRow(const SqliteStmt& stmt) {
 }
 
 Result<InodeAttr> SqliteMetadataStore::LoadInode(uint64_t ino) {
-  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, db_->Prepare(std::string("SELECT ") + kInodeColumns +
-                                                        " FROM inodes WHERE ino = ?"));
+  TIERFS_ASSIGN_OR_RETURN(
+      SqliteStmt stmt, db_->Prepare("SELECT " TIERFS_INODE_COLUMNS " FROM inodes WHERE ino = ?"));
   TIERFS_ASSIGN_OR_RETURN(bool found, stmt.Bind(ino).Step());
   if (!found) return Status::NotFound(InodeName(ino));
   return ReadInodeRow(stmt);
@@ -149,8 +149,7 @@ Result<InodeAttr> SqliteMetadataStore::Lookup(uint64_t parent, std::string_view 
   TIERFS_RETURN_IF_ERROR(ValidateName(name));
   std::lock_guard lock(mu_);
   TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
-                          db_->Prepare(std::string("SELECT ") + kInodeColumns +
-                                       " FROM inodes WHERE ino = "
+                          db_->Prepare("SELECT " TIERFS_INODE_COLUMNS " FROM inodes WHERE ino = "
                                        "(SELECT ino FROM dentries WHERE parent = ? AND name = ?)"));
   TIERFS_ASSIGN_OR_RETURN(bool found, stmt.Bind(parent).BindBlob(name).Step());
   if (found) return ReadInodeRow(stmt);

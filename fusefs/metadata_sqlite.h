@@ -23,16 +23,17 @@
 
 namespace tierfs {
 
-// Columns of `inodes` in the order ReadInodeRow() expects them.
-inline constexpr const char* kInodeColumns =
-    "ino, mode, uid, gid, size, nlink, rdev, atime_sec, atime_nsec, mtime_sec, mtime_nsec, "
-    "ctime_sec, ctime_nsec, pinned";
+// Columns of `inodes` in the order ReadInodeRow() expects them; a macro so
+// that queries stay string literals, concatenated at compile time.
+#define TIERFS_INODE_COLUMNS                                                               \
+  "ino, mode, uid, gid, size, nlink, rdev, atime_sec, atime_nsec, mtime_sec, mtime_nsec, " \
+  "ctime_sec, ctime_nsec, pinned"
 
 // Rows fetched per lock hold by ReadDir and ForEachInode; the callback runs
 // between batches without the lock.
 inline constexpr int kBatchRows = 256;
 
-// Reads the kInodeColumns of the current row of `stmt`, starting at column 0.
+// Reads the TIERFS_INODE_COLUMNS of the current row of `stmt`, starting at column 0.
 InodeAttr ReadInodeRow(const SqliteStmt& stmt);
 
 // Checks a name used to create, remove or rename an entry (and to look one up):

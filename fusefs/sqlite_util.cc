@@ -123,18 +123,18 @@ Status SqliteDb::Exec(const char* sql) {
   return Status::OK();
 }
 
-Result<SqliteStmt> SqliteDb::Prepare(const std::string& sql) {
+Result<SqliteStmt> SqliteDb::Prepare(std::string_view sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                       SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "prepare " + sql);
+    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "prepare " + std::string(sql));
     it = statements_.emplace(sql, Cached{stmt, false}).first;
   }
   Cached& cached = it->second;
   assert(!cached.borrowed);
-  if (cached.borrowed) return Status::IOError("statement borrowed twice: " + sql);
+  if (cached.borrowed) return Status::IOError("statement borrowed twice: " + std::string(sql));
   cached.borrowed = true;
   return SqliteStmt(db_, cached.stmt, &cached.borrowed);
 }

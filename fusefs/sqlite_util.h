@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -81,7 +82,7 @@ class SqliteDb {
   Status Exec(const char* sql);
   // Borrows the cached statement for `sql`, preparing it on first use.
   // Borrowing a statement that is still borrowed is a bug (IOError).
-  Result<SqliteStmt> Prepare(const std::string& sql);
+  Result<SqliteStmt> Prepare(std::string_view sql);
   int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
   sqlite3* handle() const { return db_; }
 
@@ -93,8 +94,15 @@ class SqliteDb {
     bool borrowed = false;
   };
 
+  // Lets the map be searched with a string_view, without a temporary string.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>()(sql); }
+  };
+
   sqlite3* db_;
-  std::unordered_map<std::string, Cached> statements_;  // nodes are stable
+  // Nodes are stable, so SqliteStmt may point at a Cached::borrowed.
+  std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> statements_;
 };
 
 // BEGIN ... COMMIT on one connection; rolls back in the destructor when the

@@ -6,9 +6,8 @@
 
 namespace tierfs {
 
-Migrator::Migrator(ObjectStore* store, PolicyConfig config, MigratorOptions opts,
-                   std::function<std::set<uint64_t>()> pinned)
-    : store_(store), config_(config), opts_(opts), pinned_(std::move(pinned)) {
+Migrator::Migrator(ObjectStore* store, PolicyConfig config, MigratorOptions opts)
+    : store_(store), config_(config), opts_(opts) {
   store_->set_promote_reads(config_.promote_reads);
 }
 
@@ -46,7 +45,7 @@ void Migrator::RunOnce() {
   std::vector<ObjectKey> hints = store_->TakePromoteHints();
   Env* env = store_->env();
   const int64_t start = env->NowNanos();
-  TieringPlan plan = PlanTiering(objects, pinned_ ? pinned_() : std::set<uint64_t>{}, hints,
+  TieringPlan plan = PlanTiering(objects, store_->PinnedGroups(), hints,
                                  config_, start);
   std::map<ObjectKey, uint64_t> sizes;
   for (const ObjectInfo& o : objects) sizes[o.key] = o.logical_size;

@@ -10,7 +10,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -37,9 +36,8 @@ struct MigratorStats {
 
 class Migrator {
  public:
-  // pinned() returns the groups never to demote (read at every pass).
-  Migrator(ObjectStore* store, PolicyConfig config, MigratorOptions opts,
-           std::function<std::set<uint64_t>()> pinned);
+  // Groups pinned in the store (ObjectStore::SetPinned) are never demoted.
+  Migrator(ObjectStore* store, PolicyConfig config, MigratorOptions opts);
   ~Migrator();
   Migrator(const Migrator&) = delete;
   Migrator& operator=(const Migrator&) = delete;
@@ -59,7 +57,6 @@ class Migrator {
   ObjectStore* const store_;
   const PolicyConfig config_;
   const MigratorOptions opts_;
-  const std::function<std::set<uint64_t>()> pinned_;
   std::mutex pass_mu_;  // serializes passes
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 namespace tierfs {
 
@@ -89,7 +90,8 @@ struct ObjectStore::Entry {
   std::list<ObjectKey>::iterator lru_it;
 };
 
-struct ObjectStore::Table : std::unordered_map<ObjectKey, Entry, ObjectKeyHash> {};
+// Ordered, so that all objects of a group are one range.
+struct ObjectStore::Table : std::map<ObjectKey, Entry> {};
 
 namespace {
 std::vector<BufferClass> PoolClasses(const StoreOptions& o) {
@@ -720,23 +722,34 @@ Result<ObjectInfo> ObjectStore::Stat(ObjectKey key) const {
 }
 
 std::vector<ObjectInfo> ObjectStore::List() const {
+  std::lock_guard lock(mu_);
   std::vector<ObjectInfo> out;
-  {
-    std::lock_guard lock(mu_);
-    out.reserve(table_->size());
-    for (const auto& [k, e] : *table_) {
-      out.push_back(InfoOf(k, e.tier, e.logical_size, e.stored, e.last_access, e.reads, e.damaged));
-    }
+  out.reserve(table_->size());
+  for (const auto& [k, e] : *table_) {
+    out.push_back(InfoOf(k, e.tier, e.logical_size, e.stored, e.last_access, e.reads, e.damaged));
   }
-  std::sort(out.begin(), out.end(),
-            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
 }
 
 std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
-  std::vector<ObjectInfo> all = List();
-  std::erase_if(all, [group](const ObjectInfo& o) { return o.key.group != group; });
-  return all;
+  std::lock_guard lock(mu_);
+  std::vector<ObjectInfo> out;
+  for (auto it = table_->lower_bound(ObjectKey{group, 0});
+       it != table_->end() && it->first.group == group; ++it) {
+    const Entry& e = it->second;
+    out.push_back(InfoOf(it->first, e.tier, e.logical_size, e.stored, e.last_access, e.reads,
+                         e.damaged));
+  }
+  return out;
+}
+
+GroupUsage ObjectStore::UsageOf(uint64_t group) const {
+  GroupUsage u;
+  for (const ObjectInfo& o : ListGroup(group)) {
+    (o.tier == Tier::kHot ? u.hot_bytes : u.cold_bytes) += o.logical_size;
+    u.stored_bytes += o.stored_bytes;
+  }
+  return u;
 }
 
 void ObjectStore::SetPinned(uint64_t group, bool pinned) {
@@ -751,6 +764,11 @@ void ObjectStore::SetPinned(uint64_t group, bool pinned) {
 bool ObjectStore::IsPinned(uint64_t group) const {
   std::lock_guard lock(mu_);
   return pinned_.count(group) > 0;
+}
+
+std::set<uint64_t> ObjectStore::PinnedGroups() const {
+  std::lock_guard lock(mu_);
+  return pinned_;
 }
 
 std::vector<ObjectKey> ObjectStore::TakePromoteHints() {

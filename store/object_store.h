@@ -31,7 +31,6 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "compress/cold_object.h"
@@ -66,6 +65,12 @@ struct ObjectInfo {
   int64_t last_access_ns = 0;
   uint32_t recent_reads = 0;  // reads within the promote window
   bool damaged = false;       // cold object that failed validation at open
+};
+
+struct GroupUsage {
+  uint64_t hot_bytes = 0;     // logical bytes in hot objects
+  uint64_t cold_bytes = 0;    // logical bytes in cold objects
+  uint64_t stored_bytes = 0;  // bytes on disk for both
 };
 
 struct StoreOptions {
@@ -126,6 +131,7 @@ class ObjectStore {
   // A snapshot of all objects (optionally of one group), in key order.
   std::vector<ObjectInfo> List() const;
   std::vector<ObjectInfo> ListGroup(uint64_t group) const;
+  GroupUsage UsageOf(uint64_t group) const;
 
   // Tier moves. OK when the object already is in the target tier.
   Status Demote(ObjectKey key);
@@ -136,6 +142,7 @@ class ObjectStore {
   // Pinned groups are never demoted by the migrator.
   void SetPinned(uint64_t group, bool pinned);
   bool IsPinned(uint64_t group) const;
+  std::set<uint64_t> PinnedGroups() const;
   // Cold objects read often enough to deserve promotion (drained by the migrator).
   std::vector<ObjectKey> TakePromoteHints();
   void set_promote_reads(uint32_t n) { promote_reads_.store(n); }

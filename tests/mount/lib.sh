@@ -43,6 +43,11 @@ print(json.dumps(v) if isinstance(v, (bool, dict, list)) or v is None else v)
 EOF
 }
 
+# require_root — for tests that chown or switch users (skip otherwise).
+require_root() {
+  [[ "$(id -u)" -eq 0 ]] || skip "needs root (chown / setpriv)"
+}
+
 # ---- preconditions ---------------------------------------------------------
 _unavailable() {
   if [[ "${CI:-}" == "true" ]]; then

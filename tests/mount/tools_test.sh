@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves ordinary tools (tar, rsync, cp, find, du, stat, ln, mv, chmod, chown, touch, xattrs, truncate, df, >>, git, sqlite3) work on a tierfs mount with exact results.
 source "$(dirname "$0")/lib.sh"
+require_root
 
 SRC_PARENT=/usr/include
 SRC_NAME=linux                     # /usr/include/linux: ~800 entries, ~6 MiB

@@ -35,7 +35,8 @@ TEST(MigratorTest, BackgroundThreadDemotesIdleObjectsButNotPinnedOnes) {
   ASSERT_TRUE(store.Write({2, 0}, 0, data).ok());
   PolicyConfig c;
   c.cold_after_ns = 0;
-  Migrator m(&store, c, MigratorOptions{.interval_ms = 20}, [] { return std::set<uint64_t>{2}; });
+  store.SetPinned(2, true);
+  Migrator m(&store, c, MigratorOptions{.interval_ms = 20});
   m.Start();
   for (int i = 0; i < 500 && store.Stat({1, 0})->tier != Tier::kCold; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -61,7 +62,7 @@ TEST(MigratorTest, RepeatedReadsPromote) {
   PolicyConfig c;
   c.cold_after_ns = -1;
   c.promote_reads = 3;
-  Migrator m(&store, c, MigratorOptions{}, nullptr);
+  Migrator m(&store, c, MigratorOptions{});
   std::vector<std::byte> buf(100);
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(store.Read({1, 0}, 0, buf).ok());
   m.RunOnce();
@@ -83,7 +84,7 @@ TEST(MigratorTest, RateLimitSpacesMovesOut) {
   c.cold_after_ns = 0;
   // 4 x 100 kB at 1 MB/s: the pass cannot end before ~0.3 s (the last move
   // is not waited for).
-  Migrator m(&store, c, MigratorOptions{.rate_bytes_per_sec = 1000000}, nullptr);
+  Migrator m(&store, c, MigratorOptions{.rate_bytes_per_sec = 1000000});
   auto t0 = std::chrono::steady_clock::now();
   m.RunOnce();
   auto elapsed = std::chrono::steady_clock::now() - t0;

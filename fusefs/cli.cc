@@ -1,0 +1,422 @@
+// The tierfs CLI. Commands on a mounted store talk to the daemon through the
+// control xattrs (user.tierfs.*, see filesystem_control.cc); commands on an
+// unmounted store open it directly.
+#include "fusefs/cli.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "fusefs/config.h"
+#include "fusefs/filesystem.h"
+#include "fusefs/fsck.h"
+#include "fusefs/fuse_ops.h"
+#include "fusefs/json.h"
+
+namespace tierfs {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tierfs COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]  mount a store (created on first use)\n"
+    "  status STORE|MOUNTPOINT [--json]                 hot/cold usage, savings, counters\n"
+    "  where PATH... [--json]                           bytes hot and cold per file\n"
+    "  pin PATH... | unpin PATH...                      keep files hot / let them go cold\n"
+    "  migrate --to hot|cold PATH...                    move files now\n"
+    "  fsck STORE [--repair] [--scrub] [--json]         check an unmounted store\n"
+    "\n"
+    "Run 'tierfs COMMAND --help' for a command's options.\n";
+
+constexpr const char* kMountHelp =
+    "usage: tierfs mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
+    "  -f                    stay in the foreground (log to stderr)\n"
+    "  -o cold_after=SEC     demote data idle this long (default 3600)\n"
+    "  -o hot_capacity=SIZE  hot tier budget (K/M/G/T; default unlimited)\n"
+    "  -o hot_high=PCT,hot_low=PCT  watermarks of hot_capacity (default 90, 70)\n"
+    "  -o compress=zstd[:LEVEL]|none  cold tier codec (default zstd:3)\n"
+    "  -o chunk_size=SIZE    object size, 64K..64M, fixed at creation (default 4M)\n"
+    "  -o buffer_pool=SIZE   preallocated read buffers (default 64M)\n"
+    "  -o cache_size=SIZE    decompressed frame cache (default 64M)\n"
+    "  -o promote_reads=N    promote cold data read N times in a minute (default 2, 0 = never)\n"
+    "  -o migrate_rate=SIZE  migrator bytes per second (default unlimited)\n"
+    "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
+    "  -o log_level=trace|debug|info|warn|error|off\n"
+    "  -o allow_other,ro,fsname=...,auto_unmount,...  passed to FUSE\n";
+
+int Fail(const std::string& msg) {
+  std::cerr << "tierfs: " << msg << "\n";
+  return 1;
+}
+
+bool HasFlag(std::vector<std::string>& args, const std::string& flag) {
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    if (*it == flag) {
+      args.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string Absolute(const std::string& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return ec ? p : abs.lexically_normal().string();
+}
+
+void SetUpLogging(const MountConfig& c) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (c.foreground) {
+    logger = spdlog::stderr_color_mt("tierfs");
+  } else {
+    logger = spdlog::basic_logger_mt("tierfs", c.store_dir + "/tierfs.log");
+  }
+  logger->set_level(spdlog::level::from_str(c.log_level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+// Runs the daemon in this process until unmounted. `ready` reports the
+// outcome of opening and mounting.
+int Serve(const MountConfig& config, const std::function<void(const Status&)>& ready) {
+  SetUpLogging(config);
+  auto fs = Filesystem::Open(config, Env::Default());
+  if (!fs.ok()) {
+    ready(fs.status());
+    return 1;
+  }
+  std::ofstream(config.store_dir + "/MOUNTPOINT") << config.mountpoint << "\n";
+  spdlog::info("serving store {} at {}", config.store_dir, config.mountpoint);
+  Status st = RunSession(fs->get(), config, ready);
+  std::remove((config.store_dir + "/MOUNTPOINT").c_str());
+  fs->reset();  // stops the migrator, flushes metadata, releases the store lock
+  spdlog::info("unmounted {}", config.mountpoint);
+  spdlog::shutdown();
+  return st.ok() ? 0 : 1;
+}
+
+int CmdMount(std::vector<std::string> args) {
+  if (HasFlag(args, "--help") || HasFlag(args, "-h")) {
+    std::cout << kMountHelp;
+    return 0;
+  }
+  MountConfig config;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-f") {
+      config.foreground = true;
+    } else if (a == "-o") {
+      if (i + 1 == args.size()) return Fail("-o needs an option list");
+      Status st = ApplyMountOptions(args[++i], &config);
+      if (!st.ok()) return Fail(st.message());
+    } else if (a.rfind("-o", 0) == 0) {
+      Status st = ApplyMountOptions(a.substr(2), &config);
+      if (!st.ok()) return Fail(st.message());
+    } else if (a == "-n" || a == "-s" || a == "-v") {
+      // mount(8) helper flags: no mtab, sloppy, verbose.
+    } else if (!a.empty() && a[0] == '-') {
+      return Fail("unknown flag " + a + " (see 'tierfs mount --help')");
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (positional.size() != 2) return Fail("mount needs STORE and MOUNTPOINT (see --help)");
+  config.store_dir = Absolute(positional[0]);
+  config.mountpoint = Absolute(positional[1]);
+  struct stat st;
+  if (::stat(config.mountpoint.c_str(), &st) != 0) {
+    return Fail("mountpoint " + config.mountpoint + ": " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return Fail("mountpoint " + config.mountpoint + " is not a directory");
+  if (::stat(config.store_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    return Fail("store " + config.store_dir + " is not a directory");
+  }
+  if (config.foreground) {
+    return Serve(config, [](const Status& s) {
+      if (!s.ok()) std::cerr << "tierfs: " << s.message() << "\n";
+    });
+  }
+  // Daemonize: the child mounts and tells the parent through a pipe; the
+  // parent returns only once the mount is ready (or failed).
+  int fds[2];
+  if (::pipe(fds) != 0) return Fail(std::string("pipe: ") + std::strerror(errno));
+  pid_t pid = ::fork();
+  if (pid < 0) return Fail(std::string("fork: ") + std::strerror(errno));
+  if (pid > 0) {
+    ::close(fds[1]);
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    if (msg == "OK") return 0;
+    return Fail(msg.empty() ? "the daemon exited before the mount was ready" : msg);
+  }
+  ::close(fds[0]);
+  ::setsid();
+  int wfd = fds[1];
+  return Serve(config, [wfd](const Status& s) {
+    std::string msg = s.ok() ? "OK" : s.message();
+    (void)!::write(wfd, msg.data(), msg.size());
+    ::close(wfd);
+    if (s.ok()) {
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      if (null > 2) ::close(null);
+      (void)!::chdir("/");
+    }
+  });
+}
+
+// The control xattr of a mounted tierfs path, or an error.
+Result<std::string> GetControl(const std::string& path, const char* name) {
+  std::string buf(64 << 10, '\0');
+  ssize_t n = ::getxattr(path.c_str(), name, buf.data(), buf.size());
+  if (n < 0) return Status::Posix(errno, path);
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+Status SetControl(const std::string& path, const char* name, const std::string& value) {
+  if (::setxattr(path.c_str(), name, value.data(), value.size(), 0) != 0) {
+    return Status::Posix(errno, path);
+  }
+  return Status::OK();
+}
+
+std::string ErrText(const Status& s) {
+  if (s.posix_errno() == ENODATA || s.posix_errno() == EOPNOTSUPP) {
+    return s.message() + ": not on a mounted tierfs";
+  }
+  return s.message() + ": " + std::strerror(s.posix_errno() ? s.posix_errno() : EIO);
+}
+
+std::string Human(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+// Minimal lookup of a numeric field in our own flat JSON output.
+uint64_t JsonNumber(const std::string& json, const std::string& key) {
+  auto p = json.find("\"" + key + "\":");
+  return p == std::string::npos ? 0 : std::stoull(json.substr(p + key.size() + 3));
+}
+
+int CmdStatus(std::vector<std::string> args) {
+  bool json = HasFlag(args, "--json");
+  if (HasFlag(args, "--help") || args.size() != 1) {
+    std::cout << "usage: tierfs status STORE|MOUNTPOINT [--json]\n";
+    return args.size() == 1 ? 0 : 2;
+  }
+  std::string target = Absolute(args[0]);
+  auto report = GetControl(target, "user.tierfs.status");
+  if (!report.ok()) {
+    // A store directory: ask its daemon if mounted, else open it.
+    std::ifstream mp(target + "/MOUNTPOINT");
+    std::string mountpoint;
+    if (std::getline(mp, mountpoint)) report = GetControl(mountpoint, "user.tierfs.status");
+  }
+  if (!report.ok()) {
+    struct stat st;
+    if (::stat((target + "/meta.db").c_str(), &st) != 0) {
+      return Fail(target + " is neither a mounted tierfs nor a tierfs store");
+    }
+    MountConfig c;
+    c.store_dir = target;
+    c.read_only = true;
+    c.buffer_pool = 1 << 20;
+    c.cache_size = 0;
+    auto fs = Filesystem::Open(c, Env::Default());
+    if (!fs.ok()) return Fail(fs.status().message());
+    report = (*fs)->StatusJson();
+  }
+  const std::string& j = *report;
+  if (json) {
+    std::cout << j << "\n";
+    return 0;
+  }
+  uint64_t hot = JsonNumber(j, "hot_bytes"), cold = JsonNumber(j, "cold_bytes");
+  uint64_t cold_stored = JsonNumber(j, "cold_stored_bytes"), cap = JsonNumber(j, "hot_capacity");
+  std::cout << "hot:    " << Human(hot) << " in " << JsonNumber(j, "hot_objects") << " objects";
+  if (cap) std::cout << " (" << (hot * 100 / cap) << "% of " << Human(cap) << ")";
+  std::cout << "\ncold:   " << Human(cold) << " in " << JsonNumber(j, "cold_objects")
+            << " objects, stored in " << Human(cold_stored) << "\nsaved:  "
+            << Human(JsonNumber(j, "saved_bytes")) << " by compression\nmoves:  "
+            << JsonNumber(j, "demotions") << " demotions, " << JsonNumber(j, "promotions")
+            << " promotions\ncache:  " << JsonNumber(j, "hits") << " hits, "
+            << JsonNumber(j, "misses") << " misses\n";
+  return 0;
+}
+
+// Applies fn to each regular file named or under a named directory.
+int ForEachFile(const std::vector<std::string>& paths,
+                const std::function<Status(const std::string&)>& fn) {
+  int rc = 0;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    std::vector<std::string> files;
+    if (std::filesystem::is_directory(p, ec)) {
+      for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_regular_file(ec) && !it->is_symlink(ec)) files.push_back(it->path().string());
+      }
+    } else {
+      files.push_back(p);
+    }
+    for (const std::string& f : files) {
+      Status st = fn(f);
+      if (!st.ok()) {
+        std::cerr << "tierfs: " << ErrText(st) << "\n";
+        rc = 1;
+      }
+    }
+  }
+  return rc;
+}
+
+int CmdWhere(std::vector<std::string> args) {
+  bool json = HasFlag(args, "--json");
+  if (HasFlag(args, "--help") || args.empty()) {
+    std::cout << "usage: tierfs where PATH... [--json]\n";
+    return args.empty() ? 2 : 0;
+  }
+  std::vector<std::string> rows;
+  int rc = ForEachFile(args, [&](const std::string& f) -> Status {
+    TIERFS_ASSIGN_OR_RETURN(std::string w, GetControl(f, "user.tierfs.where"));
+    if (json) {
+      rows.push_back("{\"path\":" + JsonString(f) + "," + w.substr(1));
+    } else {
+      std::cout << f << ": hot " << Human(JsonNumber(w, "hot_bytes")) << ", cold "
+                << Human(JsonNumber(w, "cold_bytes")) << ", stored "
+                << Human(JsonNumber(w, "stored_bytes"))
+                << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
+    }
+    return Status::OK();
+  });
+  if (json) {
+    std::cout << "[";
+    for (size_t i = 0; i < rows.size(); ++i) std::cout << (i ? "," : "") << rows[i];
+    std::cout << "]\n";
+  }
+  return rc;
+}
+
+int CmdPin(std::vector<std::string> args, bool pin) {
+  if (HasFlag(args, "--help") || args.empty()) {
+    std::cout << "usage: tierfs " << (pin ? "pin" : "unpin") << " PATH...\n";
+    return args.empty() ? 2 : 0;
+  }
+  return ForEachFile(args, [&](const std::string& f) {
+    return SetControl(f, "user.tierfs.pin", pin ? "1" : "0");
+  });
+}
+
+int CmdMigrate(std::vector<std::string> args) {
+  std::string to;
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--to" && i + 1 < args.size()) {
+      to = args[++i];
+    } else if (args[i].rfind("--to=", 0) == 0) {
+      to = args[i].substr(5);
+    } else if (args[i] == "--help") {
+      std::cout << "usage: tierfs migrate --to hot|cold PATH...\n";
+      return 0;
+    } else {
+      paths.push_back(args[i]);
+    }
+  }
+  if ((to != "hot" && to != "cold") || paths.empty()) {
+    return Fail("usage: tierfs migrate --to hot|cold PATH...");
+  }
+  size_t done = 0;
+  const bool tty = ::isatty(2);
+  int rc = ForEachFile(paths, [&](const std::string& f) {
+    Status st = SetControl(f, "user.tierfs.migrate", to);
+    if (tty) std::cerr << "\rmigrated " << ++done << " files" << std::flush;
+    return st;
+  });
+  if (tty) std::cerr << "\n";
+  return rc;
+}
+
+int CmdFsck(std::vector<std::string> args) {
+  bool json = HasFlag(args, "--json");
+  bool repair = HasFlag(args, "--repair");
+  bool scrub = HasFlag(args, "--scrub");
+  if (HasFlag(args, "--help") || args.size() != 1) {
+    std::cout << "usage: tierfs fsck STORE [--repair] [--scrub] [--json]\n";
+    return args.size() == 1 ? 0 : 2;
+  }
+  auto r = RunFsck(Absolute(args[0]), repair, scrub);
+  if (!r.ok()) {
+    std::cerr << "tierfs: fsck: " << r.status().message() << "\n";
+    return 2;
+  }
+  if (json) {
+    std::cout << FsckJson(*r) << "\n";
+  } else {
+    for (const FsckProblem& p : r->problems) {
+      std::cout << p.kind << ": " << p.detail << (p.path.empty() ? "" : " [" + p.path + "]")
+                << (p.repaired ? " (repaired)" : "") << "\n";
+    }
+    std::cout << r->inodes << " inodes, " << r->objects << " objects: "
+              << (r->problems.empty() ? "clean" : r->clean() ? "repaired" : "PROBLEMS FOUND")
+              << "\n";
+  }
+  return r->clean() ? 0 : 1;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string self = std::filesystem::path(argv[0]).filename().string();
+  if (self == "mount.tierfs") return CmdMount(args);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "mount") return CmdMount(args);
+  if (cmd == "status") return CmdStatus(args);
+  if (cmd == "where") return CmdWhere(args);
+  if (cmd == "pin") return CmdPin(args, true);
+  if (cmd == "unpin") return CmdPin(args, false);
+  if (cmd == "migrate") return CmdMigrate(args);
+  if (cmd == "fsck") return CmdFsck(args);
+  std::cerr << "tierfs: unknown command '" << cmd << "'\n" << kUsage;
+  return 2;
+}
+
+}  // namespace tierfs

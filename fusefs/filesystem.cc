@@ -1,0 +1,393 @@
+// Filesystem: opening a store, the inode table and the namespace operations.
+// Data operations are in filesystem_data.cc, the control channel and
+// statistics in filesystem_control.cc.
+#include "fusefs/filesystem.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace tierfs {
+
+int ToErrno(const Status& s) {
+  if (s.posix_errno() != 0) return s.posix_errno();
+  switch (s.code()) {
+    case Code::kOk: return 0;
+    case Code::kNotFound: return ENOENT;
+    case Code::kCorruption: return EIO;
+    case Code::kIOError: return EIO;
+    case Code::kNoSpace: return ENOSPC;
+    case Code::kInvalidArgument: return EINVAL;
+    case Code::kExists: return EEXIST;
+    case Code::kBusy: return EBUSY;
+    case Code::kNotSupported: return EOPNOTSUPP;
+    case Code::kNoMemory: return ENOMEM;
+    case Code::kPosix: return EIO;
+  }
+  return EIO;
+}
+
+Filesystem::Filesystem(const MountConfig& config, Env* env) : config_(config), env_(env) {}
+
+Filesystem::~Filesystem() {
+  if (migrator_) migrator_->Stop();
+  (void)SyncAll();
+}
+
+Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env) {
+  std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
+  TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+  // The object store takes the store lock: open it before touching SQLite.
+  StoreOptions so;
+  so.compression = config.compression;
+  so.buffer_pool_bytes = config.buffer_pool;
+  so.frame_cache_bytes = config.cache_size;
+  MetadataOptions mo;
+  mo.synchronous_full = config.sync_full;
+  // Chunk size is fixed when the store is created; it bounds the frame size.
+  uint64_t chunk = config.chunk_size ? config.chunk_size : kDefaultChunkSize;
+  so.frame_size = static_cast<uint32_t>(std::min<uint64_t>(chunk, kDefaultFrameSize));
+  TIERFS_ASSIGN_OR_RETURN(fs->store_, ObjectStore::Open(env, config.store_dir, so));
+  TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
+  auto stored_chunk = fs->meta_->GetSetting("chunk_size");
+  if (stored_chunk.ok()) {
+    fs->chunk_size_ = std::stoull(*stored_chunk);
+    if (config.chunk_size != 0 && config.chunk_size != fs->chunk_size_) {
+      return Status::InvalidArgument("chunk_size is fixed when a store is created; this store has " +
+                                     *stored_chunk);
+    }
+    if (so.frame_size > fs->chunk_size_) {
+      return Status::Corruption("store chunk size " + *stored_chunk + " is below 64 KiB");
+    }
+  } else if (stored_chunk.status().IsNotFound()) {
+    fs->chunk_size_ = chunk;
+    TIERFS_RETURN_IF_ERROR(fs->meta_->SetSetting("chunk_size", std::to_string(chunk)));
+  } else {
+    return stored_chunk.status();
+  }
+  // Inodes unlinked while open when the last mount ended: nobody holds them now.
+  TIERFS_ASSIGN_OR_RETURN(auto orphans, fs->meta_->ListOrphans());
+  for (uint64_t ino : orphans) {
+    TIERFS_RETURN_IF_ERROR(fs->store_->RemoveGroup(ino).status());
+    TIERFS_RETURN_IF_ERROR(fs->meta_->DeleteInode(ino));
+  }
+  TIERFS_ASSIGN_OR_RETURN(auto pinned, fs->meta_->ListPinned());
+  for (uint64_t ino : pinned) fs->store_->SetPinned(ino, true);
+  MigratorOptions mig;
+  mig.rate_bytes_per_sec = config.migrate_rate;
+  int64_t cold_ms = config.policy.cold_after_ns / 1000000;
+  mig.interval_ms = std::clamp<int64_t>(cold_ms / 2, 100, 5000);
+  fs->migrator_ = std::make_unique<Migrator>(fs->store_.get(), config.policy, mig);
+  if (!config.read_only) fs->migrator_->Start();
+  return fs;
+}
+
+Timespec Filesystem::Now() {
+  int64_t ns = env_->NowNanos();
+  return Timespec{ns / 1000000000, ns % 1000000000};
+}
+
+// ---- inode table -------------------------------------------------------------
+
+void Filesystem::Overlay(InodeAttr* a) {
+  std::lock_guard lock(mu_);
+  auto it = inodes_.find(a->ino);
+  if (it == inodes_.end()) return;
+  const Inode& n = it->second;
+  if (n.size_known) a->size = n.size;
+  if (n.dirty) {
+    a->mtime = n.mtime;
+    auto later = [](const Timespec& x, const Timespec& y) {
+      return x.sec != y.sec ? x.sec > y.sec : x.nsec > y.nsec;
+    };
+    if (later(n.ctime, a->ctime)) a->ctime = n.ctime;
+  }
+}
+
+Result<InodeAttr> Filesystem::Attr(uint64_t ino) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
+  Overlay(&a);
+  return a;
+}
+
+Result<uint64_t> Filesystem::FileSize(uint64_t ino) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it != inodes_.end() && it->second.size_known) return it->second.size;
+  }
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
+  std::lock_guard lock(mu_);
+  Inode& n = inodes_[ino];
+  if (!n.size_known) {
+    n.size = a.size;
+    n.size_known = true;
+  }
+  return n.size;
+}
+
+struct stat Filesystem::ToStat(const InodeAttr& a) {
+  struct stat st {};
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_rdev = a.rdev;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 128 * 1024;
+  if (S_ISREG(a.mode)) {
+    st.st_blocks = static_cast<blkcnt_t>((store_->UsageOf(a.ino).stored_bytes + 511) / 512);
+  } else {
+    st.st_blocks = S_ISDIR(a.mode) ? 8 : 0;
+  }
+  st.st_atim = {a.atime.sec, a.atime.nsec};
+  st.st_mtim = {a.mtime.sec, a.mtime.nsec};
+  st.st_ctim = {a.ctime.sec, a.ctime.nsec};
+  return st;
+}
+
+struct stat Filesystem::Remember(InodeAttr a) {
+  {
+    std::lock_guard lock(mu_);
+    ++inodes_[a.ino].lookups;
+  }
+  Overlay(&a);
+  return ToStat(a);
+}
+
+void Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it == inodes_.end()) return;
+    it->second.lookups -= std::min(it->second.lookups, nlookup);
+  }
+  MaybeFree(ino);
+}
+
+Status Filesystem::FlushAttr(uint64_t ino) {
+  AttrUpdate u;
+  {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it == inodes_.end() || !it->second.dirty) return Status::OK();
+    u.size = it->second.size;
+    u.mtime = it->second.mtime;
+    u.ctime = it->second.ctime;
+    it->second.dirty = false;
+  }
+  Status st = meta_->SetAttr(ino, u, Now()).status();
+  if (!st.ok()) {
+    std::lock_guard lock(mu_);
+    inodes_[ino].dirty = true;  // try again at the next flush
+  }
+  return st;
+}
+
+void Filesystem::MaybeFree(uint64_t ino) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it != inodes_.end()) {
+      if (it->second.lookups > 0 || it->second.opens > 0) return;
+      if (it->second.dirty) {
+        // Keep the entry until its attributes are written.
+      } else {
+        inodes_.erase(it);
+      }
+    }
+  }
+  (void)FlushAttr(ino);
+  {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it != inodes_.end() && it->second.lookups == 0 && it->second.opens == 0) inodes_.erase(it);
+  }
+  auto a = meta_->GetAttr(ino);
+  if (!a.ok() || a->nlink > 0 || ino == kRootIno) return;
+  // Unlinked, closed and forgotten: free data first, then the inode, so a
+  // crash in between leaves an orphan inode that the next mount frees.
+  if (store_->RemoveGroup(ino).ok()) {
+    store_->SetPinned(ino, false);
+    (void)meta_->DeleteInode(ino);
+  }
+}
+
+void Filesystem::Dropped(const InodeAttr& a) {
+  if (a.nlink == 0) MaybeFree(a.ino);
+}
+
+// ---- namespace ---------------------------------------------------------------
+
+Result<struct stat> Filesystem::Lookup(uint64_t parent, const std::string& name) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Lookup(parent, name));
+  return Remember(a);
+}
+
+Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Attr(ino));
+  return ToStat(a);
+}
+
+Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req) {
+  TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
+  AttrUpdate u;
+  u.mode = req.mode;
+  u.uid = req.uid;
+  u.gid = req.gid;
+  u.atime = req.atime;
+  u.mtime = req.mtime;
+  if (req.size) {
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
+    if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
+    if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
+    TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
+    u.size = req.size;
+    if (!req.mtime) u.mtime = Now();  // truncate changes mtime (POSIX)
+  }
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
+  if (req.size) {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it != inodes_.end()) {
+      it->second.size = *req.size;
+      it->second.size_known = true;
+    }
+  }
+  return ToStat(a);
+}
+
+Result<struct stat> Filesystem::MakeNode(uint64_t parent, const std::string& name, uint32_t mode,
+                                         uint64_t rdev, const Caller& caller) {
+  NewNode n;
+  n.mode = (mode & S_IFMT) | (mode & 07777 & ~caller.umask);
+  n.uid = caller.uid;
+  n.gid = caller.gid;
+  n.rdev = rdev;
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
+  return Remember(a);
+}
+
+Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name,
+                                        const std::string& target, const Caller& caller) {
+  if (target.size() >= 4096) return Status::Posix(ENAMETOOLONG, "symlink target too long");
+  NewNode n;
+  n.mode = S_IFLNK | 0777;
+  n.uid = caller.uid;
+  n.gid = caller.gid;
+  n.symlink_target = target;
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
+  return Remember(a);
+}
+
+Result<std::string> Filesystem::ReadLink(uint64_t ino) { return meta_->ReadLink(ino); }
+
+Status Filesystem::Unlink(uint64_t parent, const std::string& name) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Unlink(parent, name, Now()));
+  Dropped(a);
+  return Status::OK();
+}
+
+Status Filesystem::Rmdir(uint64_t parent, const std::string& name) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Rmdir(parent, name, Now()));
+  Dropped(a);
+  return Status::OK();
+}
+
+Status Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                          const std::string& new_name, RenameMode mode) {
+  TIERFS_ASSIGN_OR_RETURN(RenameResult r,
+                          meta_->Rename(parent, name, new_parent, new_name, mode, Now()));
+  if (r.replaced) Dropped(*r.replaced);
+  return Status::OK();
+}
+
+Result<struct stat> Filesystem::Link(uint64_t ino, uint64_t new_parent,
+                                     const std::string& new_name) {
+  TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Link(ino, new_parent, new_name, Now()));
+  return Remember(a);
+}
+
+Status Filesystem::ReadDir(
+    uint64_t ino, uint64_t after,
+    const std::function<bool(const std::string&, const struct stat&, uint64_t)>& fn) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr self, meta_->GetAttr(ino));
+  if (!S_ISDIR(self.mode)) return Status::Posix(ENOTDIR, "not a directory");
+  struct stat dot {};
+  dot.st_ino = ino;
+  dot.st_mode = S_IFDIR;
+  if (after < 1 && !fn(".", dot, 1)) return Status::OK();
+  if (after < 2 && !fn("..", dot, 2)) return Status::OK();
+  return meta_->ReadDir(ino, after > 2 ? after - 2 : 0, [&](const DirEntry& e) {
+    struct stat st {};
+    st.st_ino = e.ino;
+    st.st_mode = e.mode;
+    return fn(e.name, st, e.cookie + 2);
+  });
+}
+
+// ---- open files ----------------------------------------------------------------
+
+Status Filesystem::Open(uint64_t ino) {
+  TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
+  std::lock_guard lock(mu_);
+  ++inodes_[ino].opens;
+  return Status::OK();
+}
+
+Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name, uint32_t mode,
+                                       const Caller& caller) {
+  TIERFS_ASSIGN_OR_RETURN(struct stat st, MakeNode(parent, name, S_IFREG | (mode & 07777), 0,
+                                                   caller));
+  std::lock_guard lock(mu_);
+  Inode& n = inodes_[st.st_ino];
+  ++n.opens;
+  n.size = 0;
+  n.size_known = true;
+  return st;
+}
+
+Status Filesystem::Flush(uint64_t ino) { return FlushAttr(ino); }
+
+Status Filesystem::Release(uint64_t ino) {
+  Status st = FlushAttr(ino);
+  {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it != inodes_.end() && it->second.opens > 0) --it->second.opens;
+  }
+  MaybeFree(ino);
+  return st;
+}
+
+Status Filesystem::Fsync(uint64_t ino, bool datasync) {
+  for (const ObjectInfo& o : store_->ListGroup(ino)) TIERFS_RETURN_IF_ERROR(store_->Sync(o.key));
+  TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
+  return meta_->Sync();
+}
+
+Status Filesystem::SyncAll() {
+  std::vector<uint64_t> dirty;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [ino, n] : inodes_) {
+      if (n.dirty) dirty.push_back(ino);
+    }
+  }
+  Status first;
+  for (uint64_t ino : dirty) {
+    Status st = FlushAttr(ino);
+    if (first.ok()) first = st;
+  }
+  if (meta_) {
+    Status st = meta_->Sync();
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
+}  // namespace tierfs

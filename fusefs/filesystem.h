@@ -1,0 +1,170 @@
+// Filesystem: the tierfs core behind the FUSE ops — namespace (MetadataStore)
+// plus file data (ObjectStore chunks), an in-memory inode table with kernel
+// lookup counts, open counts and cached attributes. It knows nothing of
+// libfuse: fusefs/fuse_ops.cc translates requests into these calls, so the
+// core is tested without /dev/fuse.
+//
+// Files are cut into chunk_size chunks; chunk i of inode n is object (n, i).
+// A missing object, or bytes past an object's end within the file size, read
+// as zeros (holes). Sizes and mtimes changed by writes are cached and written
+// to SQLite on flush, fsync, release, setattr and unmount — never on the data
+// path. An inode whose link count drops to 0 is freed (metadata and objects)
+// when it is neither open nor known to the kernel.
+//
+// Thread-safety: all methods are thread-safe. Lock order: inode table mutex
+// before none (it is never held across metadata or store calls).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <sys/statvfs.h>
+
+#include <functional>
+#include <optional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fusefs/config.h"
+#include "fusefs/metadata.h"
+#include "store/migrator.h"
+#include "store/object_store.h"
+
+namespace tierfs {
+
+// The caller of an operation (from fuse_req_ctx).
+struct Caller {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t umask = 0;
+};
+
+// One piece of a read reply, in file order.
+struct ReadPiece {
+  std::shared_ptr<File> file;  // hot object: splice `length` bytes at `file_offset`
+  uint64_t file_offset = 0;
+  std::shared_ptr<const BufferLease> data;  // cold object bytes (data->contents())
+  size_t length = 0;                        // zeros when neither file nor data
+};
+
+struct ReadResult {
+  std::vector<ReadPiece> pieces;
+  size_t total = 0;
+};
+
+struct FsUsage {
+  uint64_t hot_bytes = 0, cold_bytes = 0, stored_bytes = 0;
+  bool pinned = false;
+};
+
+class Filesystem {
+ public:
+  // Opens the store in config.store_dir (creating it), recovers orphans and
+  // starts the migrator.
+  static Result<std::unique_ptr<Filesystem>> Open(const MountConfig& config, Env* env);
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  uint64_t chunk_size() const { return chunk_size_; }
+
+  // --- namespace; every entry returned counts as one kernel lookup -------
+  Result<struct stat> Lookup(uint64_t parent, const std::string& name);
+  void Forget(uint64_t ino, uint64_t nlookup);
+  Result<struct stat> GetAttr(uint64_t ino);
+  struct SetAttrRequest {
+    std::optional<uint32_t> mode, uid, gid;
+    std::optional<uint64_t> size;
+    std::optional<Timespec> atime, mtime;  // already resolved from UTIME_NOW
+  };
+  Result<struct stat> SetAttr(uint64_t ino, const SetAttrRequest& req);
+  Result<struct stat> MakeNode(uint64_t parent, const std::string& name, uint32_t mode,
+                               uint64_t rdev, const Caller& caller);
+  Result<struct stat> Symlink(uint64_t parent, const std::string& name,
+                              const std::string& target, const Caller& caller);
+  Result<std::string> ReadLink(uint64_t ino);
+  Status Unlink(uint64_t parent, const std::string& name);
+  Status Rmdir(uint64_t parent, const std::string& name);
+  Status Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                const std::string& new_name, RenameMode mode);
+  Result<struct stat> Link(uint64_t ino, uint64_t new_parent, const std::string& new_name);
+  // Directory listing from cookie `after`; "." and ".." come first (cookies 1, 2).
+  Status ReadDir(uint64_t ino, uint64_t after,
+                 const std::function<bool(const std::string& name, const struct stat& st,
+                                          uint64_t cookie)>& fn);
+
+  // --- files ------------------------------------------------------------
+  Status Open(uint64_t ino);
+  Result<struct stat> Create(uint64_t parent, const std::string& name, uint32_t mode,
+                             const Caller& caller);  // also opens
+  Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size);
+  Result<size_t> Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
+  Status Flush(uint64_t ino);
+  Status Release(uint64_t ino);
+  Status Fsync(uint64_t ino, bool datasync);
+  Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length);
+  // SEEK_DATA / SEEK_HOLE at chunk granularity.
+  Result<uint64_t> Lseek(uint64_t ino, uint64_t offset, int whence);
+
+  // --- xattrs (names under user.tierfs. are the CLI's control channel) ----
+  Status SetXattr(uint64_t ino, const std::string& name, const std::string& value, int flags);
+  Result<std::string> GetXattr(uint64_t ino, const std::string& name);
+  Result<std::vector<std::string>> ListXattr(uint64_t ino);
+  Status RemoveXattr(uint64_t ino, const std::string& name);
+
+  Result<struct statvfs> StatFs();
+  FsUsage UsageOf(uint64_t ino);
+  // The status report as JSON (what `tierfs status --json` prints).
+  std::string StatusJson();
+  Status Migrate(uint64_t ino, Tier to);
+  Status SetPinned(uint64_t ino, bool pinned);
+  // Writes every cached attribute and makes metadata durable (unmount).
+  Status SyncAll();
+
+  MetadataStore& metadata() { return *meta_; }
+  ObjectStore& store() { return *store_; }
+
+ private:
+  // What the kernel and open files hold of an inode, plus the attributes
+  // that writes changed and SQLite does not have yet.
+  struct Inode {
+    uint64_t lookups = 0;
+    uint32_t opens = 0;
+    bool size_known = false;  // `size` is authoritative
+    uint64_t size = 0;
+    bool dirty = false;  // size/mtime/ctime newer than SQLite
+    Timespec mtime, ctime;
+  };
+  Filesystem(const MountConfig& config, Env* env);
+  // Attributes from SQLite with the cached write state laid over them.
+  Result<InodeAttr> Attr(uint64_t ino);
+  void Overlay(InodeAttr* a);
+  struct stat ToStat(const InodeAttr& a);
+  // Records a kernel lookup of the entry and returns its stat.
+  struct stat Remember(InodeAttr a);
+  Result<uint64_t> FileSize(uint64_t ino);
+  Status FlushAttr(uint64_t ino);
+  // Frees the inode's data and metadata if unlinked, closed and forgotten.
+  void MaybeFree(uint64_t ino);
+  void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
+  Status TruncateData(uint64_t ino, uint64_t new_size);
+  Timespec Now();
+
+  const MountConfig config_;
+  Env* const env_;
+  uint64_t chunk_size_ = kDefaultChunkSize;
+  std::unique_ptr<MetadataStore> meta_;
+  std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<Migrator> migrator_;
+
+  std::mutex mu_;  // guards inodes_
+  std::unordered_map<uint64_t, Inode> inodes_;
+};
+
+// The one map from Status to errno (positive).
+int ToErrno(const Status& s);
+
+}  // namespace tierfs

@@ -1,0 +1,133 @@
+// Filesystem: xattrs, including the control channel that the tierfs CLI uses
+// on a mounted store (names under "user.tierfs."), statfs and statistics.
+//
+// Control names (hidden from listxattr):
+//   get user.tierfs.where    -> {"hot_bytes":..,"cold_bytes":..,"stored_bytes":..,"pinned":..}
+//   get user.tierfs.status   -> the status report (any inode)
+//   set user.tierfs.pin      <- "1" | "0"
+//   set user.tierfs.migrate  <- "hot" | "cold"
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <sstream>
+
+#include "fusefs/filesystem.h"
+#include "fusefs/json.h"
+
+namespace tierfs {
+
+namespace {
+constexpr std::string_view kControlPrefix = "user.tierfs.";
+bool IsControl(const std::string& name) { return name.rfind(kControlPrefix, 0) == 0; }
+}  // namespace
+
+FsUsage Filesystem::UsageOf(uint64_t ino) {
+  GroupUsage g = store_->UsageOf(ino);
+  return FsUsage{g.hot_bytes, g.cold_bytes, g.stored_bytes, store_->IsPinned(ino)};
+}
+
+Status Filesystem::Migrate(uint64_t ino, Tier to) {
+  for (const ObjectInfo& o : store_->ListGroup(ino)) {
+    Status st;
+    // Busy: the object changed while it was copied; try again a few times.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      st = to == Tier::kCold ? store_->Demote(o.key) : store_->Promote(o.key);
+      if (st.code() != Code::kBusy) break;
+    }
+    if (!st.ok() && !st.IsNotFound()) return st;
+  }
+  return Status::OK();
+}
+
+Status Filesystem::SetPinned(uint64_t ino, bool pinned) {
+  TIERFS_RETURN_IF_ERROR(meta_->SetPinned(ino, pinned));
+  store_->SetPinned(ino, pinned);
+  return Status::OK();
+}
+
+std::string Filesystem::StatusJson() {
+  StoreStats s = store_->stats();
+  MigratorStats m = migrator_->stats();
+  auto files = meta_->InodeCount();
+  std::ostringstream o;
+  o << "{\"store\":" << JsonString(config_.store_dir)
+    << ",\"mounted\":" << (config_.read_only ? "false" : "true")
+    << ",\"chunk_size\":" << chunk_size_
+    << ",\"inodes\":" << (files.ok() ? *files : 0)
+    << ",\"hot_objects\":" << s.hot_objects << ",\"hot_bytes\":" << s.hot_bytes
+    << ",\"hot_stored_bytes\":" << s.hot_stored_bytes
+    << ",\"hot_capacity\":" << config_.policy.hot_capacity
+    << ",\"cold_objects\":" << s.cold_objects << ",\"cold_bytes\":" << s.cold_bytes
+    << ",\"cold_stored_bytes\":" << s.cold_stored_bytes
+    << ",\"saved_bytes\":" << (s.cold_bytes > s.cold_stored_bytes
+                                  ? s.cold_bytes - s.cold_stored_bytes : 0)
+    << ",\"damaged_objects\":" << s.damaged_objects
+    << ",\"promotions\":" << s.promotions << ",\"demotions\":" << s.demotions
+    << ",\"buffer_pool\":{\"bytes_preallocated\":" << s.pool.bytes_preallocated
+    << ",\"leases\":" << s.pool.leases << ",\"pool_hits\":" << s.pool.pool_hits
+    << ",\"overflow_allocations\":" << s.pool.overflow_allocations
+    << ",\"in_use\":" << s.pool.in_use << "}"
+    << ",\"frame_cache\":{\"capacity\":" << s.cache.capacity << ",\"bytes\":" << s.cache.bytes
+    << ",\"hits\":" << s.cache.hits << ",\"misses\":" << s.cache.misses
+    << ",\"evictions\":" << s.cache.evictions << "}"
+    << ",\"migrator\":{\"passes\":" << m.passes << ",\"last_pass_ns\":" << m.last_pass_ns
+    << ",\"queued\":" << m.queued << ",\"demoted\":" << m.demoted
+    << ",\"promoted\":" << m.promoted << ",\"bytes_moved\":" << m.bytes_moved
+    << ",\"errors\":" << m.errors << "}}";
+  return o.str();
+}
+
+Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::string& value,
+                            int flags) {
+  if (IsControl(name)) {
+    if (name == "user.tierfs.pin" && (value == "1" || value == "0")) {
+      return SetPinned(ino, value == "1");
+    }
+    if (name == "user.tierfs.migrate" && (value == "hot" || value == "cold")) {
+      return Migrate(ino, value == "hot" ? Tier::kHot : Tier::kCold);
+    }
+    return Status::Posix(EINVAL, "unknown tierfs control " + name + "=" + value);
+  }
+  XattrMode mode = XattrMode::kAny;
+  if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
+  if (flags & XATTR_REPLACE) mode = XattrMode::kReplace;
+  return meta_->SetXattr(ino, name, value, mode);
+}
+
+Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) {
+  if (name == "user.tierfs.where") {
+    FsUsage u = UsageOf(ino);
+    std::ostringstream o;
+    o << "{\"hot_bytes\":" << u.hot_bytes << ",\"cold_bytes\":" << u.cold_bytes
+      << ",\"stored_bytes\":" << u.stored_bytes << ",\"pinned\":" << (u.pinned ? "true" : "false")
+      << "}";
+    return o.str();
+  }
+  if (name == "user.tierfs.status") return StatusJson();
+  return meta_->GetXattr(ino, name);
+}
+
+Result<std::vector<std::string>> Filesystem::ListXattr(uint64_t ino) {
+  return meta_->ListXattr(ino);
+}
+
+Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
+  if (IsControl(name)) return Status::Posix(EINVAL, "tierfs controls cannot be removed");
+  return meta_->RemoveXattr(ino, name);
+}
+
+Result<struct statvfs> Filesystem::StatFs() {
+  TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(store_->options().hot_dir));
+  TIERFS_ASSIGN_OR_RETURN(uint64_t inodes, meta_->InodeCount());
+  struct statvfs sv {};
+  sv.f_bsize = sv.f_frsize = hot.block_size;
+  sv.f_blocks = hot.total_bytes / hot.block_size;
+  sv.f_bfree = sv.f_bavail = hot.free_bytes / hot.block_size;
+  sv.f_files = inodes + hot.free_inodes;
+  sv.f_ffree = sv.f_favail = hot.free_inodes;
+  sv.f_namemax = kMaxNameLen;
+  return sv;
+}
+
+}  // namespace tierfs

@@ -1,0 +1,159 @@
+// Filesystem: file data — reads, writes, truncation, fallocate and lseek,
+// mapped onto chunk objects of the ObjectStore.
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "fusefs/filesystem.h"
+
+namespace tierfs {
+
+Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) {
+  TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, FileSize(ino));
+  ReadResult r;
+  if (offset >= file_size) return r;
+  const uint64_t end = std::min<uint64_t>(offset + size, file_size);
+  auto zeros = [&r](size_t n) {
+    if (n == 0) return;
+    if (!r.pieces.empty() && !r.pieces.back().file && !r.pieces.back().data) {
+      r.pieces.back().length += n;
+    } else {
+      r.pieces.push_back(ReadPiece{.length = n});
+    }
+  };
+  for (uint64_t pos = offset; pos < end;) {
+    const ObjectKey key{ino, pos / chunk_size_};
+    const uint64_t within = pos % chunk_size_;
+    const size_t len = static_cast<size_t>(std::min(end - pos, chunk_size_ - within));
+    pos += len;
+    r.total += len;
+    auto info = store_->Stat(key);
+    if (info.status().IsNotFound()) {
+      zeros(len);
+      continue;
+    }
+    TIERFS_RETURN_IF_ERROR(info.status());
+    const size_t have =
+        static_cast<size_t>(std::min<uint64_t>(len, info->logical_size > within
+                                                        ? info->logical_size - within
+                                                        : 0));
+    if (have > 0 && info->tier == Tier::kHot) {
+      auto file = store_->HotFile(key);
+      if (file.ok() && *file) {
+        r.pieces.push_back(ReadPiece{.file = *file, .file_offset = within, .length = have});
+        zeros(len - have);
+        continue;
+      }
+      // Demoted since Stat, or removed: fall through to a copying read.
+    }
+    if (have > 0) {
+      auto lease = store_->ReadLease(key, within, have);
+      if (lease.status().IsNotFound()) {
+        zeros(len);
+        continue;
+      }
+      TIERFS_RETURN_IF_ERROR(lease.status());
+      size_t got = lease->size();
+      auto shared = std::make_shared<const BufferLease>(std::move(lease).value());
+      r.pieces.push_back(ReadPiece{.data = shared, .length = got});
+      zeros(len - got);
+    } else {
+      zeros(len);
+    }
+  }
+  return r;
+}
+
+Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
+  TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
+  size_t done = 0;
+  while (done < data.size()) {
+    const uint64_t pos = offset + done;
+    const uint64_t within = pos % chunk_size_;
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done,
+                                                              chunk_size_ - within));
+    Status st = store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len));
+    if (!st.ok()) {
+      if (done == 0) return st;
+      break;  // a short write: report what landed
+    }
+    done += len;
+  }
+  const Timespec now = Now();
+  std::lock_guard lock(mu_);
+  Inode& n = inodes_[ino];
+  n.size = std::max(n.size, offset + done);
+  n.size_known = true;
+  n.mtime = n.ctime = now;
+  n.dirty = true;
+  return done;
+}
+
+Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
+  for (const ObjectInfo& o : store_->ListGroup(ino)) {
+    const uint64_t start = o.key.index * chunk_size_;
+    if (start >= new_size) {
+      TIERFS_RETURN_IF_ERROR(store_->Remove(o.key));
+    } else if (start + o.logical_size > new_size) {
+      TIERFS_RETURN_IF_ERROR(store_->Truncate(o.key, new_size - start));
+    }
+  }
+  return Status::OK();
+}
+
+Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
+  TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
+  if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE) {
+    // Space is not reserved (compression makes that meaningless); the size
+    // grows as with a write of zeros.
+    if (mode == 0 && offset + length > size) {
+      std::lock_guard lock(mu_);
+      Inode& n = inodes_[ino];
+      n.size = offset + length;
+      n.ctime = n.mtime = Now();
+      n.dirty = true;
+    }
+    return Status::OK();
+  }
+  if (mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+    return Status::Posix(EOPNOTSUPP, "fallocate mode not supported");
+  }
+  const uint64_t end = std::min(offset + length, size);
+  for (uint64_t pos = offset; pos < end;) {
+    const uint64_t within = pos % chunk_size_;
+    const uint64_t len = std::min(end - pos, chunk_size_ - within);
+    const ObjectKey key{ino, pos / chunk_size_};
+    if (within == 0 && len == chunk_size_) {
+      TIERFS_RETURN_IF_ERROR(store_->Remove(key));
+    } else {
+      TIERFS_RETURN_IF_ERROR(store_->PunchHole(key, within, len));
+    }
+    pos += len;
+  }
+  std::lock_guard lock(mu_);
+  Inode& n = inodes_[ino];
+  n.ctime = n.mtime = Now();
+  n.dirty = true;
+  return Status::OK();
+}
+
+Result<uint64_t> Filesystem::Lseek(uint64_t ino, uint64_t offset, int whence) {
+  TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
+  if (offset >= size) return Status::Posix(ENXIO, "offset past end of file");
+  // Data regions at object granularity: [chunk start, chunk start + object size).
+  for (const ObjectInfo& o : store_->ListGroup(ino)) {
+    const uint64_t start = o.key.index * chunk_size_;
+    const uint64_t stop = std::min(start + o.logical_size, size);
+    if (stop <= offset || start >= stop) continue;
+    if (whence == SEEK_DATA) return std::max(start, offset);
+    if (start > offset) return offset;  // offset is in a hole
+    offset = stop;                      // in data: the hole starts after it, or later
+  }
+  if (whence == SEEK_DATA) return Status::Posix(ENXIO, "no data after offset");
+  return std::min(offset, size);
+}
+
+}  // namespace tierfs

@@ -1,0 +1,144 @@
+// Fsck implementation; see fsck.h.
+#include "fusefs/fsck.h"
+
+#include <sys/stat.h>
+
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "fusefs/json.h"
+#include "fusefs/metadata.h"
+#include "store/object_store.h"
+
+namespace tierfs {
+
+bool FsckReport::clean() const {
+  for (const FsckProblem& p : problems) {
+    if (!p.repaired) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// ino -> a path of it, by walking the namespace from the root.
+std::map<uint64_t, std::string> PathsOf(MetadataStore& meta) {
+  std::map<uint64_t, std::string> paths;
+  std::function<void(uint64_t, const std::string&)> walk = [&](uint64_t dir,
+                                                               const std::string& prefix) {
+    std::vector<DirEntry> entries;
+    (void)meta.ReadDir(dir, 0, [&](const DirEntry& e) {
+      entries.push_back(e);
+      return true;
+    });
+    for (const DirEntry& e : entries) {
+      std::string p = prefix + "/" + e.name;
+      if (!paths.emplace(e.ino, p).second) continue;
+      if (S_ISDIR(e.mode)) walk(e.ino, p);
+    }
+  };
+  paths[kRootIno] = "/";
+  walk(kRootIno, "");
+  return paths;
+}
+
+}  // namespace
+
+Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub) {
+  struct stat st;
+  if (::stat((store_dir + "/meta.db").c_str(), &st) != 0) {
+    return Status::NotFound(store_dir + " is not a tierfs store (no meta.db)");
+  }
+  StoreOptions so;
+  so.buffer_pool_bytes = 4 << 20;
+  so.frame_cache_bytes = 0;
+  auto store_r = ObjectStore::Open(Env::Default(), store_dir, so);
+  if (!store_r.ok()) {
+    if (store_r.status().code() == Code::kBusy) {
+      return Status::Busy("store " + store_dir + " is mounted or in use; unmount it first");
+    }
+    return store_r.status();
+  }
+  ObjectStore& store = **store_r;
+  MetadataOptions mo;
+  mo.create_if_missing = false;
+  TIERFS_ASSIGN_OR_RETURN(auto meta, MetadataStore::Open(store_dir + "/meta.db", mo));
+  TIERFS_ASSIGN_OR_RETURN(std::string chunk_s, meta->GetSetting("chunk_size"));
+  const uint64_t chunk = std::stoull(chunk_s);
+
+  FsckReport report;
+  std::map<uint64_t, InodeAttr> inodes;
+  TIERFS_RETURN_IF_ERROR(meta->ForEachInode([&](const InodeAttr& a) {
+    inodes[a.ino] = a;
+    return true;
+  }));
+  report.inodes = inodes.size();
+  auto paths = PathsOf(*meta);
+  auto path_of = [&](uint64_t ino) {
+    auto it = paths.find(ino);
+    return it == paths.end() ? std::string("(inode ") + std::to_string(ino) + ")" : it->second;
+  };
+  auto add = [&](std::string kind, std::string detail, std::string path, Status fix) {
+    report.problems.push_back({std::move(kind), std::move(detail), std::move(path), fix.ok()});
+  };
+
+  for (const auto& [ino, a] : inodes) {
+    if (a.nlink != 0) continue;
+    Status fix = Status::NotSupported("not repaired");
+    if (repair) {
+      fix = store.RemoveGroup(ino).status();
+      if (fix.ok()) fix = meta->DeleteInode(ino);
+    }
+    add("orphan_inode", "inode " + std::to_string(ino) + " has no links", "", fix);
+  }
+  std::vector<ObjectInfo> objects = store.List();
+  report.objects = objects.size();
+  for (const ObjectInfo& o : objects) {
+    const std::string obj = std::to_string(o.key.group) + "." + std::to_string(o.key.index);
+    auto it = inodes.find(o.key.group);
+    Status fix = Status::NotSupported("not repaired");
+    if (it == inodes.end() || !S_ISREG(it->second.mode)) {
+      if (it != inodes.end() && it->second.nlink == 0) continue;  // counted above
+      if (repair) fix = store.Remove(o.key);
+      add("orphan_object", "object " + obj + " belongs to no file", "", fix);
+      continue;
+    }
+    const uint64_t start = o.key.index * chunk;
+    const uint64_t size = it->second.size;
+    if (start >= size && o.logical_size > 0) {
+      if (repair) fix = store.Remove(o.key);
+      add("beyond_eof", "object " + obj + " starts past the file size " + std::to_string(size),
+          path_of(o.key.group), fix);
+    } else if (start + o.logical_size > size) {
+      if (repair) fix = store.Truncate(o.key, size - start);
+      add("beyond_eof", "object " + obj + " extends past the file size " + std::to_string(size),
+          path_of(o.key.group), fix);
+    }
+    if (o.tier == Tier::kCold && (o.damaged || scrub)) {
+      Status v = o.damaged ? Status::Corruption("invalid header, index or footer")
+                           : store.Verify(o.key);
+      if (!v.ok()) {
+        add("damaged_object", store.ColdPath(o.key) + ": " + v.ToString(), path_of(o.key.group),
+            Status::NotSupported("data lost"));
+      }
+    }
+  }
+  return report;
+}
+
+std::string FsckJson(const FsckReport& r) {
+  std::ostringstream o;
+  o << "{\"clean\":" << (r.clean() ? "true" : "false") << ",\"inodes\":" << r.inodes
+    << ",\"objects\":" << r.objects << ",\"problems\":[";
+  for (size_t i = 0; i < r.problems.size(); ++i) {
+    const FsckProblem& p = r.problems[i];
+    o << (i ? "," : "") << "{\"kind\":" << JsonString(p.kind)
+      << ",\"detail\":" << JsonString(p.detail) << ",\"path\":" << JsonString(p.path)
+      << ",\"repaired\":" << (p.repaired ? "true" : "false") << "}";
+  }
+  o << "]}";
+  return o.str();
+}
+
+}  // namespace tierfs

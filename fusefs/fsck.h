@@ -1,0 +1,35 @@
+// Fsck: checks a store that is not mounted (it takes the store lock), and
+// repairs what can be repaired without guessing:
+//   orphan inode     — nlink 0, not freed          -> freed (objects + inode)
+//   orphan object    — no inode or not a file      -> removed
+//   beyond EOF       — object past the file size   -> removed / truncated
+//   stray file       — unknown name in a tier dir  -> reported only
+//   damaged object   — cold object fails validation (and, with scrub, any
+//                      frame checksum)             -> reported with the file's path
+// Thread-safety: single-threaded.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compress/status.h"
+
+namespace tierfs {
+
+struct FsckProblem {
+  std::string kind;
+  std::string detail;
+  std::string path;  // the file it belongs to, when known
+  bool repaired = false;
+};
+
+struct FsckReport {
+  std::vector<FsckProblem> problems;
+  uint64_t inodes = 0, objects = 0;
+  bool clean() const;  // nothing left unrepaired
+};
+
+Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub);
+std::string FsckJson(const FsckReport& r);
+
+}  // namespace tierfs

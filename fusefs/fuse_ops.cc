@@ -1,0 +1,540 @@
+// libfuse low-level operations over Filesystem. Each op body runs inside
+// Guarded(), which turns a stray exception into exactly one error reply
+// (ENOMEM for bad_alloc, EIO otherwise, logged); each op replies once, on
+// its last line, and holds no lock while replying.
+#define FUSE_USE_VERSION 312
+#include "fusefs/fuse_ops.h"
+
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <vector>
+
+namespace tierfs {
+
+namespace {
+
+constexpr double kTimeout = 3600.0;  // tierfs is the only writer of its store
+constexpr size_t kMaxIo = 1u << 20;
+constexpr size_t kMaxPieces = 64;
+alignas(4096) const char kZeros[kMaxIo] = {};
+
+Filesystem* FS(fuse_req_t req) { return static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+template <class F>
+void Guarded(fuse_req_t req, const char* op, F&& body) {
+  try {
+    body();
+  } catch (const std::bad_alloc&) {
+    spdlog::error("{}: out of memory", op);
+    fuse_reply_err(req, ENOMEM);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: unexpected exception: {}", op, e.what());
+    fuse_reply_err(req, EIO);
+  } catch (...) {
+    spdlog::error("{}: unexpected exception", op);
+    fuse_reply_err(req, EIO);
+  }
+}
+
+int Err(const Status& s, const char* op, fuse_ino_t ino) {
+  int e = ToErrno(s);
+  if (e == EIO || e == ENOSPC) spdlog::error("{} inode {}: {}", op, ino, s.ToString());
+  return e;
+}
+
+Caller CallerOf(fuse_req_t req) {
+  const fuse_ctx* c = fuse_req_ctx(req);
+  return Caller{c->uid, c->gid, c->umask};
+}
+
+void ReplyEntry(fuse_req_t req, const Result<struct stat>& r, const char* op, fuse_ino_t parent) {
+  if (!r.ok()) {
+    fuse_reply_err(req, Err(r.status(), op, parent));
+    return;
+  }
+  fuse_entry_param e{};
+  e.ino = r->st_ino;
+  e.attr = *r;
+  e.attr_timeout = e.entry_timeout = kTimeout;
+  fuse_reply_entry(req, &e);
+}
+
+void ReplyStatus(fuse_req_t req, const Status& s, const char* op, fuse_ino_t ino) {
+  fuse_reply_err(req, s.ok() ? 0 : Err(s, op, ino));
+}
+
+void OpInit(void*, fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  conn->max_write = kMaxIo;
+  conn->max_readahead = kMaxIo;
+}
+
+void OpDestroy(void* userdata) {
+  Status st = static_cast<Filesystem*>(userdata)->SyncAll();
+  if (!st.ok()) spdlog::error("flushing metadata at unmount: {}", st.ToString());
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guarded(req, "lookup", [&] {
+    auto r = FS(req)->Lookup(parent, name);
+    if (r.status().IsNotFound()) {
+      fuse_entry_param e{};  // ino 0: the kernel caches the miss
+      e.entry_timeout = kTimeout;
+      fuse_reply_entry(req, &e);
+      return;
+    }
+    ReplyEntry(req, r, "lookup", parent);
+  });
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Guarded(req, "forget", [&] {
+    FS(req)->Forget(ino, nlookup);
+    fuse_reply_none(req);
+  });
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  Guarded(req, "forget_multi", [&] {
+    for (size_t i = 0; i < count; ++i) FS(req)->Forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+  });
+}
+
+void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guarded(req, "getattr", [&] {
+    auto r = FS(req)->GetAttr(ino);
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "getattr", ino));
+      return;
+    }
+    fuse_reply_attr(req, &*r, kTimeout);
+  });
+}
+
+Timespec ToTs(const struct timespec& t) { return Timespec{t.tv_sec, t.tv_nsec}; }
+
+void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  Guarded(req, "setattr", [&] {
+    Filesystem::SetAttrRequest s;
+    if (to_set & FUSE_SET_ATTR_MODE) s.mode = attr->st_mode & 07777;
+    if (to_set & FUSE_SET_ATTR_UID) s.uid = attr->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID) s.gid = attr->st_gid;
+    if (to_set & FUSE_SET_ATTR_SIZE) s.size = static_cast<uint64_t>(attr->st_size);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+      s.atime = ToTs(now);
+    } else if (to_set & FUSE_SET_ATTR_ATIME) {
+      s.atime = ToTs(attr->st_atim);
+    }
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+      s.mtime = ToTs(now);
+    } else if (to_set & FUSE_SET_ATTR_MTIME) {
+      s.mtime = ToTs(attr->st_mtim);
+    }
+    auto r = FS(req)->SetAttr(ino, s);
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "setattr", ino));
+      return;
+    }
+    fuse_reply_attr(req, &*r, kTimeout);
+  });
+}
+
+void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
+  Guarded(req, "readlink", [&] {
+    auto r = FS(req)->ReadLink(ino);
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "readlink", ino));
+      return;
+    }
+    fuse_reply_readlink(req, r->c_str());
+  });
+}
+
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  Guarded(req, "mknod", [&] {
+    ReplyEntry(req, FS(req)->MakeNode(parent, name, mode, rdev, CallerOf(req)), "mknod", parent);
+  });
+}
+
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  Guarded(req, "mkdir", [&] {
+    ReplyEntry(req, FS(req)->MakeNode(parent, name, S_IFDIR | (mode & 07777), 0, CallerOf(req)),
+               "mkdir", parent);
+  });
+}
+
+void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
+  Guarded(req, "symlink", [&] {
+    ReplyEntry(req, FS(req)->Symlink(parent, name, link, CallerOf(req)), "symlink", parent);
+  });
+}
+
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guarded(req, "unlink", [&] { ReplyStatus(req, FS(req)->Unlink(parent, name), "unlink", parent); });
+}
+
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guarded(req, "rmdir", [&] { ReplyStatus(req, FS(req)->Rmdir(parent, name), "rmdir", parent); });
+}
+
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned int flags) {
+  Guarded(req, "rename", [&] {
+    RenameMode mode = RenameMode::kNormal;
+    if (flags & RENAME_NOREPLACE) mode = RenameMode::kNoReplace;
+    if (flags & RENAME_EXCHANGE) mode = RenameMode::kExchange;
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    ReplyStatus(req, FS(req)->Rename(parent, name, newparent, newname, mode), "rename", parent);
+  });
+}
+
+void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
+  Guarded(req, "link", [&] { ReplyEntry(req, FS(req)->Link(ino, newparent, newname), "link", ino); });
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guarded(req, "open", [&] {
+    Status st = FS(req)->Open(ino);
+    if (!st.ok()) {
+      fuse_reply_err(req, Err(st, "open", ino));
+      return;
+    }
+    fi->keep_cache = 1;  // nobody but us changes the data
+    fuse_reply_open(req, fi);
+  });
+}
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi) {
+  Guarded(req, "create", [&] {
+    auto r = FS(req)->Create(parent, name, mode, CallerOf(req));
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "create", parent));
+      return;
+    }
+    fuse_entry_param e{};
+    e.ino = r->st_ino;
+    e.attr = *r;
+    e.attr_timeout = e.entry_timeout = kTimeout;
+    fi->keep_cache = 1;
+    fuse_reply_create(req, &e, fi);
+  });
+}
+
+// A fuse_bufvec with room for kMaxPieces buffers.
+struct PieceVec {
+  fuse_bufvec vec;
+  fuse_buf more[kMaxPieces];
+};
+
+void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  Guarded(req, "read", [&] {
+    auto r = FS(req)->Read(ino, static_cast<uint64_t>(off), std::min(size, kMaxIo));
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "read", ino));
+      return;
+    }
+    PieceVec pv{};
+    size_t n = 0;
+    for (const ReadPiece& p : r->pieces) {
+      if (n >= kMaxPieces) throw std::length_error("read reply has too many pieces");
+      fuse_buf& b = (&pv.vec.buf[0])[n++];
+      b = fuse_buf{};
+      b.size = p.length;
+      if (p.file) {
+        b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+        b.fd = p.file->fd();
+        b.pos = static_cast<off_t>(p.file_offset);
+      } else if (p.data) {
+        b.mem = const_cast<std::byte*>(p.data->data());
+      } else {
+        b.mem = const_cast<char*>(kZeros);
+      }
+    }
+    pv.vec.count = n;
+    if (n == 0) {
+      fuse_reply_buf(req, nullptr, 0);
+      return;
+    }
+    fuse_reply_data(req, &pv.vec, FUSE_BUF_SPLICE_MOVE);
+  });
+}
+
+void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+             fuse_file_info*) {
+  Guarded(req, "write", [&] {
+    auto r = FS(req)->Write(ino, static_cast<uint64_t>(off),
+                            std::as_bytes(std::span(buf, size)));
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "write", ino));
+      return;
+    }
+    fuse_reply_write(req, *r);
+  });
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guarded(req, "flush", [&] { ReplyStatus(req, FS(req)->Flush(ino), "flush", ino); });
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guarded(req, "release", [&] { ReplyStatus(req, FS(req)->Release(ino), "release", ino); });
+}
+
+void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
+  Guarded(req, "fsync", [&] { ReplyStatus(req, FS(req)->Fsync(ino, datasync), "fsync", ino); });
+}
+
+void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guarded(req, "opendir", [&] {
+    fi->cache_readdir = 1;
+    fuse_reply_open(req, fi);
+  });
+}
+
+void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
+  Filesystem* fs = FS(req);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  Status st = fs->ReadDir(ino, static_cast<uint64_t>(off),
+                          [&](const std::string& name, const struct stat& st, uint64_t cookie) {
+    size_t rem = size - used;
+    size_t need;
+    if (!plus) {
+      need = fuse_add_direntry(req, buf.data() + used, rem, name.c_str(), &st,
+                               static_cast<off_t>(cookie));
+    } else {
+      fuse_entry_param e{};
+      bool dots = name == "." || name == "..";
+      if (dots) {
+        e.attr = st;
+      } else {
+        auto full = fs->Lookup(ino, name);
+        if (!full.ok()) return true;  // removed meanwhile: skip it
+        e.ino = full->st_ino;
+        e.attr = *full;
+        e.attr_timeout = e.entry_timeout = kTimeout;
+      }
+      need = fuse_add_direntry_plus(req, buf.data() + used, rem, name.c_str(), &e,
+                                    static_cast<off_t>(cookie));
+      if (need > rem && !dots) fs->Forget(e.ino, 1);  // not sent: undo the lookup
+    }
+    if (need > rem) return false;
+    used += need;
+    return true;
+  });
+  if (!st.ok()) {
+    fuse_reply_err(req, Err(st, "readdir", ino));
+    return;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  Guarded(req, "readdir", [&] { DoReaddir(req, ino, size, off, false); });
+}
+
+void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  Guarded(req, "readdirplus", [&] { DoReaddir(req, ino, size, off, true); });
+}
+
+void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  Guarded(req, "fsyncdir", [&] { ReplyStatus(req, FS(req)->metadata().Sync(), "fsyncdir", ino); });
+}
+
+void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
+  Guarded(req, "statfs", [&] {
+    auto r = FS(req)->StatFs();
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "statfs", ino));
+      return;
+    }
+    fuse_reply_statfs(req, &*r);
+  });
+}
+
+void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                int flags) {
+  Guarded(req, "setxattr", [&] {
+    ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags), "setxattr",
+                ino);
+  });
+}
+
+void ReplyXattrBytes(fuse_req_t req, const std::string& data, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, data.size());
+  } else if (size < data.size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, data.data(), data.size());
+  }
+}
+
+void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Guarded(req, "getxattr", [&] {
+    auto r = FS(req)->GetXattr(ino, name);
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "getxattr", ino));
+      return;
+    }
+    ReplyXattrBytes(req, *r, size);
+  });
+}
+
+void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Guarded(req, "listxattr", [&] {
+    auto r = FS(req)->ListXattr(ino);
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "listxattr", ino));
+      return;
+    }
+    std::string names;
+    for (const std::string& n : *r) names.append(n).push_back('\0');
+    ReplyXattrBytes(req, names, size);
+  });
+}
+
+void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  Guarded(req, "removexattr",
+          [&] { ReplyStatus(req, FS(req)->RemoveXattr(ino, name), "removexattr", ino); });
+}
+
+void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                 fuse_file_info*) {
+  Guarded(req, "fallocate", [&] {
+    ReplyStatus(req, FS(req)->Fallocate(ino, mode, offset, length), "fallocate", ino);
+  });
+}
+
+void OpLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
+  Guarded(req, "lseek", [&] {
+    if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    auto r = FS(req)->Lseek(ino, static_cast<uint64_t>(off), whence);
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "lseek", ino));
+      return;
+    }
+    fuse_reply_lseek(req, static_cast<off_t>(*r));
+  });
+}
+
+fuse_lowlevel_ops MakeOps() {
+  fuse_lowlevel_ops ops{};
+  ops.init = OpInit;
+  ops.destroy = OpDestroy;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetattr;
+  ops.setattr = OpSetattr;
+  ops.readlink = OpReadlink;
+  ops.mknod = OpMknod;
+  ops.mkdir = OpMkdir;
+  ops.symlink = OpSymlink;
+  ops.unlink = OpUnlink;
+  ops.rmdir = OpRmdir;
+  ops.rename = OpRename;
+  ops.link = OpLink;
+  ops.open = OpOpen;
+  ops.create = OpCreate;
+  ops.read = OpRead;
+  ops.write = OpWrite;
+  ops.flush = OpFlush;
+  ops.release = OpRelease;
+  ops.fsync = OpFsync;
+  ops.opendir = OpOpendir;
+  ops.readdir = OpReaddir;
+  ops.readdirplus = OpReaddirplus;
+  ops.releasedir = OpReleasedir;
+  ops.fsyncdir = OpFsyncdir;
+  ops.statfs = OpStatfs;
+  ops.setxattr = OpSetxattr;
+  ops.getxattr = OpGetxattr;
+  ops.listxattr = OpListxattr;
+  ops.removexattr = OpRemovexattr;
+  ops.fallocate = OpFallocate;
+  ops.lseek = OpLseek;
+  return ops;
+}
+
+// Owns a fuse_session; unmounts and destroys it.
+class Session {
+ public:
+  explicit Session(fuse_session* se) : se_(se) {}
+  ~Session() {
+    if (mounted_) fuse_session_unmount(se_);
+    fuse_remove_signal_handlers(se_);
+    fuse_session_destroy(se_);
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  fuse_session* get() const { return se_; }
+  bool mounted_ = false;
+
+ private:
+  fuse_session* se_;
+};
+
+}  // namespace
+
+Status RunSession(Filesystem* fs, const MountConfig& config,
+                  const std::function<void(const Status&)>& ready) {
+  std::string opts = "default_permissions,fsname=tierfs:" + config.store_dir + ",subtype=tierfs";
+  if (config.read_only) opts += ",ro";
+  for (const std::string& o : config.fuse_options) opts += "," + o;
+  std::vector<std::string> argv_s = {"tierfs", "-o", opts};
+  std::vector<char*> argv;
+  for (std::string& s : argv_s) argv.push_back(s.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  const fuse_lowlevel_ops ops = MakeOps();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+  if (se == nullptr) {
+    Status st = Status::InvalidArgument("libfuse refused the mount options: " + opts);
+    ready(st);
+    return st;
+  }
+  Session session(se);
+  if (fuse_set_signal_handlers(se) != 0) {
+    Status st = Status::IOError("cannot install signal handlers");
+    ready(st);
+    return st;
+  }
+  if (fuse_session_mount(se, config.mountpoint.c_str()) != 0) {
+    Status st = Status::IOError("cannot mount on " + config.mountpoint +
+                                " (see the message above; is /dev/fuse available?)");
+    ready(st);
+    return st;
+  }
+  session.mounted_ = true;
+  ready(Status::OK());
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(loop, 0);
+  fuse_loop_cfg_set_max_threads(loop, 16);
+  int rc = fuse_session_loop_mt(se, loop);
+  fuse_loop_cfg_destroy(loop);
+  return rc == 0 ? Status::OK() : Status::IOError("session loop ended with an error", -rc);
+}
+
+}  // namespace tierfs

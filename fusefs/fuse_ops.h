@@ -1,0 +1,22 @@
+// The libfuse low-level glue: builds the operations table over a Filesystem
+// and runs a session. Only fusefs/fuse_ops.cc includes fuse_lowlevel.h.
+// Thread-safety: RunSession blocks the calling thread and runs the
+// multithreaded session loop; ops run on libfuse's worker threads.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "fusefs/config.h"
+#include "fusefs/filesystem.h"
+
+namespace tierfs {
+
+// Mounts fs at config.mountpoint and serves it until unmounted or signalled
+// (SIGTERM, SIGINT, SIGHUP). `ready` is called once the mount exists (or
+// with a non-OK status if it could not be made). Returns the session's end
+// status.
+Status RunSession(Filesystem* fs, const MountConfig& config,
+                  const std::function<void(const Status&)>& ready);
+
+}  // namespace tierfs
