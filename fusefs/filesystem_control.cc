@@ -20,6 +20,15 @@ namespace tierfs {
 namespace {
 constexpr std::string_view kControlPrefix = "user.tierfs.";
 bool IsControl(const std::string& name) { return name.rfind(kControlPrefix, 0) == 0; }
+
+// The namespaces tierfs stores; others (system.* ACLs, unknown prefixes)
+// are not supported, as on a filesystem mounted without ACL support.
+Status CheckNamespace(const std::string& name) {
+  for (std::string_view ns : {"user.", "trusted.", "security."}) {
+    if (name.rfind(ns, 0) == 0 && name.size() > ns.size()) return Status::OK();
+  }
+  return Status::Posix(EOPNOTSUPP, "xattr namespace not supported: " + name);
+}
 }  // namespace
 
 FsUsage Filesystem::UsageOf(uint64_t ino) {
@@ -89,6 +98,7 @@ Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::st
     }
     return Status::Posix(EINVAL, "unknown tierfs control " + name + "=" + value);
   }
+  TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
   XattrMode mode = XattrMode::kAny;
   if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
   if (flags & XATTR_REPLACE) mode = XattrMode::kReplace;
@@ -105,6 +115,7 @@ Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) 
     return o.str();
   }
   if (name == "user.tierfs.status") return StatusJson();
+  TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
   return meta_->GetXattr(ino, name);
 }
 
@@ -114,6 +125,7 @@ Result<std::vector<std::string>> Filesystem::ListXattr(uint64_t ino) {
 
 Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
   if (IsControl(name)) return Status::Posix(EINVAL, "tierfs controls cannot be removed");
+  TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
   return meta_->RemoveXattr(ino, name);
 }
 

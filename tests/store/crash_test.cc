@@ -56,7 +56,9 @@ TEST_P(CrashTest, EveryCrashPointLeavesACompleteObject) {
       ASSERT_TRUE(s.ok());
       ASSERT_TRUE((*s)->Write(key, 0, data).ok());
       ASSERT_TRUE((*s)->Sync(key).ok());
-      if (move != Move::kDemote) ASSERT_TRUE((*s)->Demote(key).ok());
+      if (move != Move::kDemote) {
+        ASSERT_TRUE((*s)->Demote(key).ok());
+      }
     }
     FaultInjectionEnv env(Env::Default());
     bool finished;
@@ -74,7 +76,9 @@ TEST_P(CrashTest, EveryCrashPointLeavesACompleteObject) {
           break;
       }
       finished = !env.crashed();
-      if (finished) ASSERT_TRUE(st.ok()) << st.ToString();
+      if (finished) {
+        ASSERT_TRUE(st.ok()) << st.ToString();
+      }
     }
     ASSERT_TRUE(env.DropUnsyncedData().ok());
     auto s = ObjectStore::Open(Env::Default(), path, Options());
