@@ -1,0 +1,216 @@
+// Benchmarks of the object store API (Google Benchmark), each against the
+// obvious alternative in the same run:
+//   BM_Read_Pooled/<bytes>    read a hot object into a pooled lease
+//   BM_Read_Reserved/<bytes>  ... into a fresh std::vector sized up front
+//   BM_Read_Growing/<bytes>   ... into a std::vector grown as data arrives
+//   BM_Read_RawPread/<bytes>  pread of the object file into a reused buffer (ceiling)
+//   BM_Write_Hot/<bytes>      overwrite a hot object
+//   BM_Read_Cold/<bytes>/<cache>  read a cold (compressed) object, frame cache off/on
+//   BM_Demote/<bytes>         hot -> cold move (compress + fsync + rename)
+//   BM_Read_Pooled_Concurrent 64 KiB pooled reads from 1..8 threads
+// Objects live in a store under $TIERFS_BENCH_DIR (default /tmp); data is
+// in the page cache, so these measure the store's own overhead and copies.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "store/object_store.h"
+#include "tests/store/test_util.h"
+
+namespace tierfs {
+namespace {
+
+constexpr size_t kSizes[] = {4 << 10, 64 << 10, 256 << 10, 1 << 20, 16 << 20};
+constexpr size_t kGrowStep = 4096;  // the naive loop reads a page at a time
+
+// Two stores for the whole run (frame cache on and off), removed at exit.
+class BenchStore {
+ public:
+  static BenchStore& Get(bool frame_cache = true) {
+    static BenchStore cached(true), uncached(false);
+    return frame_cache ? cached : uncached;
+  }
+  ObjectStore& store() { return *store_; }
+  // A hot object of `bytes` (created once), key group = size.
+  ObjectKey Hot(size_t bytes) {
+    std::lock_guard lock(mu_);
+    ObjectKey k{bytes, 0};
+    if (!store_->Stat(k).ok()) Fill(k, bytes, /*text=*/false);
+    return k;
+  }
+  // A cold object of compressible data; group = size + 1.
+  ObjectKey Cold(size_t bytes) {
+    std::lock_guard lock(mu_);
+    ObjectKey k{bytes + 1, 0};
+    if (!store_->Stat(k).ok()) {
+      Fill(k, bytes, /*text=*/true);
+      Check(store_->Demote(k));
+    }
+    return k;
+  }
+  static void Check(const Status& s) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "store_bench: %s\n", s.ToString().c_str());
+      std::abort();
+    }
+  }
+
+ private:
+  explicit BenchStore(bool frame_cache) {
+    const char* base = std::getenv("TIERFS_BENCH_DIR");
+    dir_ = std::string(base ? base : "/tmp") + "/tierfs_store_bench_" +
+           std::to_string(getpid()) + (frame_cache ? "_cached" : "_uncached");
+    StoreOptions o;
+    o.max_io = 16 << 20;
+    o.buffer_pool_bytes = 128ull << 20;
+    o.frame_cache_bytes = frame_cache ? 64ull << 20 : 0;
+    auto s = ObjectStore::Open(Env::Default(), dir_, o);
+    Check(s.status());
+    store_ = std::move(s).value();
+  }
+  ~BenchStore() {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Fill(ObjectKey k, size_t bytes, bool text) {
+    auto data = text ? testing::TextBytes(bytes, 1) : testing::RandomBytes(bytes, 1);
+    Check(store_->Write(k, 0, data));
+  }
+  std::mutex mu_;
+  std::string dir_;
+  std::unique_ptr<ObjectStore> store_;
+};
+
+void Sizes(benchmark::internal::Benchmark* b) {
+  for (size_t s : kSizes) b->Arg(static_cast<int64_t>(s));
+}
+
+void BM_Read_Pooled(benchmark::State& state) {
+  auto& bs = BenchStore::Get();
+  const size_t n = static_cast<size_t>(state.range(0));
+  ObjectKey k = bs.Hot(n);
+  for (auto _ : state) {
+    auto lease = bs.store().ReadLease(k, 0, n);
+    BenchStore::Check(lease.status());
+    benchmark::DoNotOptimize(lease->data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.counters["overflow"] =
+      static_cast<double>(bs.store().pool().stats().overflow_allocations);
+}
+BENCHMARK(BM_Read_Pooled)->Apply(Sizes);
+
+void BM_Read_Reserved(benchmark::State& state) {
+  auto& bs = BenchStore::Get();
+  const size_t n = static_cast<size_t>(state.range(0));
+  ObjectKey k = bs.Hot(n);
+  for (auto _ : state) {
+    std::vector<std::byte> v(n);
+    BenchStore::Check(bs.store().Read(k, 0, v).status());
+    benchmark::DoNotOptimize(v.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_Read_Reserved)->Apply(Sizes);
+
+void BM_Read_Growing(benchmark::State& state) {
+  auto& bs = BenchStore::Get();
+  const size_t n = static_cast<size_t>(state.range(0));
+  ObjectKey k = bs.Hot(n);
+  for (auto _ : state) {
+    std::vector<std::byte> v;
+    for (;;) {
+      const size_t old = v.size();
+      v.resize(old + kGrowStep);
+      auto got = bs.store().Read(k, old, std::span(v).subspan(old));
+      BenchStore::Check(got.status());
+      v.resize(old + *got);
+      if (*got < kGrowStep) break;
+    }
+    benchmark::DoNotOptimize(v.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_Read_Growing)->Apply(Sizes);
+
+void BM_Read_RawPread(benchmark::State& state) {
+  auto& bs = BenchStore::Get();
+  const size_t n = static_cast<size_t>(state.range(0));
+  ObjectKey k = bs.Hot(n);
+  int fd = ::open(bs.store().HotPath(k).c_str(), O_RDONLY);
+  std::vector<std::byte> buf(n);
+  for (auto _ : state) {
+    ssize_t got = ::pread(fd, buf.data(), n, 0);
+    if (got != static_cast<ssize_t>(n)) state.SkipWithError("short pread");
+    benchmark::DoNotOptimize(buf.data());
+  }
+  ::close(fd);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_Read_RawPread)->Apply(Sizes);
+
+void BM_Write_Hot(benchmark::State& state) {
+  auto& bs = BenchStore::Get();
+  const size_t n = static_cast<size_t>(state.range(0));
+  const ObjectKey k{(1ull << 40) + n, 0};
+  auto data = testing::RandomBytes(n, 2);
+  for (auto _ : state) BenchStore::Check(bs.store().Write(k, 0, data));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_Write_Hot)->Arg(1 << 10)->Apply(Sizes);
+
+void BM_Read_Cold(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  auto& bs = BenchStore::Get(/*frame_cache=*/state.range(1) != 0);
+  ObjectKey k = bs.Cold(n);
+  std::vector<std::byte> buf(std::min<size_t>(n, 1 << 20));
+  for (auto _ : state) {
+    for (size_t off = 0; off < n; off += buf.size()) {
+      BenchStore::Check(bs.store().Read(k, off, buf).status());
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.counters["ratio"] = static_cast<double>(n) / bs.store().Stat(k)->stored_bytes;
+}
+BENCHMARK(BM_Read_Cold)->ArgNames({"bytes", "cache"})->ArgsProduct({{64 << 10, 1 << 20, 16 << 20}, {0, 1}});
+
+void BM_Demote(benchmark::State& state) {
+  auto& bs = BenchStore::Get();
+  const size_t n = static_cast<size_t>(state.range(0));
+  const ObjectKey k{(2ull << 40) + n, 0};
+  auto data = testing::TextBytes(n, 3);
+  for (auto _ : state) {
+    state.PauseTiming();
+    BenchStore::Check(bs.store().Write(k, 0, data));
+    state.ResumeTiming();
+    BenchStore::Check(bs.store().Demote(k));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_Demote)->Arg(64 << 10)->Arg(1 << 20)->Arg(4 << 20)->UseRealTime();
+
+void BM_Read_Pooled_Concurrent(benchmark::State& state) {
+  auto& bs = BenchStore::Get();
+  constexpr size_t kRead = 64 << 10;
+  ObjectKey k = bs.Hot(16 << 20);
+  size_t off = static_cast<size_t>(state.thread_index()) * kRead;
+  for (auto _ : state) {
+    auto lease = bs.store().ReadLease(k, off, kRead);
+    BenchStore::Check(lease.status());
+    benchmark::DoNotOptimize(lease->data());
+    off = (off + 8 * kRead) % (16 << 20);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kRead));
+}
+BENCHMARK(BM_Read_Pooled_Concurrent)->ThreadRange(1, 8)->UseRealTime();
+
+}  // namespace
+}  // namespace tierfs
+
+BENCHMARK_MAIN();
