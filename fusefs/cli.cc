@@ -53,6 +53,7 @@ constexpr const char* kMountHelp =
     "  -o hot_high=PCT,hot_low=PCT  watermarks of hot_capacity (default 90, 70)\n"
     "  -o compress=zstd[:LEVEL]|none  cold tier codec (default zstd:3)\n"
     "  -o chunk_size=SIZE    object size, 64K..64M, fixed at creation (default 4M)\n"
+    "  -o cold_dir=PATH      cold tier directory, fixed at creation (default STORE/cold)\n"
     "  -o buffer_pool=SIZE   preallocated read buffers (default 64M)\n"
     "  -o cache_size=SIZE    decompressed frame cache (default 64M)\n"
     "  -o promote_reads=N    promote cold data read N times in a minute (default 2, 0 = never)\n"
@@ -97,6 +98,12 @@ void SetUpLogging(const MountConfig& c) {
 // Runs the daemon in this process until unmounted. `ready` reports the
 // outcome of opening and mounting.
 int Serve(const MountConfig& config, const std::function<void(const Status&)>& ready) {
+  // Create the store (0700) before the log file lands in it.
+  Status made = Env::Default()->MkDir(config.store_dir);
+  if (!made.ok()) {
+    ready(made);
+    return 1;
+  }
   SetUpLogging(config);
   auto fs = Filesystem::Open(config, Env::Default());
   if (!fs.ok()) {
@@ -147,6 +154,11 @@ int CmdMount(std::vector<std::string> args) {
     return Fail("mountpoint " + config.mountpoint + ": " + std::strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) return Fail("mountpoint " + config.mountpoint + " is not a directory");
+  struct stat parent;
+  if (::stat((config.mountpoint + "/..").c_str(), &parent) == 0 &&
+      (parent.st_dev != st.st_dev || parent.st_ino == st.st_ino)) {
+    return Fail("mountpoint " + config.mountpoint + " is busy: something is mounted there");
+  }
   if (::stat(config.store_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     return Fail("store " + config.store_dir + " is not a directory");
   }

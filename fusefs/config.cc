@@ -122,6 +122,11 @@ Status ApplyMountOptions(const std::string& list, MountConfig* c) {
         return Status::InvalidArgument("option " + opt +
                                        ": must be a power of two from 64K to 64M");
       }
+    } else if (name == "cold_dir") {
+      if (value.empty() || value[0] != '/') {
+        return Status::InvalidArgument("option " + opt + ": must be an absolute path");
+      }
+      c->cold_dir = value;
     } else if (name == "buffer_pool") {
       TIERFS_RETURN_IF_ERROR(size(&c->buffer_pool));
     } else if (name == "cache_size") {

@@ -22,6 +22,7 @@ struct MountConfig {
   PolicyConfig policy;
   CompressionOptions compression;
   uint64_t chunk_size = 0;  // 0: the store's (kDefaultChunkSize for a new store)
+  std::string cold_dir;     // empty: the store's (STORE/cold for a new store)
   uint64_t buffer_pool = 64ull << 20;
   uint64_t cache_size = 64ull << 20;
   uint64_t migrate_rate = 0;  // bytes/s, 0 = unlimited

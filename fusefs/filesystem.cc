@@ -3,6 +3,8 @@
 // statistics in filesystem_control.cc.
 #include "fusefs/filesystem.h"
 
+#include "fusefs/store_settings.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -39,34 +41,19 @@ Filesystem::~Filesystem() {
 Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env) {
   std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
   TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
-  // The object store takes the store lock: open it before touching SQLite.
-  StoreOptions so;
+  // One process per store: take the lock before reading or changing anything.
+  TIERFS_ASSIGN_OR_RETURN(fs->lock_, env->LockFile(config.store_dir + "/LOCK"));
+  MetadataOptions mo;
+  mo.synchronous_full = config.sync_full;
+  TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
+  TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
+                          LoadStoreSettings(*fs->meta_, config.chunk_size, config.cold_dir));
+  fs->chunk_size_ = settings.chunk_size;
+  StoreOptions so = ObjectStoreOptions(settings);
   so.compression = config.compression;
   so.buffer_pool_bytes = config.buffer_pool;
   so.frame_cache_bytes = config.cache_size;
-  MetadataOptions mo;
-  mo.synchronous_full = config.sync_full;
-  // Chunk size is fixed when the store is created; it bounds the frame size.
-  uint64_t chunk = config.chunk_size ? config.chunk_size : kDefaultChunkSize;
-  so.frame_size = static_cast<uint32_t>(std::min<uint64_t>(chunk, kDefaultFrameSize));
   TIERFS_ASSIGN_OR_RETURN(fs->store_, ObjectStore::Open(env, config.store_dir, so));
-  TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
-  auto stored_chunk = fs->meta_->GetSetting("chunk_size");
-  if (stored_chunk.ok()) {
-    fs->chunk_size_ = std::stoull(*stored_chunk);
-    if (config.chunk_size != 0 && config.chunk_size != fs->chunk_size_) {
-      return Status::InvalidArgument("chunk_size is fixed when a store is created; this store has " +
-                                     *stored_chunk);
-    }
-    if (so.frame_size > fs->chunk_size_) {
-      return Status::Corruption("store chunk size " + *stored_chunk + " is below 64 KiB");
-    }
-  } else if (stored_chunk.status().IsNotFound()) {
-    fs->chunk_size_ = chunk;
-    TIERFS_RETURN_IF_ERROR(fs->meta_->SetSetting("chunk_size", std::to_string(chunk)));
-  } else {
-    return stored_chunk.status();
-  }
   // Inodes unlinked while open when the last mount ended: nobody holds them now.
   TIERFS_ASSIGN_OR_RETURN(auto orphans, fs->meta_->ListOrphans());
   for (uint64_t ino : orphans) {

@@ -156,6 +156,7 @@ class Filesystem {
   const MountConfig config_;
   Env* const env_;
   uint64_t chunk_size_ = kDefaultChunkSize;
+  std::unique_ptr<FileLock> lock_;  // released last
   std::unique_ptr<MetadataStore> meta_;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Migrator> migrator_;

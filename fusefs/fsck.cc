@@ -9,6 +9,7 @@
 
 #include "fusefs/json.h"
 #include "fusefs/metadata.h"
+#include "fusefs/store_settings.h"
 #include "store/object_store.h"
 
 namespace tierfs {
@@ -50,22 +51,23 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
   if (::stat((store_dir + "/meta.db").c_str(), &st) != 0) {
     return Status::NotFound(store_dir + " is not a tierfs store (no meta.db)");
   }
-  StoreOptions so;
-  so.buffer_pool_bytes = 4 << 20;
-  so.frame_cache_bytes = 0;
-  auto store_r = ObjectStore::Open(Env::Default(), store_dir, so);
-  if (!store_r.ok()) {
-    if (store_r.status().code() == Code::kBusy) {
+  auto lock = Env::Default()->LockFile(store_dir + "/LOCK");
+  if (!lock.ok()) {
+    if (lock.status().code() == Code::kBusy) {
       return Status::Busy("store " + store_dir + " is mounted or in use; unmount it first");
     }
-    return store_r.status();
+    return lock.status();
   }
-  ObjectStore& store = **store_r;
   MetadataOptions mo;
   mo.create_if_missing = false;
   TIERFS_ASSIGN_OR_RETURN(auto meta, MetadataStore::Open(store_dir + "/meta.db", mo));
-  TIERFS_ASSIGN_OR_RETURN(std::string chunk_s, meta->GetSetting("chunk_size"));
-  const uint64_t chunk = std::stoull(chunk_s);
+  TIERFS_ASSIGN_OR_RETURN(StoreSettings settings, LoadStoreSettings(*meta, 0, ""));
+  const uint64_t chunk = settings.chunk_size;
+  StoreOptions so = ObjectStoreOptions(settings);
+  so.buffer_pool_bytes = 4 << 20;
+  so.frame_cache_bytes = 0;
+  TIERFS_ASSIGN_OR_RETURN(auto store_p, ObjectStore::Open(Env::Default(), store_dir, so));
+  ObjectStore& store = *store_p;
 
   FsckReport report;
   std::map<uint64_t, InodeAttr> inodes;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: installs packages, builds Release, runs every CTest
-# test (unit, mount, stress), then builds the unit tests with ASan+UBSan
-# (clang) and runs them, including a bounded fuzzing run of the cold object
-# reader. Exits non-zero on the first failing stage.
+# The whole test suite, in four stages; exits non-zero at the first failure:
+#   1. Release build and every CTest test (labels unit, mount, stress);
+#   2. ThreadSanitizer build (clang) of the store's concurrency tests;
+#   3. ASan+UBSan build (clang) of all unit tests, run with bounded libFuzzer
+#      runs of the cold object reader and the metadata open path.
+# Installs the Debian packages it needs first (scripts/setup.sh).
 #
 # Mount tests need /dev/fuse and root (or a user allowed to mount FUSE);
 # with CI=true a missing /dev/fuse is a failure, otherwise they are skipped.
@@ -23,7 +25,15 @@ echo "== Release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 echo "== Release tests"
-(cd build && ctest --output-on-failure -j"$JOBS" --timeout 600)
+(cd build && ctest --output-on-failure -j"$JOBS" --timeout 900)
+
+echo "== ThreadSanitizer build of the store's concurrency tests (clang)"
+CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DTIERFS_UNIT_ONLY=ON -DTIERFS_SANITIZE=thread >/dev/null
+cmake --build build-tsan -j"$JOBS" --target object_store_test buffer_pool_test migrator_test
+echo "== ThreadSanitizer store tests"
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
+  ctest --output-on-failure -j"$JOBS" -R '^(ObjectStoreTest|BufferPoolTest|MigratorTest)\.')
 
 echo "== ASan+UBSan build of the unit tests (clang)"
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -31,4 +41,4 @@ CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug 
 cmake --build build-asan -j"$JOBS"
 echo "== ASan+UBSan unit tests"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure -j"$JOBS" -L unit --timeout 600)
+  ctest --output-on-failure -j"$JOBS" -L unit --timeout 900)
