@@ -1,0 +1,236 @@
+// ObjectStore: reads (hot files, cold frames through the frame cache) and
+// writes (in place on hot objects; cold ones are promoted first).
+#include <algorithm>
+#include <cstring>
+
+#include "store/object_store.h"
+#include "store/object_store_internal.h"
+
+namespace tierfs {
+
+Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandle& h,
+                                                                 uint64_t gen, size_t i,
+                                                                 bool use_cache) {
+  if (use_cache) {
+    if (auto hit = cache_.Lookup(gen, static_cast<uint32_t>(i))) return hit;
+  }
+  const ColdObjectReader& r = *h.reader;
+  auto frame = std::make_shared<CachedFrame>();
+  frame->buffer = pool_.Lease(r.frame_size());
+  BufferLease scratch = pool_.Lease(r.frame_size());
+  Status st = r.ReadFrame(i, scratch.span(), frame->buffer.span());
+  if (!st.ok()) return st.WithContext(h.file->path() + " frame " + std::to_string(i));
+  frame->buffer.set_size(r.frame_logical_size(i));
+  if (use_cache) cache_.Insert(gen, static_cast<uint32_t>(i), frame);
+  return std::shared_ptr<const CachedFrame>(std::move(frame));
+}
+
+Result<size_t> ObjectStore::ReadCold(const ColdHandle& h, uint64_t gen, uint64_t offset,
+                                     std::span<std::byte> dst) {
+  const uint64_t fs = h.reader->frame_size();
+  size_t done = 0;
+  while (done < dst.size()) {
+    uint64_t pos = offset + done;
+    size_t i = pos / fs;
+    TIERFS_ASSIGN_OR_RETURN(auto frame, GetFrame(h, gen, i, cache_.enabled()));
+    size_t within = pos % fs;
+    size_t take = std::min<size_t>(frame->buffer.size() - within, dst.size() - done);
+    std::memcpy(dst.data() + done, frame->buffer.data() + within, take);
+    done += take;
+  }
+  return done;
+}
+
+Result<size_t> ObjectStore::Read(ObjectKey key, uint64_t offset, std::span<std::byte> dst) {
+  std::shared_lock object_lock(LockFor(key));
+  Tier tier;
+  uint64_t size, gen;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end()) return Status::NotFound("no such object");
+    Entry& e = it->second;
+    if (e.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
+    int64_t now = env_->NowNanos();
+    if (now - e.window_start > opts_.promote_window_ns) {
+      e.window_start = now;
+      e.reads = 0;
+    }
+    ++e.reads;
+    e.last_access = now;
+    tier = e.tier;
+    size = e.logical_size;
+    gen = e.generation;
+    uint32_t pr = promote_reads_.load();
+    if (tier == Tier::kCold && pr > 0 && e.reads >= pr) promote_hints_.insert(key);
+  }
+  if (offset >= size) return size_t{0};
+  std::span<std::byte> want = dst.first(std::min<uint64_t>(dst.size(), size - offset));
+  if (tier == Tier::kHot) {
+    TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
+    return f->PRead(offset, want);
+  }
+  TIERFS_ASSIGN_OR_RETURN(auto h, ColdHandleFor(key));
+  return ReadCold(*h, gen, offset, want);
+}
+
+Result<BufferLease> ObjectStore::ReadLease(ObjectKey key, uint64_t offset, size_t len) {
+  BufferLease lease = pool_.Lease(std::max<size_t>(len, 1));
+  TIERFS_ASSIGN_OR_RETURN(size_t n, Read(key, offset, lease.span().first(len)));
+  lease.set_size(n);
+  return lease;
+}
+
+Result<std::shared_ptr<File>> ObjectStore::HotFile(ObjectKey key) {
+  std::shared_lock object_lock(LockFor(key));
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end()) return Status::NotFound("no such object");
+    if (it->second.tier == Tier::kCold) return std::shared_ptr<File>();
+    it->second.last_access = env_->NowNanos();
+  }
+  return HotFileLocked(key);
+}
+
+// ---- writes ----------------------------------------------------------------
+
+Status ObjectStore::WithHotFile(ObjectKey key,
+                                const std::function<Result<uint64_t>(File&, uint64_t)>& fn) {
+  for (;;) {
+    {
+      std::shared_lock object_lock(LockFor(key));
+      bool present, cold = false;
+      uint64_t size = 0;
+      {
+        std::lock_guard lock(mu_);
+        auto it = table_->find(key);
+        present = it != table_->end();
+        if (present) {
+          cold = it->second.tier == Tier::kCold;
+          size = it->second.logical_size;
+        }
+      }
+      if (present && !cold) {
+        TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
+        TIERFS_ASSIGN_OR_RETURN(uint64_t new_size, fn(*f, size));
+        std::lock_guard lock(mu_);
+        Entry& e = (*table_)[key];
+        e.logical_size = std::max(e.logical_size, new_size);
+        e.stored = std::max(e.stored, e.logical_size);
+        e.last_access = env_->NowNanos();
+        ++e.version;
+        return Status::OK();
+      }
+    }
+    // Missing or cold: fix that under the exclusive lock, then retry.
+    std::unique_lock object_lock(LockFor(key));
+    bool present, cold = false;
+    {
+      std::lock_guard lock(mu_);
+      auto it = table_->find(key);
+      present = it != table_->end();
+      if (present) cold = it->second.tier == Tier::kCold;
+    }
+    if (cold) {
+      TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
+    } else if (!present) {
+      TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = true,
+                                                                            .create = true}));
+      std::lock_guard lock(mu_);
+      Entry& e = (*table_)[key];
+      e = Entry{};
+      e.tier = Tier::kHot;
+      e.hot = std::move(f);
+      e.dir_dirty = true;
+      e.last_access = e.window_start = env_->NowNanos();
+      TouchOpenFileLocked(key, e);
+      EvictOpenFilesLocked();
+    }
+  }
+}
+
+Status ObjectStore::Write(ObjectKey key, uint64_t offset, std::span<const std::byte> src) {
+  return WithHotFile(key, [&](File& f, uint64_t) -> Result<uint64_t> {
+    TIERFS_RETURN_IF_ERROR(f.PWrite(offset, src));
+    return offset + src.size();
+  });
+}
+
+Status ObjectStore::PunchHole(ObjectKey key, uint64_t offset, uint64_t len) {
+  {
+    std::lock_guard lock(mu_);
+    if (!table_->count(key)) return Status::OK();  // already a hole
+  }
+  return WithHotFile(key, [&](File& f, uint64_t size) -> Result<uint64_t> {
+    TIERFS_RETURN_IF_ERROR(f.PunchHole(offset, len));
+    return size;
+  });
+}
+
+Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
+  std::unique_lock object_lock(LockFor(key));
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end()) return Status::OK();  // a hole stays a hole
+    if (it->second.logical_size == size) return Status::OK();
+  }
+  TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
+  TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
+  TIERFS_RETURN_IF_ERROR(f->Truncate(size));
+  std::lock_guard lock(mu_);
+  Entry& e = (*table_)[key];
+  e.logical_size = size;
+  e.stored = std::min(e.stored, size);
+  ++e.version;
+  return Status::OK();
+}
+
+Status ObjectStore::Remove(ObjectKey key) {
+  std::unique_lock object_lock(LockFor(key));
+  Tier tier;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end()) return Status::OK();
+    tier = it->second.tier;
+  }
+  Status st = env_->Unlink(tier == Tier::kHot ? HotPath(key) : ColdPath(key));
+  if (!st.ok() && !st.IsNotFound()) return st;
+  std::lock_guard lock(mu_);
+  auto it = table_->find(key);
+  if (it->second.in_lru) open_lru_.erase(it->second.lru_it);
+  table_->erase(it);
+  promote_hints_.erase(key);
+  return Status::OK();
+}
+
+Result<uint64_t> ObjectStore::RemoveGroup(uint64_t group) {
+  std::vector<ObjectInfo> objects = ListGroup(group);
+  for (const ObjectInfo& o : objects) TIERFS_RETURN_IF_ERROR(Remove(o.key));
+  return static_cast<uint64_t>(objects.size());
+}
+
+Status ObjectStore::Sync(ObjectKey key) {
+  std::shared_lock object_lock(LockFor(key));
+  bool dir_dirty;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end()) return Status::OK();
+    if (it->second.tier == Tier::kCold) return Status::OK();  // synced when written
+    dir_dirty = it->second.dir_dirty;
+  }
+  TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
+  TIERFS_RETURN_IF_ERROR(f->Sync());
+  if (dir_dirty) {
+    TIERFS_RETURN_IF_ERROR(env_->SyncDir(DirName(HotPath(key))));
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it != table_->end()) it->second.dir_dirty = false;
+  }
+  return Status::OK();
+}
+
+}  // namespace tierfs

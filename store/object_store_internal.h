@@ -1,0 +1,73 @@
+// Private to store/: the object store's in-memory entry, open cold handle,
+// table and small helpers, shared by object_store.cc (open, recovery,
+// bookkeeping), object_io.cc (reads and writes) and tier_moves.cc.
+// Thread-safety: see object_store.h; Entry fields are guarded by
+// ObjectStore::mu_.
+#pragma once
+
+#include <algorithm>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "store/object_store.h"
+
+namespace tierfs {
+
+// Appends to a File at a running offset (the cold object writer's sink).
+class FileSink final : public ByteSink {
+ public:
+  explicit FileSink(File* f) : f_(f) {}
+  Status Append(std::span<const std::byte> data) override {
+    TIERFS_RETURN_IF_ERROR(f_->PWrite(offset_, data));
+    offset_ += data.size();
+    return Status::OK();
+  }
+
+ private:
+  File* const f_;
+  uint64_t offset_ = 0;
+};
+
+inline std::string DirName(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+inline bool AllZero(std::span<const std::byte> s) {
+  return std::all_of(s.begin(), s.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+// An open cold object: its file and validated reader.
+struct ObjectStore::ColdHandle final : public ByteSource {
+  std::unique_ptr<File> file;
+  uint64_t file_size = 0;
+  std::unique_ptr<ColdObjectReader> reader;
+
+  uint64_t size() const override { return file_size; }
+  Status ReadExactAt(uint64_t offset, std::span<std::byte> dst) override {
+    TIERFS_ASSIGN_OR_RETURN(size_t n, file->PRead(offset, dst));
+    if (n != dst.size()) return Status::Corruption("cold object truncated: " + file->path());
+    return Status::OK();
+  }
+};
+
+struct ObjectStore::Entry {
+  Tier tier = Tier::kHot;
+  uint64_t logical_size = 0;
+  uint64_t stored = 0;
+  int64_t last_access = 0;
+  int64_t window_start = 0;
+  uint32_t reads = 0;
+  uint64_t version = 0;     // bumped by every change of content
+  uint64_t generation = 0;  // cold: frame cache generation
+  bool damaged = false;
+  bool dir_dirty = false;  // hot file created since its directory was synced
+  std::shared_ptr<File> hot;
+  std::shared_ptr<ColdHandle> cold;
+  bool in_lru = false;
+  std::list<ObjectKey>::iterator lru_it;
+};
+
+// Ordered, so that all objects of a group are one range.
+struct ObjectStore::Table : std::map<ObjectKey, Entry> {};
+
+}  // namespace tierfs

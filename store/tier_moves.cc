@@ -1,0 +1,197 @@
+// ObjectStore: tier moves. Each is copy -> fsync -> rename -> fsync dir ->
+// unlink source, copying with no lock held and swapping under the object's
+// exclusive lock only if the object did not change meanwhile.
+#include "store/object_store.h"
+#include "store/object_store_internal.h"
+
+namespace tierfs {
+
+Status ObjectStore::CopyHotToCold(File* hot, uint64_t size, const std::string& tmp,
+                                  uint64_t* stored) {
+  TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
+                                                                .exclusive = true}));
+  FileSink sink(out.get());
+  TIERFS_ASSIGN_OR_RETURN(auto writer, ColdObjectWriter::Create(&sink, size, opts_.frame_size,
+                                                                opts_.compression));
+  BufferLease buf = pool_.Lease(opts_.frame_size);
+  for (uint64_t off = 0; off < size; off += opts_.frame_size) {
+    size_t n = std::min<uint64_t>(opts_.frame_size, size - off);
+    TIERFS_ASSIGN_OR_RETURN(size_t got, hot->PRead(off, buf.span().first(n)));
+    if (got != n) return Status::Busy("hot object shrank during demotion");
+    TIERFS_RETURN_IF_ERROR(writer->AddFrame(buf.span().first(n)));
+  }
+  TIERFS_RETURN_IF_ERROR(writer->Finish());
+  TIERFS_RETURN_IF_ERROR(out->Sync());
+  *stored = writer->stored_bytes();
+  return Status::OK();
+}
+
+Status ObjectStore::Demote(ObjectKey key) {
+  std::shared_ptr<File> hot;
+  uint64_t version, size;
+  {
+    std::shared_lock object_lock(LockFor(key));
+    {
+      std::lock_guard lock(mu_);
+      auto it = table_->find(key);
+      if (it == table_->end()) return Status::NotFound("no such object");
+      if (it->second.tier == Tier::kCold) return Status::OK();
+      version = it->second.version;
+      size = it->second.logical_size;
+    }
+    TIERFS_ASSIGN_OR_RETURN(hot, HotFileLocked(key));
+  }
+  // Compress with no lock held: foreground I/O on this object goes on.
+  const std::string final_path = ColdPath(key);
+  const std::string tmp = TempPath(final_path);
+  uint64_t stored = 0;
+  Status st = CopyHotToCold(hot.get(), size, tmp, &stored);
+  hot.reset();
+  if (!st.ok()) {
+    (void)env_->Unlink(tmp);
+    return st;
+  }
+  std::unique_lock object_lock(LockFor(key));
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end() || it->second.tier != Tier::kHot || it->second.version != version) {
+      ++abandoned_;
+      (void)env_->Unlink(tmp);
+      return Status::Busy("object changed during demotion; left hot");
+    }
+  }
+  st = env_->Rename(tmp, final_path);
+  if (st.ok()) st = env_->SyncDir(DirName(final_path));
+  if (st.ok()) {
+    st = env_->Unlink(HotPath(key));
+    // Without the unlink the hot copy stays authoritative: drop the cold one.
+    if (!st.ok()) (void)env_->Unlink(final_path);
+  } else {
+    (void)env_->Unlink(tmp);
+  }
+  TIERFS_RETURN_IF_ERROR(st);
+  std::lock_guard lock(mu_);
+  Entry& e = (*table_)[key];
+  e.tier = Tier::kCold;
+  e.stored = stored;
+  e.generation = next_generation_++;
+  e.hot.reset();
+  e.cold.reset();
+  e.dir_dirty = false;
+  e.reads = 0;
+  ++demotions_;
+  return Status::OK();
+}
+
+Status ObjectStore::CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::string& tmp) {
+  TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
+                                                                .exclusive = true}));
+  const ColdObjectReader& r = *h.reader;
+  for (size_t i = 0; i < r.frame_count(); ++i) {
+    TIERFS_ASSIGN_OR_RETURN(auto frame, GetFrame(h, gen, i, /*use_cache=*/false));
+    // All-zero frames stay holes, so sparse files stay sparse.
+    if (AllZero(frame->buffer.contents())) continue;
+    TIERFS_RETURN_IF_ERROR(out->PWrite(uint64_t{i} * r.frame_size(), frame->buffer.contents()));
+  }
+  TIERFS_RETURN_IF_ERROR(out->Truncate(r.logical_size()));
+  return out->Sync();
+}
+
+Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
+  const std::string final_path = HotPath(key);
+  Status st = env_->Rename(tmp, final_path);
+  if (st.ok()) st = env_->SyncDir(DirName(final_path));
+  if (!st.ok()) {
+    (void)env_->Unlink(tmp);
+    return st;
+  }
+  // From here the hot copy wins at recovery even if the unlink fails.
+  Status unlinked = env_->Unlink(ColdPath(key));
+  std::lock_guard lock(mu_);
+  Entry& e = (*table_)[key];
+  e.tier = Tier::kHot;
+  e.stored = e.logical_size;
+  e.cold.reset();
+  e.hot.reset();
+  ++e.version;
+  ++promotions_;
+  promote_hints_.erase(key);
+  if (!unlinked.ok() && !unlinked.IsNotFound()) return unlinked;
+  return Status::OK();
+}
+
+Status ObjectStore::PromoteWithLockHeld(ObjectKey key) {
+  uint64_t gen;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end()) return Status::NotFound("no such object");
+    if (it->second.tier == Tier::kHot) return Status::OK();
+    if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
+    gen = it->second.generation;
+  }
+  TIERFS_ASSIGN_OR_RETURN(auto h, ColdHandleFor(key));
+  const std::string tmp = TempPath(HotPath(key));
+  Status st = CopyColdToHot(*h, gen, tmp);
+  if (!st.ok()) {
+    (void)env_->Unlink(tmp);
+    return st;
+  }
+  return SwapInHot(key, tmp);
+}
+
+Status ObjectStore::Promote(ObjectKey key) {
+  std::shared_ptr<ColdHandle> h;
+  uint64_t gen;
+  {
+    std::shared_lock object_lock(LockFor(key));
+    {
+      std::lock_guard lock(mu_);
+      auto it = table_->find(key);
+      if (it == table_->end()) return Status::NotFound("no such object");
+      if (it->second.tier == Tier::kHot) return Status::OK();
+      if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
+      gen = it->second.generation;
+    }
+    TIERFS_ASSIGN_OR_RETURN(h, ColdHandleFor(key));
+  }
+  // Decompress with no lock held.
+  const std::string tmp = TempPath(HotPath(key));
+  Status st = CopyColdToHot(*h, gen, tmp);
+  h.reset();
+  if (!st.ok()) {
+    (void)env_->Unlink(tmp);
+    return st;
+  }
+  std::unique_lock object_lock(LockFor(key));
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end() || it->second.tier != Tier::kCold || it->second.generation != gen) {
+      ++abandoned_;
+      (void)env_->Unlink(tmp);
+      return Status::Busy("object changed during promotion");
+    }
+  }
+  return SwapInHot(key, tmp);
+}
+
+Status ObjectStore::Verify(ObjectKey key) {
+  std::shared_lock object_lock(LockFor(key));
+  uint64_t gen;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end()) return Status::NotFound("no such object");
+    if (it->second.tier == Tier::kHot) return Status::OK();
+    gen = it->second.generation;
+  }
+  TIERFS_ASSIGN_OR_RETURN(auto h, ColdHandleFor(key));
+  for (size_t i = 0; i < h->reader->frame_count(); ++i) {
+    TIERFS_ASSIGN_OR_RETURN(auto frame, GetFrame(*h, gen, i, /*use_cache=*/false));
+  }
+  return Status::OK();
+}
+
+}  // namespace tierfs
