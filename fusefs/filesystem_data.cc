@@ -21,7 +21,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
     if (!r.pieces.empty() && !r.pieces.back().file && !r.pieces.back().data) {
       r.pieces.back().length += n;
     } else {
-      r.pieces.push_back(ReadPiece{.length = n});
+      r.pieces.push_back(ReadPiece{nullptr, 0, nullptr, n});
     }
   };
   for (uint64_t pos = offset; pos < end;) {
@@ -43,7 +43,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
     if (have > 0 && info->tier == Tier::kHot) {
       auto file = store_->HotFile(key);
       if (file.ok() && *file) {
-        r.pieces.push_back(ReadPiece{.file = *file, .file_offset = within, .length = have});
+        r.pieces.push_back(ReadPiece{*file, within, nullptr, have});
         zeros(len - have);
         continue;
       }
@@ -58,7 +58,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
       TIERFS_RETURN_IF_ERROR(lease.status());
       size_t got = lease->size();
       auto shared = std::make_shared<const BufferLease>(std::move(lease).value());
-      r.pieces.push_back(ReadPiece{.data = shared, .length = got});
+      r.pieces.push_back(ReadPiece{nullptr, 0, shared, got});
       zeros(len - got);
     } else {
       zeros(len);

@@ -182,8 +182,16 @@ class ObjectStore {
                           std::span<std::byte> dst);
   void EvictOpenFilesLocked();  // mu_ held
   Status PromoteWithLockHeld(ObjectKey key);  // caller holds the object lock exclusive
+  // Write a complete, synced copy into tmp; on failure tmp is removed.
   Status CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::string& tmp);
   Status CopyHotToCold(File* hot, uint64_t size, const std::string& tmp, uint64_t* stored);
+  Status WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::string& tmp);
+  Status WriteColdCopy(File* hot, uint64_t size, const std::string& tmp, uint64_t* stored);
+  // Takes the object's exclusive lock into *object_lock; OK if the object
+  // still satisfies `unchanged`, else removes tmp and returns Busy.
+  Status LockIfUnchanged(ObjectKey key, const std::string& tmp,
+                         std::unique_lock<std::shared_mutex>* object_lock,
+                         const std::function<bool(const Entry&)>& unchanged);
   std::string TempPath(const std::string& final_path);
   void TouchOpenFileLocked(ObjectKey key, Entry& e);  // LRU bookkeeping; mu_ held
 

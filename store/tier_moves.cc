@@ -8,6 +8,13 @@ namespace tierfs {
 
 Status ObjectStore::CopyHotToCold(File* hot, uint64_t size, const std::string& tmp,
                                   uint64_t* stored) {
+  Status st = WriteColdCopy(hot, size, tmp, stored);
+  if (!st.ok()) (void)env_->Unlink(tmp);
+  return st;
+}
+
+Status ObjectStore::WriteColdCopy(File* hot, uint64_t size, const std::string& tmp,
+                                  uint64_t* stored) {
   TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
                                                                 .exclusive = true}));
   FileSink sink(out.get());
@@ -45,23 +52,13 @@ Status ObjectStore::Demote(ObjectKey key) {
   const std::string final_path = ColdPath(key);
   const std::string tmp = TempPath(final_path);
   uint64_t stored = 0;
-  Status st = CopyHotToCold(hot.get(), size, tmp, &stored);
+  TIERFS_RETURN_IF_ERROR(CopyHotToCold(hot.get(), size, tmp, &stored));
   hot.reset();
-  if (!st.ok()) {
-    (void)env_->Unlink(tmp);
-    return st;
-  }
-  std::unique_lock object_lock(LockFor(key));
-  {
-    std::lock_guard lock(mu_);
-    auto it = table_->find(key);
-    if (it == table_->end() || it->second.tier != Tier::kHot || it->second.version != version) {
-      ++abandoned_;
-      (void)env_->Unlink(tmp);
-      return Status::Busy("object changed during demotion; left hot");
-    }
-  }
-  st = env_->Rename(tmp, final_path);
+  std::unique_lock<std::shared_mutex> object_lock;
+  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(key, tmp, &object_lock, [&](const Entry& e) {
+    return e.tier == Tier::kHot && e.version == version;
+  }));
+  Status st = env_->Rename(tmp, final_path);
   if (st.ok()) st = env_->SyncDir(DirName(final_path));
   if (st.ok()) {
     st = env_->Unlink(HotPath(key));
@@ -85,6 +82,12 @@ Status ObjectStore::Demote(ObjectKey key) {
 }
 
 Status ObjectStore::CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::string& tmp) {
+  Status st = WriteHotCopy(h, gen, tmp);
+  if (!st.ok()) (void)env_->Unlink(tmp);
+  return st;
+}
+
+Status ObjectStore::WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::string& tmp) {
   TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
                                                                 .exclusive = true}));
   const ColdObjectReader& r = *h.reader;
@@ -133,12 +136,20 @@ Status ObjectStore::PromoteWithLockHeld(ObjectKey key) {
   }
   TIERFS_ASSIGN_OR_RETURN(auto h, ColdHandleFor(key));
   const std::string tmp = TempPath(HotPath(key));
-  Status st = CopyColdToHot(*h, gen, tmp);
-  if (!st.ok()) {
-    (void)env_->Unlink(tmp);
-    return st;
-  }
+  TIERFS_RETURN_IF_ERROR(CopyColdToHot(*h, gen, tmp));
   return SwapInHot(key, tmp);
+}
+
+Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::string& tmp,
+                                    std::unique_lock<std::shared_mutex>* object_lock,
+                                    const std::function<bool(const Entry&)>& unchanged) {
+  *object_lock = std::unique_lock(LockFor(key));
+  std::lock_guard lock(mu_);
+  auto it = table_->find(key);
+  if (it != table_->end() && unchanged(it->second)) return Status::OK();
+  ++abandoned_;
+  (void)env_->Unlink(tmp);
+  return Status::Busy("object changed while it was being moved; left where it was");
 }
 
 Status ObjectStore::Promote(ObjectKey key) {
@@ -158,22 +169,12 @@ Status ObjectStore::Promote(ObjectKey key) {
   }
   // Decompress with no lock held.
   const std::string tmp = TempPath(HotPath(key));
-  Status st = CopyColdToHot(*h, gen, tmp);
+  TIERFS_RETURN_IF_ERROR(CopyColdToHot(*h, gen, tmp));
   h.reset();
-  if (!st.ok()) {
-    (void)env_->Unlink(tmp);
-    return st;
-  }
-  std::unique_lock object_lock(LockFor(key));
-  {
-    std::lock_guard lock(mu_);
-    auto it = table_->find(key);
-    if (it == table_->end() || it->second.tier != Tier::kCold || it->second.generation != gen) {
-      ++abandoned_;
-      (void)env_->Unlink(tmp);
-      return Status::Busy("object changed during promotion");
-    }
-  }
+  std::unique_lock<std::shared_mutex> object_lock;
+  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(key, tmp, &object_lock, [&](const Entry& e) {
+    return e.tier == Tier::kCold && e.generation == gen;
+  }));
   return SwapInHot(key, tmp);
 }
 

@@ -16,15 +16,7 @@ namespace {
 using testing::TempDir;
 using testing::TextBytes;
 
-StoreOptions Options() {
-  StoreOptions o;
-  o.frame_size = 16 << 10;
-  o.io_size = 16 << 10;
-  o.max_io = 64 << 10;
-  o.buffer_pool_bytes = 1 << 20;
-  o.frame_cache_bytes = 0;
-  return o;
-}
+StoreOptions Options() { return testing::TestStoreOptions(16 << 10, 0); }
 
 size_t CountTempFiles(const std::string& dir) {
   size_t n = 0;

@@ -16,14 +16,7 @@ namespace {
 using testing::TempDir;
 using testing::TextBytes;
 
-StoreOptions Options() {
-  StoreOptions o;
-  o.frame_size = 64 << 10;
-  o.io_size = 64 << 10;
-  o.buffer_pool_bytes = 2 << 20;
-  o.frame_cache_bytes = 1 << 20;
-  return o;
-}
+StoreOptions Options() { return testing::TestStoreOptions(64 << 10, 1 << 20); }
 
 TEST(MigratorTest, BackgroundThreadDemotesIdleObjectsButNotPinnedOnes) {
   TempDir dir;

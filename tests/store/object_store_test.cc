@@ -18,15 +18,7 @@ using testing::RandomBytes;
 using testing::TempDir;
 using testing::TextBytes;
 
-StoreOptions SmallOptions() {
-  StoreOptions o;
-  o.frame_size = 64 << 10;
-  o.io_size = 64 << 10;
-  o.max_io = 1 << 20;
-  o.buffer_pool_bytes = 4 << 20;
-  o.frame_cache_bytes = 1 << 20;
-  return o;
-}
+StoreOptions SmallOptions() { return testing::TestStoreOptions(64 << 10, 1 << 20); }
 
 class ObjectStoreTest : public ::testing::Test {
  protected:

@@ -2,11 +2,14 @@
 // and deterministic test data. Single-threaded use.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "store/object_store.h"
 
 namespace tierfs::testing {
 
@@ -46,6 +49,18 @@ inline std::vector<std::byte> TextBytes(size_t n, uint32_t seed) {
     }
   }
   return v;
+}
+
+// Store options sized for tests: frames and I/O of frame_size bytes, a
+// 1 MiB pool (at least 4 frames), and the given frame cache.
+inline StoreOptions TestStoreOptions(uint32_t frame_size, uint64_t cache_bytes) {
+  StoreOptions o;
+  o.frame_size = frame_size;
+  o.io_size = frame_size;
+  o.max_io = std::max<uint32_t>(frame_size, 1u << 20);
+  o.buffer_pool_bytes = std::max<uint64_t>(uint64_t{frame_size} * 4, 1u << 20);
+  o.frame_cache_bytes = cache_bytes;
+  return o;
 }
 
 }  // namespace tierfs::testing
