@@ -79,7 +79,7 @@ class BenchStore {
     std::filesystem::remove_all(dir_);
   }
   void Fill(ObjectKey k, size_t bytes, bool text) {
-    auto data = text ? testing::TextBytes(bytes, 1) : testing::RandomBytes(bytes, 1);
+    auto data = text ? test::TextBytes(bytes, 1) : test::RandomBytes(bytes, 1);
     Check(store_->Write(k, 0, data));
   }
   std::mutex mu_;
@@ -159,7 +159,7 @@ void BM_Write_Hot(benchmark::State& state) {
   auto& bs = BenchStore::Get();
   const size_t n = static_cast<size_t>(state.range(0));
   const ObjectKey k{(1ull << 40) + n, 0};
-  auto data = testing::RandomBytes(n, 2);
+  auto data = test::RandomBytes(n, 2);
   for (auto _ : state) BenchStore::Check(bs.store().Write(k, 0, data));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
 }
@@ -184,7 +184,7 @@ void BM_Demote(benchmark::State& state) {
   auto& bs = BenchStore::Get();
   const size_t n = static_cast<size_t>(state.range(0));
   const ObjectKey k{(2ull << 40) + n, 0};
-  auto data = testing::TextBytes(n, 3);
+  auto data = test::TextBytes(n, 3);
   for (auto _ : state) {
     state.PauseTiming();
     BenchStore::Check(bs.store().Write(k, 0, data));

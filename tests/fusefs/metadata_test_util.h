@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "common/temp_dir.h"
 #include "fusefs/metadata.h"
 
 namespace tierfs {
@@ -43,19 +44,7 @@ inline testing::AssertionResult FailsWith(const Status& st, int err) {
   return Fails(st, Code::kPosix, err);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/tierfs-meta-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::tierfs::test::TempDir;
 
 class MetadataTest : public testing::Test {
  protected:

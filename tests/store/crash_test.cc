@@ -13,10 +13,10 @@
 namespace tierfs {
 namespace {
 
-using testing::TempDir;
-using testing::TextBytes;
+using test::TempDir;
+using test::TextBytes;
 
-StoreOptions Options() { return testing::TestStoreOptions(16 << 10, 0); }
+StoreOptions Options() { return test::TestStoreOptions(16 << 10, 0); }
 
 size_t CountTempFiles(const std::string& dir) {
   size_t n = 0;

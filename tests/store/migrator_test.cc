@@ -13,10 +13,10 @@
 namespace tierfs {
 namespace {
 
-using testing::TempDir;
-using testing::TextBytes;
+using test::TempDir;
+using test::TextBytes;
 
-StoreOptions Options() { return testing::TestStoreOptions(64 << 10, 1 << 20); }
+StoreOptions Options() { return test::TestStoreOptions(64 << 10, 1 << 20); }
 
 TEST(MigratorTest, BackgroundThreadDemotesIdleObjectsButNotPinnedOnes) {
   TempDir dir;

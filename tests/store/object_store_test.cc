@@ -14,11 +14,11 @@
 namespace tierfs {
 namespace {
 
-using testing::RandomBytes;
-using testing::TempDir;
-using testing::TextBytes;
+using test::RandomBytes;
+using test::TempDir;
+using test::TextBytes;
 
-StoreOptions SmallOptions() { return testing::TestStoreOptions(64 << 10, 1 << 20); }
+StoreOptions SmallOptions() { return test::TestStoreOptions(64 << 10, 1 << 20); }
 
 class ObjectStoreTest : public ::testing::Test {
  protected:

@@ -9,24 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "store/object_store.h"
 
-namespace tierfs::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/tierfs_test_XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+namespace tierfs::test {
 
 // Random bytes (incompressible).
 inline std::vector<std::byte> RandomBytes(size_t n, uint32_t seed) {
@@ -63,4 +49,4 @@ inline StoreOptions TestStoreOptions(uint32_t frame_size, uint64_t cache_bytes) 
   return o;
 }
 
-}  // namespace tierfs::testing
+}  // namespace tierfs::test

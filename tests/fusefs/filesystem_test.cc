@@ -1,0 +1,316 @@
+// The filesystem core without FUSE: data across chunks and holes, cached
+// sizes written back and persistent, open-unlinked files, truncate,
+// fallocate, lseek, the control xattrs, settings fixed at creation, and fsck
+// finding and repairing damage. Real SQLite, real object files.
+#include "fusefs/filesystem.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/falloc.h>
+#include <sys/xattr.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/temp_dir.h"
+#include "fusefs/fsck.h"
+#include "store/test_util.h"
+
+namespace tierfs {
+namespace {
+
+constexpr uint64_t kChunk = 64 << 10;
+
+Filesystem::SetAttrRequest SizeTo(uint64_t size) {
+  Filesystem::SetAttrRequest r;
+  r.size = size;
+  return r;
+}
+
+class FilesystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Mount(); }
+  void Mount(MountConfig c = {}) {
+    fs_.reset();
+    c.store_dir = dir_.path() + "/store";
+    if (c.chunk_size == 0 && !created_) c.chunk_size = kChunk;
+    c.buffer_pool = 4 << 20;
+    c.cache_size = 1 << 20;
+    c.read_only = true;  // no migrator thread: tests move data explicitly
+    auto fs = Filesystem::Open(c, Env::Default());
+    ASSERT_TRUE(fs.ok()) << fs.status().ToString();
+    fs_ = std::move(fs).value();
+    created_ = true;
+  }
+  uint64_t NewFile(const std::string& name, uint64_t parent = kRootIno) {
+    auto st = fs_->Create(parent, name, 0644, Caller{});
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    return st.ok() ? st->st_ino : 0;
+  }
+  void Write(uint64_t ino, uint64_t off, const std::vector<std::byte>& data) {
+    auto n = fs_->Write(ino, off, data);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    ASSERT_EQ(*n, data.size());
+  }
+  // Reads through the read plan the FUSE layer would send.
+  std::vector<std::byte> Read(uint64_t ino, uint64_t off, size_t len) {
+    auto r = fs_->Read(ino, off, len);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::vector<std::byte> out;
+    if (!r.ok()) return out;
+    for (const ReadPiece& p : r->pieces) {
+      size_t at = out.size();
+      out.resize(at + p.length);
+      if (p.file) {
+        auto n = p.file->PRead(p.file_offset, std::span(out).subspan(at));
+        EXPECT_TRUE(n.ok() && *n == p.length);
+      } else if (p.data) {
+        std::memcpy(out.data() + at, p.data->data(), p.length);
+      }
+    }
+    EXPECT_EQ(out.size(), r->total);
+    return out;
+  }
+
+  test::TempDir dir_;
+  bool created_ = false;
+  std::unique_ptr<Filesystem> fs_;
+};
+
+TEST_F(FilesystemTest, DataAcrossChunksAndHolesReadsBack) {
+  uint64_t ino = NewFile("f");
+  std::vector<std::byte> model(5 * kChunk + 123);
+  auto a = test::RandomBytes(kChunk + 1000, 1);  // chunks 0..2
+  auto b = test::RandomBytes(5000, 2);           // chunk 4; chunk 3 stays a hole
+  Write(ino, kChunk - 500, a);
+  std::copy(a.begin(), a.end(), model.begin() + kChunk - 500);
+  Write(ino, 4 * kChunk + 100, b);
+  std::copy(b.begin(), b.end(), model.begin() + 4 * kChunk + 100);
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(model.size())).ok());
+  EXPECT_EQ(Read(ino, 0, model.size() + 100), model);
+  EXPECT_EQ(fs_->store().ListGroup(ino).size(), 4u);  // chunks 0, 1, 2, 4
+  // The same bytes when some chunks are cold.
+  ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
+  EXPECT_EQ(fs_->UsageOf(ino).hot_bytes, 0u);
+  EXPECT_EQ(Read(ino, 0, model.size()), model);
+  std::vector<std::byte> mid(model.begin() + kChunk - 10, model.begin() + kChunk + 10);
+  EXPECT_EQ(Read(ino, kChunk - 10, 20), mid);
+}
+
+TEST_F(FilesystemTest, CachedSizeIsWrittenBackAndSurvivesRemount) {
+  uint64_t ino = NewFile("f");
+  auto data = test::RandomBytes(3 * kChunk, 3);
+  Write(ino, 0, data);
+  EXPECT_EQ(fs_->metadata().GetAttr(ino)->size, 0u);  // not on the data path
+  EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(data.size()));
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  EXPECT_EQ(fs_->metadata().GetAttr(ino)->size, data.size());
+  Mount();
+  auto st = fs_->Lookup(kRootIno, "f");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->st_size, static_cast<off_t>(data.size()));
+  EXPECT_EQ(Read(ino, 0, data.size()), data);
+}
+
+TEST_F(FilesystemTest, OpenUnlinkedFileLivesUntilLastCloseAndForget) {
+  uint64_t ino = NewFile("f");  // open once, one kernel lookup
+  auto data = test::RandomBytes(1000, 4);
+  Write(ino, 0, data);
+  ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
+  EXPECT_TRUE(fs_->Lookup(kRootIno, "f").status().IsNotFound());
+  EXPECT_EQ(Read(ino, 0, 1000), data);
+  Write(ino, 1000, data);
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  EXPECT_EQ(fs_->store().ListGroup(ino).size(), 1u);  // the kernel still knows it
+  fs_->Forget(ino, 1);
+  EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
+  EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound());
+}
+
+TEST_F(FilesystemTest, OrphansLeftByACrashAreFreedAtTheNextMount) {
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::RandomBytes(1000, 5));
+  ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
+  Mount();  // the "crash": the file was never closed
+  EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
+  EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound());
+}
+
+TEST_F(FilesystemTest, HardLinksShareDataAndRenameOverDropsTheTarget) {
+  uint64_t a = NewFile("a");
+  Write(a, 0, test::RandomBytes(100, 6));
+  ASSERT_TRUE(fs_->Release(a).ok());
+  ASSERT_TRUE(fs_->Link(a, kRootIno, "b").ok());
+  EXPECT_EQ(fs_->GetAttr(a)->st_nlink, 2u);
+  uint64_t c = NewFile("c");
+  Write(c, 0, test::RandomBytes(100, 7));
+  ASSERT_TRUE(fs_->Release(c).ok());
+  ASSERT_TRUE(fs_->Rename(kRootIno, "a", kRootIno, "c", RenameMode::kNormal).ok());
+  fs_->Forget(c, 1);
+  EXPECT_TRUE(fs_->store().ListGroup(c).empty());
+  EXPECT_EQ(fs_->Lookup(kRootIno, "c")->st_ino, a);
+  EXPECT_EQ(fs_->GetAttr(a)->st_nlink, 2u);
+}
+
+TEST_F(FilesystemTest, TruncateDropsAndTrimsChunks) {
+  uint64_t ino = NewFile("f");
+  auto data = test::RandomBytes(3 * kChunk, 8);
+  Write(ino, 0, data);
+  ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(kChunk + 10)).ok());
+  auto objs = fs_->store().ListGroup(ino);
+  ASSERT_EQ(objs.size(), 2u);
+  EXPECT_EQ(objs[1].logical_size, 10u);
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(2 * kChunk)).ok());
+  auto got = Read(ino, 0, 3 * kChunk);
+  ASSERT_EQ(got.size(), 2 * kChunk);
+  EXPECT_TRUE(std::equal(got.begin(), got.begin() + kChunk + 10, data.begin()));
+  EXPECT_TRUE(std::all_of(got.begin() + kChunk + 10, got.end(),
+                          [](std::byte b) { return b == std::byte{0}; }));
+}
+
+TEST_F(FilesystemTest, FallocatePunchHoleAndLseek) {
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::RandomBytes(4 * kChunk, 9));
+  ASSERT_TRUE(fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, kChunk,
+                             2 * kChunk).ok());
+  EXPECT_EQ(fs_->store().ListGroup(ino).size(), 2u);  // whole chunks 1, 2 removed
+  auto hole = Read(ino, kChunk, 2 * kChunk);
+  EXPECT_TRUE(std::all_of(hole.begin(), hole.end(), [](std::byte b) { return b == std::byte{0}; }));
+  EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(4 * kChunk));
+  EXPECT_EQ(*fs_->Lseek(ino, 10, SEEK_HOLE), kChunk);
+  EXPECT_EQ(*fs_->Lseek(ino, kChunk, SEEK_DATA), 3 * kChunk);
+  EXPECT_EQ(fs_->Lseek(ino, 5 * kChunk, SEEK_DATA).status().posix_errno(), ENXIO);
+  ASSERT_TRUE(fs_->Fallocate(ino, 0, 0, 6 * kChunk).ok());
+  EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(6 * kChunk));
+  EXPECT_EQ(fs_->Fallocate(ino, FALLOC_FL_COLLAPSE_RANGE, 0, kChunk).posix_errno(), EOPNOTSUPP);
+}
+
+TEST_F(FilesystemTest, ControlXattrsPinMigrateAndReport) {
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::TextBytes(2 * kChunk, 10));
+  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.migrate", "cold", 0).ok());
+  auto where = fs_->GetXattr(ino, "user.tierfs.where");
+  ASSERT_TRUE(where.ok());
+  EXPECT_NE(where->find("\"hot_bytes\":0,\"cold_bytes\":131072"), std::string::npos) << *where;
+  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.pin", "1", 0).ok());
+  EXPECT_TRUE(fs_->UsageOf(ino).pinned);
+  EXPECT_TRUE(fs_->store().IsPinned(ino));
+  auto status = fs_->GetXattr(kRootIno, "user.tierfs.status");
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(status->find("\"cold_objects\":2"), std::string::npos) << *status;
+  EXPECT_EQ(fs_->SetXattr(ino, "user.tierfs.migrate", "lukewarm", 0).posix_errno(), EINVAL);
+  // Controls are not stored and not listed; ordinary xattrs are.
+  ASSERT_TRUE(fs_->SetXattr(ino, "user.mine", "v", 0).ok());
+  EXPECT_EQ(*fs_->ListXattr(ino), std::vector<std::string>{"user.mine"});
+  EXPECT_EQ(fs_->SetXattr(ino, "os2.x", "v", 0).posix_errno(), EOPNOTSUPP);
+  Mount();
+  EXPECT_TRUE(fs_->store().IsPinned(ino));  // pins persist
+}
+
+TEST_F(FilesystemTest, NewNodesBelongToTheCallerWithItsUmask) {
+  auto st = fs_->MakeNode(kRootIno, "d", S_IFDIR | 0777, 0, Caller{1000, 2000, 022});
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->st_uid, 1000u);
+  EXPECT_EQ(st->st_gid, 2000u);
+  EXPECT_EQ(st->st_mode, S_IFDIR | 0755u);
+  auto f = fs_->Create(st->st_ino, "f", 0666, Caller{1000, 2000, 077});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->st_mode, S_IFREG | 0600u);
+}
+
+TEST_F(FilesystemTest, ChunkSizeIsFixedAtCreation) {
+  MountConfig c;
+  c.chunk_size = 1 << 20;
+  fs_.reset();
+  c.store_dir = dir_.path() + "/store";
+  auto fs = Filesystem::Open(c, Env::Default());
+  ASSERT_FALSE(fs.ok());
+  EXPECT_NE(fs.status().message().find("chunk_size is fixed"), std::string::npos);
+  Mount();  // without chunk_size: the store's own
+  EXPECT_EQ(fs_->chunk_size(), kChunk);
+}
+
+TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::TextBytes(2 * kChunk, 11));
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  uint64_t gone = NewFile("gone");
+  Write(gone, 0, test::TextBytes(100, 12));
+  ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
+  // An object past the end of file (a crash before the size was written).
+  ASSERT_TRUE(fs_->store().Write({ino, 5}, 0, test::TextBytes(10, 13)).ok());
+  ASSERT_TRUE(fs_->store().Write({999, 0}, 0, test::TextBytes(10, 14)).ok());  // no inode
+  ASSERT_TRUE(fs_->Unlink(kRootIno, "gone").ok());  // open + unlinked: an orphan inode
+  std::string cold0 = fs_->store().ColdPath({ino, 0});
+  fs_.reset();
+  {  // a bit flip inside the first cold frame's data
+    std::fstream f(cold0, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x55');
+  }
+  const std::string store = dir_.path() + "/store";
+  auto r = RunFsck(store, /*repair=*/false, /*scrub=*/true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::multiset<std::string> kinds;
+  for (const auto& p : r->problems) kinds.insert(p.kind);
+  EXPECT_EQ(kinds, (std::multiset<std::string>{"beyond_eof", "damaged_object", "orphan_inode",
+                                               "orphan_object"}));
+  for (const auto& p : r->problems) {
+    if (p.kind == "damaged_object" || p.kind == "beyond_eof") {
+      EXPECT_EQ(p.path, "/f");
+    }
+  }
+  EXPECT_FALSE(r->clean());
+  auto fixed = RunFsck(store, /*repair=*/true, /*scrub=*/true);
+  ASSERT_TRUE(fixed.ok());
+  auto again = RunFsck(store, false, true);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->problems.size(), 1u);  // damaged data cannot be repaired
+  EXPECT_EQ(again->problems[0].kind, "damaged_object");
+}
+
+TEST_F(FilesystemTest, FsckRefusesAMountedStore) {
+  auto r = RunFsck(dir_.path() + "/store", false, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("unmount it first"), std::string::npos);
+}
+
+TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
+  MountConfig c;
+  ASSERT_TRUE(ApplyMountOptions("cold_after=60,hot_capacity=2G,hot_high=80,hot_low=50,"
+                                "compress=zstd:7,chunk_size=1M,buffer_pool=32M,cache_size=16M,"
+                                "promote_reads=0,migrate_rate=10M,log_level=debug,"
+                                "meta_sync=full,allow_other,fsname=x,defaults,cold_dir=/c",
+                                &c)
+                  .ok());
+  EXPECT_EQ(c.policy.cold_after_ns, 60'000'000'000);
+  EXPECT_EQ(c.policy.hot_capacity, 2ull << 30);
+  EXPECT_EQ(c.policy.hot_high_pct, 80u);
+  EXPECT_EQ(c.policy.hot_low_pct, 50u);
+  EXPECT_EQ(c.compression.level, 7);
+  EXPECT_EQ(c.chunk_size, 1u << 20);
+  EXPECT_EQ(c.buffer_pool, 32u << 20);
+  EXPECT_EQ(c.cache_size, 16u << 20);
+  EXPECT_EQ(c.policy.promote_reads, 0u);
+  EXPECT_EQ(c.migrate_rate, 10u << 20);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_TRUE(c.sync_full);
+  EXPECT_TRUE(c.allow_other);
+  EXPECT_EQ(c.cold_dir, "/c");
+  EXPECT_EQ(c.fuse_options, (std::vector<std::string>{"allow_other", "fsname=x"}));
+  for (const char* bad :
+       {"bogus", "bogus=1", "cold_after=abc", "cold_after=-1", "hot_capacity=12Q", "hot_high=0",
+        "hot_high=101", "compress=zstd:99", "compress=lz4", "chunk_size=3000", "chunk_size=128M",
+        "log_level=loud", "meta_sync=sometimes", "cold_dir=relative", "hot_high=50,hot_low=60"}) {
+    MountConfig m;
+    Status st = ApplyMountOptions(bad, &m);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
+    std::string name = std::string(bad).substr(0, std::string(bad).find_first_of("=,"));
+    EXPECT_NE(st.message().find(name), std::string::npos) << bad << ": " << st.message();
+  }
+}
+
+}  // namespace
+}  // namespace tierfs
