@@ -12,6 +12,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <new>
 #include <vector>
 
@@ -497,6 +499,35 @@ class Session {
   fuse_session* se_;
 };
 
+// The kernel caps a FUSE mount's readahead at the block layer default
+// (128 KiB) whatever max_readahead says, which makes every sequential read a
+// stream of 128 KiB requests. Raise it (when we may: root) to the largest
+// power of two whose reply, with its header, still fits a pipe: larger
+// replies make libfuse give up splicing and copy through a fresh heap
+// buffer per request, which measured 5-8x slower than 128 KiB splices.
+// The device number comes from /proc/self/mountinfo: a stat of the
+// mountpoint would wait for FUSE_INIT, which this thread has yet to serve.
+void RaiseReadahead(const std::string& mountpoint) {
+  size_t pipe_max = 0;
+  std::ifstream("/proc/sys/fs/pipe-max-size") >> pipe_max;
+  size_t ra = 128 * 1024;
+  while (ra * 2 <= kMaxIo && ra * 2 + 4096 <= pipe_max) ra *= 2;
+  std::ifstream info("/proc/self/mountinfo");
+  std::string line;
+  std::string dev;
+  while (std::getline(info, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, majmin, root, point;
+    fields >> id >> parent >> majmin >> root >> point;
+    if (point == mountpoint) dev = majmin;  // the last (topmost) mount wins
+  }
+  if (dev.empty()) return;
+  std::ofstream out("/sys/class/bdi/" + dev + "/read_ahead_kb");
+  out << ra / 1024;
+  out.flush();
+  if (!out) spdlog::debug("could not raise readahead of {} (not root?)", mountpoint);
+}
+
 }  // namespace
 
 Status RunSession(Filesystem* fs, const MountConfig& config,
@@ -528,6 +559,7 @@ Status RunSession(Filesystem* fs, const MountConfig& config,
     return st;
   }
   session.mounted_ = true;
+  RaiseReadahead(config.mountpoint);
   ready(Status::OK());
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
