@@ -56,7 +56,7 @@ constexpr const char* kMountHelp =
     "  -o cold_dir=PATH      cold tier directory, fixed at creation (default STORE/cold)\n"
     "  -o buffer_pool=SIZE   preallocated read buffers (default 64M)\n"
     "  -o cache_size=SIZE    decompressed frame cache (default 64M)\n"
-    "  -o promote_reads=N    promote cold data read N times in a minute (default 2, 0 = never)\n"
+    "  -o promote_reads=N    promote cold data read on N occasions in a minute (default 2, 0 = never)\n"
     "  -o migrate_rate=SIZE  migrator bytes per second (default unlimited)\n"
     "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
     "  -o log_level=trace|debug|info|warn|error|off\n"

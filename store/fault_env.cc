@@ -85,6 +85,19 @@ bool FaultInjectionEnv::short_writes() const {
   return short_writes_;
 }
 
+int64_t FaultInjectionEnv::NowNanos() {
+  {
+    std::lock_guard lock(mu_);
+    if (now_ns_ != 0) return now_ns_;
+  }
+  return base_->NowNanos();
+}
+
+void FaultInjectionEnv::SetNowNanos(int64_t ns) {
+  std::lock_guard lock(mu_);
+  now_ns_ = ns;
+}
+
 void FaultInjectionEnv::CrashAfter(int n) {
   std::lock_guard lock(mu_);
   crash_countdown_ = n;

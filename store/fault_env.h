@@ -54,7 +54,9 @@ class FaultInjectionEnv final : public Env {
   Result<FileStat> Stat(const std::string& path) override;
   Result<FsSpace> StatFs(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
-  int64_t NowNanos() override { return base_->NowNanos(); }
+  int64_t NowNanos() override;
+  // Makes NowNanos() return ns (0: the base Env's clock again).
+  void SetNowNanos(int64_t ns);
 
  private:
   friend class FaultFile;
@@ -77,6 +79,7 @@ class FaultInjectionEnv final : public Env {
   int crash_countdown_ = -1;  // < 0: no crash scheduled
   bool crashed_ = false;
   int mutating_ops_ = 0;
+  int64_t now_ns_ = 0;
   // Files written since this Env saw them: content at last sync
   // (nullopt: never synced, so a crash leaves them empty).
   std::map<std::string, std::optional<std::string>> synced_;

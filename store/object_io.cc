@@ -56,7 +56,9 @@ Result<size_t> ObjectStore::Read(ObjectKey key, uint64_t offset, std::span<std::
       e.window_start = now;
       e.reads = 0;
     }
-    ++e.reads;
+    // A burst of reads (a sequential scan) is one access.
+    if (e.reads == 0 || now - e.last_read >= opts_.read_gap_ns) ++e.reads;
+    e.last_read = now;
     e.last_access = now;
     tier = e.tier;
     size = e.logical_size;

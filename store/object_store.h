@@ -63,7 +63,7 @@ struct ObjectInfo {
   uint64_t logical_size = 0;
   uint64_t stored_bytes = 0;  // bytes the object's file takes on disk
   int64_t last_access_ns = 0;
-  uint32_t recent_reads = 0;  // reads within the promote window
+  uint32_t recent_reads = 0;  // read accesses within the promote window
   bool damaged = false;       // cold object that failed validation at open
 };
 
@@ -84,6 +84,9 @@ struct StoreOptions {
   uint64_t frame_cache_bytes = 64ull << 20;
   size_t open_files = 512;             // cached open object files
   int64_t promote_window_ns = 60'000'000'000;
+  // Reads of an object closer together than this count as one access, so a
+  // sequential scan does not look like repeated use.
+  int64_t read_gap_ns = 1'000'000'000;
   bool take_lock = true;  // hold <store>/LOCK while open
 };
 

@@ -56,7 +56,8 @@ struct ObjectStore::Entry {
   uint64_t stored = 0;
   int64_t last_access = 0;
   int64_t window_start = 0;
-  uint32_t reads = 0;
+  int64_t last_read = 0;
+  uint32_t reads = 0;  // separate read accesses in the window
   uint64_t version = 0;     // bumped by every change of content
   uint64_t generation = 0;  // cold: frame cache generation
   bool damaged = false;

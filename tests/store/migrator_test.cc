@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "store/fault_env.h"
 #include "store/test_util.h"
 
 namespace tierfs {
@@ -44,9 +45,13 @@ TEST(MigratorTest, BackgroundThreadDemotesIdleObjectsButNotPinnedOnes) {
   EXPECT_GT(st.last_pass_ns, 0);
 }
 
-TEST(MigratorTest, RepeatedReadsPromote) {
+TEST(MigratorTest, ReadsOnSeparateOccasionsPromote) {
   TempDir dir;
-  auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
+  FaultInjectionEnv env(Env::Default());  // for its settable clock
+  constexpr int64_t kSec = 1'000'000'000;
+  int64_t t = 1000 * kSec;
+  env.SetNowNanos(t);
+  auto s = ObjectStore::Open(&env, dir.path() + "/s", Options());
   ASSERT_TRUE(s.ok());
   ObjectStore& store = **s;
   auto data = TextBytes(100000, 2);
@@ -57,13 +62,25 @@ TEST(MigratorTest, RepeatedReadsPromote) {
   c.promote_reads = 3;
   Migrator m(&store, c, MigratorOptions{});
   std::vector<std::byte> buf(100);
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(store.Read({1, 0}, 0, buf).ok());
+  auto read_at = [&](int64_t when) {
+    env.SetNowNanos(when);
+    ASSERT_TRUE(store.Read({1, 0}, 0, buf).ok());
+  };
+  // A burst (a sequential scan) is one access, however many reads it makes.
+  for (int i = 0; i < 50; ++i) read_at(t + i * kSec / 100);
+  read_at(t + 2 * kSec);  // second occasion
   m.RunOnce();
   EXPECT_EQ(store.Stat({1, 0})->tier, Tier::kCold);
-  ASSERT_TRUE(store.Read({1, 0}, 0, buf).ok());
+  EXPECT_EQ(store.Stat({1, 0})->recent_reads, 2u);
+  read_at(t + 4 * kSec);  // third occasion
   m.RunOnce();
   EXPECT_EQ(store.Stat({1, 0})->tier, Tier::kHot);
   EXPECT_EQ(m.stats().promoted, 1u);
+  // Occasions spread wider than the window (60 s) do not add up.
+  ASSERT_TRUE(store.Demote({1, 0}).ok());
+  for (int i = 1; i <= 3; ++i) read_at(t + i * 70 * kSec);
+  m.RunOnce();
+  EXPECT_EQ(store.Stat({1, 0})->tier, Tier::kCold);
 }
 
 TEST(MigratorTest, RateLimitSpacesMovesOut) {
