@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <spdlog/spdlog.h>
+
 namespace tierfs {
 
 int ToErrno(const Status& s) {
@@ -31,10 +33,43 @@ int ToErrno(const Status& s) {
   return EIO;
 }
 
+namespace {
+
+// A store whose meta.db is missing or empty but which holds objects has lost
+// its namespace; creating a fresh one would orphan every object (and fsck
+// --repair would then delete them). Refuse instead.
+Status CheckNamespaceNotLost(Env* env, const std::string& store_dir) {
+  auto db = env->Stat(store_dir + "/meta.db");
+  if (db.ok() && db->size > 0) return Status::OK();
+  if (!db.ok() && !db.status().IsNotFound()) return db.status();
+  for (const char* tier : {"/hot", "/cold"}) {
+    auto shards = env->ListDir(store_dir + tier);
+    if (!shards.ok()) continue;
+    for (const std::string& shard : *shards) {
+      auto objects = env->ListDir(store_dir + tier + "/" + shard);
+      if (objects.ok() && !objects->empty()) {
+        return Status::Corruption(store_dir + "/meta.db is " + (db.ok() ? "empty" : "missing") +
+                                  " but the store holds objects (" + store_dir + tier + "/" +
+                                  shard + "/" + objects->front() +
+                                  "); refusing to start an empty namespace over them");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Filesystem::Filesystem(const MountConfig& config, Env* env) : config_(config), env_(env) {}
 
 Filesystem::~Filesystem() {
   if (migrator_) migrator_->Stop();
+  {
+    std::lock_guard lock(mu_);
+    stop_writeback_ = true;
+  }
+  writeback_cv_.notify_all();
+  if (writeback_.joinable()) writeback_.join();
   (void)SyncAll();
 }
 
@@ -43,6 +78,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
   // One process per store: take the lock before reading or changing anything.
   TIERFS_ASSIGN_OR_RETURN(fs->lock_, env->LockFile(config.store_dir + "/LOCK"));
+  TIERFS_RETURN_IF_ERROR(CheckNamespaceNotLost(env, config.store_dir));
   MetadataOptions mo;
   mo.synchronous_full = config.sync_full;
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
@@ -68,6 +104,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   mig.interval_ms = std::clamp<int64_t>(cold_ms / 2, 100, 5000);
   fs->migrator_ = std::make_unique<Migrator>(fs->store_.get(), config.policy, mig);
   if (!config.read_only) fs->migrator_->Start();
+  fs->writeback_ = std::thread([f = fs.get()] { f->WritebackLoop(); });
   return fs;
 }
 
@@ -155,46 +192,75 @@ void Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
   MaybeFree(ino);
 }
 
-Status Filesystem::FlushAttr(uint64_t ino) {
-  AttrUpdate u;
+Status Filesystem::WriteBack(std::optional<uint64_t> only) {
+  std::lock_guard order(writeback_mu_);
+  return WriteBackLocked(only);
+}
+
+Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
+  std::vector<std::pair<uint64_t, AttrUpdate>> updates;
   {
     std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it == inodes_.end() || !it->second.dirty) return Status::OK();
-    u.size = it->second.size;
-    u.mtime = it->second.mtime;
-    u.ctime = it->second.ctime;
-    it->second.dirty = false;
+    auto take = [&](uint64_t ino, Inode& n) {
+      if (!n.dirty) return;
+      AttrUpdate u;
+      u.size = n.size;
+      u.mtime = n.mtime;
+      u.ctime = n.ctime;
+      updates.emplace_back(ino, u);
+      n.dirty = false;
+    };
+    if (only) {
+      auto it = inodes_.find(*only);
+      if (it != inodes_.end()) take(it->first, it->second);
+    } else {
+      for (auto& [ino, n] : inodes_) take(ino, n);
+    }
   }
-  Status st = meta_->SetAttr(ino, u, Now()).status();
-  if (!st.ok()) {
-    std::lock_guard lock(mu_);
-    inodes_[ino].dirty = true;  // try again at the next flush
+  if (updates.empty()) return Status::OK();
+  Status st = meta_->SetAttrs(updates, Now());
+  std::lock_guard lock(mu_);
+  for (const auto& [ino, u] : updates) {
+    auto it = inodes_.find(ino);
+    if (it == inodes_.end()) continue;
+    Inode& n = it->second;
+    if (!st.ok()) {
+      n.dirty = true;  // try again at the next write-back
+    } else if (n.lookups == 0 && n.opens == 0 && !n.dirty && !n.unlinked) {
+      inodes_.erase(it);  // nothing left to remember
+    }
   }
   return st;
+}
+
+Status Filesystem::FlushAttr(uint64_t ino) { return WriteBack(ino); }
+
+void Filesystem::WritebackLoop() {
+  std::unique_lock lock(mu_);
+  while (!stop_writeback_) {
+    writeback_cv_.wait_for(lock, kWritebackInterval, [this] { return stop_writeback_; });
+    if (stop_writeback_) break;
+    lock.unlock();
+    Status st = WriteBack(std::nullopt);
+    if (!st.ok()) spdlog::error("writing back file sizes and times: {}", st.ToString());
+    lock.lock();
+  }
 }
 
 void Filesystem::MaybeFree(uint64_t ino) {
   {
     std::lock_guard lock(mu_);
     auto it = inodes_.find(ino);
-    if (it != inodes_.end()) {
-      if (it->second.lookups > 0 || it->second.opens > 0) return;
-      if (it->second.dirty) {
-        // Keep the entry until its attributes are written.
-      } else {
-        inodes_.erase(it);
-      }
+    if (it == inodes_.end()) return;
+    Inode& n = it->second;
+    if (n.lookups > 0 || n.opens > 0) return;
+    if (!n.unlinked) {
+      // Still linked: forget it once its cached attributes are written back.
+      if (!n.dirty) inodes_.erase(it);
+      return;
     }
+    inodes_.erase(it);
   }
-  (void)FlushAttr(ino);
-  {
-    std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it != inodes_.end() && it->second.lookups == 0 && it->second.opens == 0) inodes_.erase(it);
-  }
-  auto a = meta_->GetAttr(ino);
-  if (!a.ok() || a->nlink > 0 || ino == kRootIno) return;
   // Unlinked, closed and forgotten: free data first, then the inode, so a
   // crash in between leaves an orphan inode that the next mount frees.
   if (store_->RemoveGroup(ino).ok()) {
@@ -204,7 +270,12 @@ void Filesystem::MaybeFree(uint64_t ino) {
 }
 
 void Filesystem::Dropped(const InodeAttr& a) {
-  if (a.nlink == 0) MaybeFree(a.ino);
+  if (a.nlink > 0 || a.ino == kRootIno) return;
+  {
+    std::lock_guard lock(mu_);
+    inodes_[a.ino].unlinked = true;
+  }
+  MaybeFree(a.ino);
 }
 
 // ---- namespace ---------------------------------------------------------------
@@ -220,7 +291,9 @@ Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
 }
 
 Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req) {
-  TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
+  // Held throughout, so no write-back of older cached values lands after ours.
+  std::lock_guard order(writeback_mu_);
+  TIERFS_RETURN_IF_ERROR(WriteBackLocked(ino));
   AttrUpdate u;
   u.mode = req.mode;
   u.uid = req.uid;
@@ -338,17 +411,18 @@ Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name,
   return st;
 }
 
-Status Filesystem::Flush(uint64_t ino) { return FlushAttr(ino); }
+// close() promises no durability: sizes and times reach SQLite with the next
+// write-back (every kWritebackInterval), fsync or unmount, batched.
+Status Filesystem::Flush(uint64_t ino) { return Status::OK(); }
 
 Status Filesystem::Release(uint64_t ino) {
-  Status st = FlushAttr(ino);
   {
     std::lock_guard lock(mu_);
     auto it = inodes_.find(ino);
     if (it != inodes_.end() && it->second.opens > 0) --it->second.opens;
   }
   MaybeFree(ino);
-  return st;
+  return Status::OK();
 }
 
 Status Filesystem::Fsync(uint64_t ino, bool datasync) {
@@ -358,23 +432,10 @@ Status Filesystem::Fsync(uint64_t ino, bool datasync) {
 }
 
 Status Filesystem::SyncAll() {
-  std::vector<uint64_t> dirty;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [ino, n] : inodes_) {
-      if (n.dirty) dirty.push_back(ino);
-    }
-  }
-  Status first;
-  for (uint64_t ino : dirty) {
-    Status st = FlushAttr(ino);
-    if (first.ok()) first = st;
-  }
-  if (meta_) {
-    Status st = meta_->Sync();
-    if (first.ok()) first = st;
-  }
-  return first;
+  if (!meta_) return Status::OK();
+  Status st = WriteBack(std::nullopt);
+  Status synced = meta_->Sync();
+  return st.ok() ? synced : st;
 }
 
 }  // namespace tierfs

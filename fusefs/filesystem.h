@@ -7,16 +7,20 @@
 // Files are cut into chunk_size chunks; chunk i of inode n is object (n, i).
 // A missing object, or bytes past an object's end within the file size, read
 // as zeros (holes). Sizes and mtimes changed by writes are cached and written
-// to SQLite on flush, fsync, release, setattr and unmount — never on the data
-// path. An inode whose link count drops to 0 is freed (metadata and objects)
+// to SQLite by a write-back thread every kWritebackInterval in one
+// transaction, and at fsync, setattr, link and unmount — never on the data
+// path or per close. An inode whose link count drops to 0 is freed (metadata and objects)
 // when it is neither open nor known to the kernel.
 //
-// Thread-safety: all methods are thread-safe. Lock order: inode table mutex
-// before none (it is never held across metadata or store calls).
+// Thread-safety: all methods are thread-safe. Lock order: writeback_mu_
+// before mu_ (the inode table), which is never held across metadata or
+// store calls.
 #pragma once
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <sys/statvfs.h>
 
@@ -25,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +39,8 @@
 #include "store/object_store.h"
 
 namespace tierfs {
+
+inline constexpr std::chrono::milliseconds kWritebackInterval{200};
 
 // The caller of an operation (from fuse_req_ctx).
 struct Caller {
@@ -136,6 +143,7 @@ class Filesystem {
     bool size_known = false;  // `size` is authoritative
     uint64_t size = 0;
     bool dirty = false;  // size/mtime/ctime newer than SQLite
+    bool unlinked = false;  // nlink reached 0: free when closed and forgotten
     Timespec mtime, ctime;
   };
   Filesystem(const MountConfig& config, Env* env);
@@ -146,7 +154,13 @@ class Filesystem {
   // Records a kernel lookup of the entry and returns its stat.
   struct stat Remember(InodeAttr a);
   Result<uint64_t> FileSize(uint64_t ino);
+  // Writes cached sizes and times to SQLite in one transaction: of one inode,
+  // or of all (nullopt). Serialized by writeback_mu_ so that an older value
+  // never lands after a newer one.
+  Status WriteBack(std::optional<uint64_t> only);
+  Status WriteBackLocked(std::optional<uint64_t> only);  // writeback_mu_ held
   Status FlushAttr(uint64_t ino);
+  void WritebackLoop();
   // Frees the inode's data and metadata if unlinked, closed and forgotten.
   void MaybeFree(uint64_t ino);
   void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
@@ -161,8 +175,12 @@ class Filesystem {
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Migrator> migrator_;
 
-  std::mutex mu_;  // guards inodes_
+  std::mutex writeback_mu_;  // orders write-backs and attribute changes; before mu_
+  std::mutex mu_;           // guards inodes_ and stop_writeback_
   std::unordered_map<uint64_t, Inode> inodes_;
+  std::condition_variable writeback_cv_;
+  bool stop_writeback_ = false;
+  std::thread writeback_;  // writes cached attributes back every kWritebackInterval
 };
 
 // The one map from Status to errno (positive).

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "compress/status.h"
@@ -127,6 +128,10 @@ class MetadataStore {
                                       std::string_view new_name, RenameMode mode,
                                       Timespec now) = 0;
   virtual Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& update, Timespec now) = 0;
+  // Several SetAttr in one transaction (the FUSE layer's batched write-back
+  // of cached sizes and times); inodes deleted meanwhile are skipped.
+  virtual Status SetAttrs(const std::vector<std::pair<uint64_t, AttrUpdate>>& updates,
+                          Timespec now) = 0;
   virtual Result<std::string> ReadLink(uint64_t ino) = 0;
 
   // Entries of directory `ino` (without "." and ".."), in a stable order,

@@ -192,6 +192,12 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& db
   flags |= opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   TIERFS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(db_path, flags));
   sqlite3_busy_timeout(db->handle(), kBusyTimeoutMs);
+  // The daemon is the only user of its database (it holds the store lock), so
+  // take SQLite's lock once and keep it: in WAL mode this also keeps the WAL
+  // index in heap memory instead of a -shm file, which saves every
+  // transaction its fcntl() locking and shared-memory writes. Set before the
+  // first access, which is CheckExisting's read.
+  if (!opts.read_only) TIERFS_RETURN_IF_ERROR(db->Exec("PRAGMA locking_mode=EXCLUSIVE"));
 
   if (!create) TIERFS_RETURN_IF_ERROR(CheckExisting(db.get(), db_path));
   // Only now may anything write to the file. journal_mode=WAL is persistent

@@ -158,27 +158,41 @@ Result<InodeAttr> SqliteMetadataStore::Lookup(uint64_t parent, std::string_view 
   return Status::NotFound(std::string(name));
 }
 
+Result<InodeAttr> SqliteMetadataStore::ApplyAttr(uint64_t ino, const AttrUpdate& u,
+                                                 Timespec now) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
+  if (u.size) {
+    if (S_ISDIR(a.mode)) return Status::Posix(EISDIR, "truncate of a directory");
+    if (!S_ISREG(a.mode)) return Status::Posix(EINVAL, "truncate of a special file");
+    a.size = *u.size;
+  }
+  if (u.mode) a.mode = (a.mode & S_IFMT) | (*u.mode & ~S_IFMT);
+  if (u.uid) a.uid = *u.uid;
+  if (u.gid) a.gid = *u.gid;
+  if (u.atime) a.atime = *u.atime;
+  if (u.mtime) a.mtime = *u.mtime;
+  const bool changed = u.size || u.mode || u.uid || u.gid || u.atime || u.mtime;
+  if (u.ctime) {
+    a.ctime = *u.ctime;
+  } else if (changed) {
+    a.ctime = now;
+  }
+  TIERFS_RETURN_IF_ERROR(StoreInode(a));
+  return a;
+}
+
 Result<InodeAttr> SqliteMetadataStore::SetAttr(uint64_t ino, const AttrUpdate& u, Timespec now) {
-  return Write([&]() -> Result<InodeAttr> {
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
-    if (u.size) {
-      if (S_ISDIR(a.mode)) return Status::Posix(EISDIR, "truncate of a directory");
-      if (!S_ISREG(a.mode)) return Status::Posix(EINVAL, "truncate of a special file");
-      a.size = *u.size;
+  return Write([&]() { return ApplyAttr(ino, u, now); });
+}
+
+Status SqliteMetadataStore::SetAttrs(const std::vector<std::pair<uint64_t, AttrUpdate>>& updates,
+                                     Timespec now) {
+  return Write([&]() -> Status {
+    for (const auto& [ino, u] : updates) {
+      auto r = ApplyAttr(ino, u, now);
+      if (!r.ok() && !r.status().IsNotFound()) return r.status();  // NotFound: deleted since
     }
-    if (u.mode) a.mode = (a.mode & S_IFMT) | (*u.mode & ~S_IFMT);
-    if (u.uid) a.uid = *u.uid;
-    if (u.gid) a.gid = *u.gid;
-    if (u.atime) a.atime = *u.atime;
-    if (u.mtime) a.mtime = *u.mtime;
-    const bool changed = u.size || u.mode || u.uid || u.gid || u.atime || u.mtime;
-    if (u.ctime) {
-      a.ctime = *u.ctime;
-    } else if (changed) {
-      a.ctime = now;
-    }
-    TIERFS_RETURN_IF_ERROR(StoreInode(a));
-    return a;
+    return Status::OK();
   });
 }
 

@@ -59,6 +59,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<RenameResult> Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
                               std::string_view new_name, RenameMode mode, Timespec now) override;
   Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& update, Timespec now) override;
+  Status SetAttrs(const std::vector<std::pair<uint64_t, AttrUpdate>>& updates,
+                  Timespec now) override;
   Result<std::string> ReadLink(uint64_t ino) override;
   Status ReadDir(uint64_t ino, uint64_t after,
                  const std::function<bool(const DirEntry&)>& fn) override;
@@ -99,6 +101,8 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Result<InodeAttr> LoadInode(uint64_t ino);
+  // SetAttr's work inside a transaction the caller holds.
+  Result<InodeAttr> ApplyAttr(uint64_t ino, const AttrUpdate& update, Timespec now);
   Result<InodeAttr> LoadDir(uint64_t ino);  // ENOTDIR when not a directory
   // Loads ino into `set` unless it is there already; returns the set's copy,
   // which stays valid while the set lives.

@@ -37,7 +37,8 @@ class FilesystemTest : public ::testing::Test {
     if (c.chunk_size == 0 && !created_) c.chunk_size = kChunk;
     c.buffer_pool = 4 << 20;
     c.cache_size = 1 << 20;
-    c.read_only = true;  // no migrator thread: tests move data explicitly
+    c.policy.cold_after_ns = -1;  // the migrator moves nothing: tests move data explicitly
+    c.policy.promote_reads = 0;
     auto fs = Filesystem::Open(c, Env::Default());
     ASSERT_TRUE(fs.ok()) << fs.status().ToString();
     fs_ = std::move(fs).value();
@@ -102,14 +103,15 @@ TEST_F(FilesystemTest, CachedSizeIsWrittenBackAndSurvivesRemount) {
   uint64_t ino = NewFile("f");
   auto data = test::RandomBytes(3 * kChunk, 3);
   Write(ino, 0, data);
-  EXPECT_EQ(fs_->metadata().GetAttr(ino)->size, 0u);  // not on the data path
   EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(data.size()));
-  ASSERT_TRUE(fs_->Release(ino).ok());
+  ASSERT_TRUE(fs_->Release(ino).ok());  // close: no durability promised, no SQL
+  ASSERT_TRUE(fs_->SyncAll().ok());       // what the write-back thread does
   EXPECT_EQ(fs_->metadata().GetAttr(ino)->size, data.size());
-  Mount();
+  Write(ino, data.size(), data);
+  Mount();  // unmount writes back too
   auto st = fs_->Lookup(kRootIno, "f");
   ASSERT_TRUE(st.ok());
-  EXPECT_EQ(st->st_size, static_cast<off_t>(data.size()));
+  EXPECT_EQ(st->st_size, static_cast<off_t>(2 * data.size()));
   EXPECT_EQ(Read(ino, 0, data.size()), data);
 }
 
@@ -269,6 +271,24 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->problems.size(), 1u);  // damaged data cannot be repaired
   EXPECT_EQ(again->problems[0].kind, "damaged_object");
+}
+
+TEST_F(FilesystemTest, RefusesToStartAnEmptyNamespaceOverExistingObjects) {
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::RandomBytes(100, 15));
+  fs_.reset();
+  const std::string db = dir_.path() + "/store/meta.db";
+  for (bool empty : {false, true}) {
+    std::filesystem::remove(db);
+    if (empty) std::ofstream(db).flush();
+    MountConfig c;
+    c.store_dir = dir_.path() + "/store";
+    auto fs = Filesystem::Open(c, Env::Default());
+    ASSERT_FALSE(fs.ok());
+    EXPECT_TRUE(fs.status().IsCorruption()) << fs.status().ToString();
+    EXPECT_NE(fs.status().message().find("refusing"), std::string::npos);
+    EXPECT_EQ(std::filesystem::exists(db), empty);  // nothing created
+  }
 }
 
 TEST_F(FilesystemTest, FsckRefusesAMountedStore) {
