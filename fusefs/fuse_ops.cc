@@ -22,9 +22,13 @@ namespace tierfs {
 namespace {
 
 constexpr double kTimeout = 3600.0;  // tierfs is the only writer of its store
-constexpr size_t kMaxIo = 1u << 20;
+constexpr size_t kMaxIo = 1u << 20;  // largest write
+// Largest read: a spliced reply (data + header) must fit a pipe, whose size
+// is capped at /proc/sys/fs/pipe-max-size (1 MiB by default); a bigger reply
+// makes libfuse copy through a fresh heap buffer per request.
+constexpr size_t kMaxRead = 512u << 10;
 constexpr size_t kMaxPieces = 64;
-alignas(4096) const char kZeros[kMaxIo] = {};
+alignas(4096) const char kZeros[kMaxRead] = {};
 
 Filesystem* FS(fuse_req_t req) { return static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
@@ -78,7 +82,8 @@ void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->max_write = kMaxIo;
-  conn->max_readahead = kMaxIo;
+  conn->max_read = kMaxRead;
+  conn->max_readahead = kMaxRead;
 }
 
 void OpDestroy(void* userdata) {
@@ -247,7 +252,7 @@ struct PieceVec {
 
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   Guarded(req, "read", [&] {
-    auto r = FS(req)->Read(ino, static_cast<uint64_t>(off), std::min(size, kMaxIo));
+    auto r = FS(req)->Read(ino, static_cast<uint64_t>(off), std::min(size, kMaxRead));
     if (!r.ok()) {
       fuse_reply_err(req, Err(r.status(), "read", ino));
       return;
@@ -501,17 +506,12 @@ class Session {
 
 // The kernel caps a FUSE mount's readahead at the block layer default
 // (128 KiB) whatever max_readahead says, which makes every sequential read a
-// stream of 128 KiB requests. Raise it (when we may: root) to the largest
-// power of two whose reply, with its header, still fits a pipe: larger
-// replies make libfuse give up splicing and copy through a fresh heap
-// buffer per request, which measured 5-8x slower than 128 KiB splices.
+// stream of 128 KiB requests. Raise it (when we may: root) to kMaxRead,
+// reads being capped there (max_read) so that each reply still splices.
 // The device number comes from /proc/self/mountinfo: a stat of the
 // mountpoint would wait for FUSE_INIT, which this thread has yet to serve.
 void RaiseReadahead(const std::string& mountpoint) {
-  size_t pipe_max = 0;
-  std::ifstream("/proc/sys/fs/pipe-max-size") >> pipe_max;
-  size_t ra = 128 * 1024;
-  while (ra * 2 <= kMaxIo && ra * 2 + 4096 <= pipe_max) ra *= 2;
+  const size_t ra = kMaxRead;
   std::ifstream info("/proc/self/mountinfo");
   std::string line;
   std::string dev;
@@ -532,7 +532,8 @@ void RaiseReadahead(const std::string& mountpoint) {
 
 Status RunSession(Filesystem* fs, const MountConfig& config,
                   const std::function<void(const Status&)>& ready) {
-  std::string opts = "default_permissions,fsname=tierfs:" + config.store_dir + ",subtype=tierfs";
+  std::string opts = "default_permissions,fsname=tierfs:" + config.store_dir +
+                     ",subtype=tierfs,max_read=" + std::to_string(kMaxRead);
   if (config.read_only) opts += ",ro";
   for (const std::string& o : config.fuse_options) opts += "," + o;
   std::vector<std::string> argv_s = {"tierfs", "-o", opts};
