@@ -1,10 +1,16 @@
 // Migrator implementation.
 #include "store/migrator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 namespace tierfs {
+
+namespace {
+constexpr int64_t kMinBackoffNs = 1'000'000'000;
+constexpr int64_t kMaxBackoffNs = 60'000'000'000;
+}  // namespace
 
 Migrator::Migrator(ObjectStore* store, PolicyConfig config, MigratorOptions opts)
     : store_(store), config_(config), opts_(opts) {
@@ -45,8 +51,8 @@ void Migrator::RunOnce() {
   std::vector<ObjectKey> hints = store_->TakePromoteHints();
   Env* env = store_->env();
   const int64_t start = env->NowNanos();
-  TieringPlan plan = PlanTiering(objects, store_->PinnedGroups(), hints,
-                                 config_, start);
+  TieringPlan plan = PlanTiering(objects, store_->PinnedGroups(), hints, config_, start);
+  if (start < demote_paused_until_) plan.demote.clear();  // the cold tier was full
   std::map<ObjectKey, uint64_t> sizes;
   for (const ObjectInfo& o : objects) sizes[o.key] = o.logical_size;
   {
@@ -54,8 +60,10 @@ void Migrator::RunOnce() {
     stats_.queued = plan.demote.size() + plan.promote.size();
   }
   uint64_t moved = 0;
+  bool cold_full = false;
   auto apply = [&](const ObjectKey& key, bool demote) -> bool {
     Status st = demote ? store_->Demote(key) : store_->Promote(key);
+    if (demote && st.IsNoSpace()) cold_full = true;
     std::lock_guard lock(mu_);
     --stats_.queued;
     if (st.ok()) {
@@ -77,7 +85,15 @@ void Migrator::RunOnce() {
   };
   bool go = true;
   for (const ObjectKey& k : plan.demote) {
-    if (!(go = apply(k, true) && throttle())) break;
+    if (!(go = apply(k, true) && throttle()) || cold_full) break;
+  }
+  // A full cold tier stays full for a while: back off (1 s doubling to a
+  // minute) instead of failing every demotion on every pass.
+  if (cold_full) {
+    demote_backoff_ns_ = std::clamp<int64_t>(demote_backoff_ns_ * 2, kMinBackoffNs, kMaxBackoffNs);
+    demote_paused_until_ = env->NowNanos() + demote_backoff_ns_;
+  } else if (!plan.demote.empty()) {
+    demote_backoff_ns_ = 0;
   }
   for (const ObjectKey& k : plan.promote) {
     if (!go || !(go = apply(k, false) && throttle())) break;

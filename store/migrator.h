@@ -57,7 +57,9 @@ class Migrator {
   ObjectStore* const store_;
   const PolicyConfig config_;
   const MigratorOptions opts_;
-  std::mutex pass_mu_;  // serializes passes
+  std::mutex pass_mu_;  // serializes passes; guards the two fields below
+  int64_t demote_paused_until_ = 0;  // no demotions before (cold tier full)
+  int64_t demote_backoff_ns_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -83,6 +83,28 @@ TEST(MigratorTest, ReadsOnSeparateOccasionsPromote) {
   EXPECT_EQ(store.Stat({1, 0})->tier, Tier::kCold);
 }
 
+TEST(MigratorTest, FullColdTierBacksOffInsteadOfRetryingEveryObject) {
+  TempDir dir;
+  FaultInjectionEnv env(Env::Default());
+  auto s = ObjectStore::Open(&env, dir.path() + "/s", Options());
+  ASSERT_TRUE(s.ok());
+  ObjectStore& store = **s;
+  for (uint64_t g = 1; g <= 5; ++g) ASSERT_TRUE(store.Write({g, 0}, 0, TextBytes(1000, 4)).ok());
+  PolicyConfig c;
+  c.cold_after_ns = 0;
+  Migrator m(&store, c, MigratorOptions{});
+  env.FailOp(FaultOp::kWrite, Status::NoSpace("cold tier full"));
+  m.RunOnce();
+  EXPECT_EQ(m.stats().errors, 1u);  // stopped at the first NoSpace
+  m.RunOnce();
+  EXPECT_EQ(m.stats().errors, 1u);  // backing off: nothing tried
+  EXPECT_EQ(store.stats().hot_objects, 5u);
+  env.ClearFaults();
+  env.SetNowNanos(Env::Default()->NowNanos() + 2'000'000'000);  // past the 1 s backoff
+  m.RunOnce();
+  EXPECT_EQ(store.stats().cold_objects, 5u);
+}
+
 TEST(MigratorTest, RateLimitSpacesMovesOut) {
   TempDir dir;
   auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
