@@ -36,6 +36,11 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
       continue;
     }
     TIERFS_RETURN_IF_ERROR(info.status());
+    if (info->damaged) {
+      return Status::Corruption("damaged cold object " + store_->ColdPath(key) + " (inode " +
+                                std::to_string(ino) + ", chunk " + std::to_string(key.index) +
+                                ")");
+    }
     const size_t have =
         static_cast<size_t>(std::min<uint64_t>(len, info->logical_size > within
                                                         ? info->logical_size - within
