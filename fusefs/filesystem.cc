@@ -96,6 +96,10 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
     TIERFS_RETURN_IF_ERROR(fs->store_->RemoveGroup(ino).status());
     TIERFS_RETURN_IF_ERROR(fs->meta_->DeleteInode(ino));
   }
+  TIERFS_RETURN_IF_ERROR(fs->TrimPastEof());
+  if (!config.read_only) fs->EnsureReserve();
+  TIERFS_ASSIGN_OR_RETURN(auto with_xattrs, fs->meta_->InodesWithXattrs());
+  fs->xattr_inodes_.insert(with_xattrs.begin(), with_xattrs.end());
   TIERFS_ASSIGN_OR_RETURN(auto pinned, fs->meta_->ListPinned());
   for (uint64_t ino : pinned) fs->store_->SetPinned(ino, true);
   MigratorOptions mig;
@@ -106,6 +110,63 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   if (!config.read_only) fs->migrator_->Start();
   fs->writeback_ = std::thread([f = fs.get()] { f->WritebackLoop(); });
   return fs;
+}
+
+void Filesystem::EnsureReserve() {
+  const std::string path = config_.store_dir + "/reserve";
+  auto existing = env_->Stat(path);
+  if (existing.ok() && existing->size == kReserveBytes) {
+    reserve_present_ = true;
+    return;
+  }
+  auto space = env_->StatFs(config_.store_dir);
+  if (!space.ok() || space->free_bytes < 4 * kReserveBytes) return;
+  auto f = env_->Open(path, OpenOptions{.write = true, .create = true});
+  if (!f.ok()) return;
+  std::vector<std::byte> zeros(1 << 20);
+  Status st;
+  for (uint64_t off = 0; st.ok() && off < kReserveBytes; off += zeros.size()) {
+    st = (*f)->PWrite(off, zeros);
+  }
+  if (st.ok()) st = (*f)->Sync();
+  if (!st.ok()) {
+    (void)env_->Unlink(path);
+    return;
+  }
+  reserve_present_ = true;
+}
+
+Status Filesystem::FreeingSpace(const std::function<Status()>& op) {
+  Status st = op();
+  if (!st.IsNoSpace() || !reserve_present_.exchange(false)) return st;
+  // The disk is full and SQLite cannot log the very change that would free
+  // space: give it the reserve, then try once more.
+  spdlog::warn("store is full: releasing the {} MiB reserve to let deletions through",
+               kReserveBytes >> 20);
+  (void)env_->Unlink(config_.store_dir + "/reserve");
+  return op();
+}
+
+Status Filesystem::TrimPastEof() {
+  // Bytes past a file's recorded size can only be writes whose new size was
+  // lost in a crash. They must not reappear when the file grows again.
+  std::unordered_map<uint64_t, uint64_t> sizes;
+  TIERFS_RETURN_IF_ERROR(meta_->ForEachInode([&](const InodeAttr& a) {
+    if (S_ISREG(a.mode)) sizes[a.ino] = a.size;
+    return true;
+  }));
+  uint64_t trimmed = 0;
+  for (const ObjectInfo& o : store_->List()) {
+    auto it = sizes.find(o.key.group);
+    if (it == sizes.end()) continue;  // not a file: fsck's business
+    const uint64_t start = o.key.index * chunk_size_;
+    if (start + o.logical_size <= it->second) continue;
+    TIERFS_RETURN_IF_ERROR(start >= it->second ? store_->Remove(o.key)
+                                               : store_->Truncate(o.key, it->second - start));
+    ++trimmed;
+  }
+  if (trimmed > 0) spdlog::warn("trimmed {} objects past the end of their files", trimmed);
+  return Status::OK();
 }
 
 Timespec Filesystem::Now() {
@@ -121,6 +182,7 @@ void Filesystem::Overlay(InodeAttr* a) {
   if (it == inodes_.end()) return;
   const Inode& n = it->second;
   if (n.size_known) a->size = n.size;
+  if (n.atime) a->atime = *n.atime;
   if (n.dirty) {
     a->mtime = n.mtime;
     auto later = [](const Timespec& x, const Timespec& y) {
@@ -204,11 +266,13 @@ Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
     auto take = [&](uint64_t ino, Inode& n) {
       if (!n.dirty) return;
       AttrUpdate u;
-      u.size = n.size;
+      if (n.size_known) u.size = n.size;
       u.mtime = n.mtime;
       u.ctime = n.ctime;
+      u.atime = n.atime;
       updates.emplace_back(ino, u);
       n.dirty = false;
+      n.atime.reset();
     };
     if (only) {
       auto it = inodes_.find(*only);
@@ -243,6 +307,7 @@ void Filesystem::WritebackLoop() {
     lock.unlock();
     Status st = WriteBack(std::nullopt);
     if (!st.ok()) spdlog::error("writing back file sizes and times: {}", st.ToString());
+    if (!reserve_present_) EnsureReserve();  // once there is room again
     lock.lock();
   }
 }
@@ -266,6 +331,8 @@ void Filesystem::MaybeFree(uint64_t ino) {
   if (store_->RemoveGroup(ino).ok()) {
     store_->SetPinned(ino, false);
     (void)meta_->DeleteInode(ino);
+    std::lock_guard lock(mu_);
+    xattr_inodes_.erase(ino);
   }
 }
 
@@ -291,6 +358,25 @@ Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
 }
 
 Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req) {
+  if (!req.mode && !req.uid && !req.gid && !req.size && (req.atime || req.mtime)) {
+    // Times only (the writeback cache sends one after most writes; touch,
+    // tar and cp -p set them): cached like a write's, written back later.
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
+    {
+      std::lock_guard lock(mu_);
+      Inode& n = inodes_[ino];
+      if (!n.size_known && S_ISREG(cur.mode)) {
+        n.size = cur.size;
+        n.size_known = true;
+      }
+      n.mtime = req.mtime.value_or(cur.mtime);
+      if (req.atime) n.atime = req.atime;
+      n.ctime = Now();
+      n.dirty = true;
+    }
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Attr(ino));
+    return ToStat(a);
+  }
   // Held throughout, so no write-back of older cached values lands after ours.
   std::lock_guard order(writeback_mu_);
   TIERFS_RETURN_IF_ERROR(WriteBackLocked(ino));
@@ -346,21 +432,32 @@ Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name
 Result<std::string> Filesystem::ReadLink(uint64_t ino) { return meta_->ReadLink(ino); }
 
 Status Filesystem::Unlink(uint64_t parent, const std::string& name) {
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Unlink(parent, name, Now()));
+  InodeAttr a;
+  TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
+    TIERFS_ASSIGN_OR_RETURN(a, meta_->Unlink(parent, name, Now()));
+    return Status::OK();
+  }));
   Dropped(a);
   return Status::OK();
 }
 
 Status Filesystem::Rmdir(uint64_t parent, const std::string& name) {
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Rmdir(parent, name, Now()));
+  InodeAttr a;
+  TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
+    TIERFS_ASSIGN_OR_RETURN(a, meta_->Rmdir(parent, name, Now()));
+    return Status::OK();
+  }));
   Dropped(a);
   return Status::OK();
 }
 
 Status Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
                           const std::string& new_name, RenameMode mode) {
-  TIERFS_ASSIGN_OR_RETURN(RenameResult r,
-                          meta_->Rename(parent, name, new_parent, new_name, mode, Now()));
+  RenameResult r;
+  TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
+    TIERFS_ASSIGN_OR_RETURN(r, meta_->Rename(parent, name, new_parent, new_name, mode, Now()));
+    return Status::OK();
+  }));
   if (r.replaced) Dropped(*r.replaced);
   return Status::OK();
 }

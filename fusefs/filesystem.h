@@ -19,6 +19,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -31,6 +32,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "fusefs/config.h"
@@ -41,6 +43,7 @@
 namespace tierfs {
 
 inline constexpr std::chrono::milliseconds kWritebackInterval{200};
+inline constexpr uint64_t kReserveBytes = 8ull << 20;
 
 // The caller of an operation (from fuse_req_ctx).
 struct Caller {
@@ -145,6 +148,7 @@ class Filesystem {
     bool dirty = false;  // size/mtime/ctime newer than SQLite
     bool unlinked = false;  // nlink reached 0: free when closed and forgotten
     Timespec mtime, ctime;
+    std::optional<Timespec> atime;  // set by a times-only setattr, not yet written
   };
   Filesystem(const MountConfig& config, Env* env);
   // Attributes from SQLite with the cached write state laid over them.
@@ -154,6 +158,7 @@ class Filesystem {
   // Records a kernel lookup of the entry and returns its stat.
   struct stat Remember(InodeAttr a);
   Result<uint64_t> FileSize(uint64_t ino);
+  bool HasXattrs(uint64_t ino);
   // Writes cached sizes and times to SQLite in one transaction: of one inode,
   // or of all (nullopt). Serialized by writeback_mu_ so that an older value
   // never lands after a newer one.
@@ -165,6 +170,14 @@ class Filesystem {
   void MaybeFree(uint64_t ino);
   void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
   Status TruncateData(uint64_t ino, uint64_t new_size);
+  // At mount: drops object bytes past each file's size (lost by a crash).
+  Status TrimPastEof();
+  // STORE/reserve: kReserveBytes kept allocated so that deletions can still
+  // be logged by SQLite when the disk is full. Created when there is room.
+  void EnsureReserve();
+  // Runs op; if it fails for lack of space and the reserve exists, frees the
+  // reserve and runs op once more (for operations that free space).
+  Status FreeingSpace(const std::function<Status()>& op);
   Timespec Now();
 
   const MountConfig config_;
@@ -178,9 +191,13 @@ class Filesystem {
   std::mutex writeback_mu_;  // orders write-backs and attribute changes; before mu_
   std::mutex mu_;           // guards inodes_ and stop_writeback_
   std::unordered_map<uint64_t, Inode> inodes_;
+  // Inodes with xattrs: the kernel asks for security.capability before every
+  // write, and a miss is answered from here without SQLite.
+  std::unordered_set<uint64_t> xattr_inodes_;
   std::condition_variable writeback_cv_;
   bool stop_writeback_ = false;
   std::thread writeback_;  // writes cached attributes back every kWritebackInterval
+  std::atomic<bool> reserve_present_{false};
 };
 
 // The one map from Status to errno (positive).

@@ -102,7 +102,10 @@ Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::st
   XattrMode mode = XattrMode::kAny;
   if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
   if (flags & XATTR_REPLACE) mode = XattrMode::kReplace;
-  return meta_->SetXattr(ino, name, value, mode);
+  TIERFS_RETURN_IF_ERROR(meta_->SetXattr(ino, name, value, mode));
+  std::lock_guard lock(mu_);
+  xattr_inodes_.insert(ino);
+  return Status::OK();
 }
 
 Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) {
@@ -116,17 +119,31 @@ Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) 
   }
   if (name == "user.tierfs.status") return StatusJson();
   TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
+  if (!HasXattrs(ino)) return Status::Posix(ENODATA, "no xattr " + name);
   return meta_->GetXattr(ino, name);
 }
 
 Result<std::vector<std::string>> Filesystem::ListXattr(uint64_t ino) {
+  if (!HasXattrs(ino)) return std::vector<std::string>{};
   return meta_->ListXattr(ino);
+}
+
+bool Filesystem::HasXattrs(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  return xattr_inodes_.count(ino) > 0;
 }
 
 Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
   if (IsControl(name)) return Status::Posix(EINVAL, "tierfs controls cannot be removed");
   TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
-  return meta_->RemoveXattr(ino, name);
+  if (!HasXattrs(ino)) return Status::Posix(ENODATA, "no xattr " + name);
+  TIERFS_RETURN_IF_ERROR(meta_->RemoveXattr(ino, name));
+  auto left = meta_->ListXattr(ino);
+  if (left.ok() && left->empty()) {
+    std::lock_guard lock(mu_);
+    xattr_inodes_.erase(ino);
+  }
+  return Status::OK();
 }
 
 Result<struct statvfs> Filesystem::StatFs() {

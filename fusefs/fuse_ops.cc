@@ -10,6 +10,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -223,6 +225,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       return;
     }
     fi->keep_cache = 1;  // nobody but us changes the data
+    // Closing a read-only file has nothing to flush: spare the round trip.
+    if ((fi->flags & O_ACCMODE) == O_RDONLY) fi->noflush = 1;
     fuse_reply_open(req, fi);
   });
 }

@@ -150,6 +150,9 @@ class MetadataStore {
   virtual Status SetPinned(uint64_t ino, bool pinned) = 0;
   virtual Result<std::vector<uint64_t>> ListPinned() = 0;
 
+  // Inodes that have at least one xattr.
+  virtual Result<std::vector<uint64_t>> InodesWithXattrs() = 0;
+
   // Inodes with nlink 0 (unlinked while open, or left so by a crash).
   virtual Result<std::vector<uint64_t>> ListOrphans() = 0;
   // Deletes an inode with nlink 0 and its xattrs. InvalidArgument if nlink > 0.

@@ -30,6 +30,11 @@ Result<std::vector<uint64_t>> SqliteMetadataStore::ListPinned() {
   return ListInos("SELECT ino FROM inodes WHERE pinned <> 0 ORDER BY ino");
 }
 
+Result<std::vector<uint64_t>> SqliteMetadataStore::InodesWithXattrs() {
+  std::lock_guard lock(mu_);
+  return ListInos("SELECT DISTINCT ino FROM xattrs ORDER BY ino");
+}
+
 Result<std::vector<uint64_t>> SqliteMetadataStore::ListOrphans() {
   std::lock_guard lock(mu_);
   return ListInos("SELECT ino FROM inodes WHERE nlink = 0 ORDER BY ino");

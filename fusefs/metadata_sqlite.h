@@ -71,6 +71,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Status RemoveXattr(uint64_t ino, std::string_view name) override;
   Status SetPinned(uint64_t ino, bool pinned) override;
   Result<std::vector<uint64_t>> ListPinned() override;
+  Result<std::vector<uint64_t>> InodesWithXattrs() override;
   Result<std::vector<uint64_t>> ListOrphans() override;
   Status DeleteInode(uint64_t ino) override;
   Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) override;
