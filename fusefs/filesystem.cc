@@ -359,23 +359,27 @@ Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
 
 Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req) {
   if (!req.mode && !req.uid && !req.gid && !req.size && (req.atime || req.mtime)) {
-    // Times only (the writeback cache sends one after most writes; touch,
-    // tar and cp -p set them): cached like a write's, written back later.
+    // Times only on a file (the writeback cache sends one after most writes;
+    // touch, tar and cp -p set them): cached like a write's, written back
+    // later. Directories' times also change by namespace operations in
+    // SQLite, so theirs go there directly.
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
-    {
-      std::lock_guard lock(mu_);
-      Inode& n = inodes_[ino];
-      if (!n.size_known && S_ISREG(cur.mode)) {
-        n.size = cur.size;
-        n.size_known = true;
+    if (S_ISREG(cur.mode)) {
+      {
+        std::lock_guard lock(mu_);
+        Inode& n = inodes_[ino];
+        if (!n.size_known) {
+          n.size = cur.size;
+          n.size_known = true;
+        }
+        n.mtime = req.mtime.value_or(cur.mtime);
+        if (req.atime) n.atime = req.atime;
+        n.ctime = Now();
+        n.dirty = true;
       }
-      n.mtime = req.mtime.value_or(cur.mtime);
-      if (req.atime) n.atime = req.atime;
-      n.ctime = Now();
-      n.dirty = true;
+      TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Attr(ino));
+      return ToStat(a);
     }
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Attr(ino));
-    return ToStat(a);
   }
   // Held throughout, so no write-back of older cached values lands after ours.
   std::lock_guard order(writeback_mu_);

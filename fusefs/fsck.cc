@@ -108,7 +108,7 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
     }
     const uint64_t start = o.key.index * chunk;
     const uint64_t size = it->second.size;
-    if (start >= size && o.logical_size > 0) {
+    if (start >= size) {
       if (repair) fix = store.Remove(o.key);
       add("beyond_eof", "object " + obj + " starts past the file size " + std::to_string(size),
           path_of(o.key.group), fix);

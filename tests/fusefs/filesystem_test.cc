@@ -243,6 +243,7 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
   ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
   // An object past the end of file (a crash before the size was written).
   ASSERT_TRUE(fs_->store().Write({ino, 5}, 0, test::TextBytes(10, 13)).ok());
+  ASSERT_TRUE(fs_->store().Write({ino, 7}, 0, {}).ok());  // an empty object past EOF
   ASSERT_TRUE(fs_->store().Write({999, 0}, 0, test::TextBytes(10, 14)).ok());  // no inode
   ASSERT_TRUE(fs_->Unlink(kRootIno, "gone").ok());  // open + unlinked: an orphan inode
   std::string cold0 = fs_->store().ColdPath({ino, 0});
@@ -257,8 +258,8 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   std::multiset<std::string> kinds;
   for (const auto& p : r->problems) kinds.insert(p.kind);
-  EXPECT_EQ(kinds, (std::multiset<std::string>{"beyond_eof", "damaged_object", "orphan_inode",
-                                               "orphan_object"}));
+  EXPECT_EQ(kinds, (std::multiset<std::string>{"beyond_eof", "beyond_eof", "damaged_object",
+                                               "orphan_inode", "orphan_object"}));
   for (const auto& p : r->problems) {
     if (p.kind == "damaged_object" || p.kind == "beyond_eof") {
       EXPECT_EQ(p.path, "/f");
