@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds tierfs and runs the stress-labelled tests (tests/stress: the crash
+# loop and the concurrency test) with ctest.
+#
+#   scripts/stress.sh            CI profile: 20 crash rounds, 20 s of concurrency (~3 min)
+#   scripts/stress.sh --long     soak: 200 crash rounds, 300 s of concurrency
+#   scripts/stress.sh [--long] -V    extra arguments go to ctest (-V prints the per-round table)
+#
+# --long is passed to the tests as TIERFS_STRESS_LONG=1. TIERFS_STRESS_SEED=N
+# replays a workload seed printed by an earlier run. The build runs under
+# flock on $TIERFS_BUILD_LOCK (default /tmp/tierfs-build.lock) so it never
+# overlaps another build of this tree. Needs /dev/fuse, fusermount3, python3, fio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LONG=0
+CTEST_ARGS=()
+for a in "$@"; do
+  case "$a" in
+    --long) LONG=1 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) CTEST_ARGS+=("$a") ;;
+  esac
+done
+JOBS=${JOBS:-$(nproc)}
+LOCK=${TIERFS_BUILD_LOCK:-/tmp/tierfs-build.lock}
+
+echo "== build (waiting for $LOCK)"
+flock "$LOCK" -c "cmake -S . -B build -G Ninja >/dev/null && cmake --build build -j$JOBS"
+
+echo "== stress tests ($([[ $LONG == 1 ]] && echo long || echo CI) profile)"
+export TIERFS_STRESS_LONG=$LONG
+cd build
+ctest -L stress --output-on-failure "${CTEST_ARGS[@]}"

@@ -1,0 +1,189 @@
+# shellcheck shell=bash
+# tests/stress/stress_lib.sh — extra helpers for the stress/reliability tests.
+# Source it AFTER tests/mount/lib.sh (which provides $TIERFS $TMP $STORE $MNT,
+# mount_tierfs, unmount_tierfs, fail, log, skip, assert_eq and the EXIT trap):
+#
+#   source "$(dirname "$0")/../mount/lib.sh"
+#   source "$(dirname "$0")/stress_lib.sh"
+#
+# Adds: STRESS_LONG (1 with TIERFS_STRESS_LONG=1 or --long), on_exit (cleanup
+# hooks run LIFO before lib.sh's cleanup), track_pid, is_mounted, daemon_pid,
+# crash_daemon, lazy_unmount, store_tmp_files, store_checksums,
+# object_files_of, run_fsck, wait_for.
+
+STRESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# python3 may be a version-manager shim (pyenv) that costs a second per start
+# on a busy machine; put the real interpreter first in PATH for this test.
+_py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
+if [[ -n "$_py" && -x "$_py" && "$_py" != "$(command -v python3)" ]]; then
+  mkdir -p "$TMP/bin"
+  ln -sf "$_py" "$TMP/bin/python3"
+  PATH="$TMP/bin:$PATH"
+fi
+unset _py
+
+STRESS_LONG=0
+if [[ "${TIERFS_STRESS_LONG:-0}" == 1 ]]; then STRESS_LONG=1; fi
+for _a in "$@"; do [[ "$_a" == --long ]] && STRESS_LONG=1; done
+unset _a
+
+# ---- cleanup hooks ------------------------------------------------------------
+# on_exit CMD — run CMD (eval'ed, stdout to stderr) at exit, before lib.sh
+# unmounts $MNT and removes $TMP; hooks run last-registered first.
+_STRESS_HOOKS=()
+_STRESS_PIDS=()
+on_exit() { _STRESS_HOOKS+=("$1"); }
+
+# track_pid PID — a background process of ours to kill (SIGKILL) at exit.
+track_pid() { _STRESS_PIDS+=("$1"); }
+
+_stress_cleanup() {
+  local rc=$? i
+  set +e
+  for pid in "${_STRESS_PIDS[@]}"; do
+    kill -9 "$pid" 2>/dev/null
+  done
+  for ((i = ${#_STRESS_HOOKS[@]} - 1; i >= 0; i--)); do
+    eval "${_STRESS_HOOKS[$i]}" 1>&2
+  done
+  (exit "$rc")
+  _cleanup
+}
+trap _stress_cleanup EXIT
+
+# ---- mounts and daemons ----------------------------------------------------------
+# is_mounted DIR — DIR is a mountpoint in the mount table (works for a dead FUSE
+# mount too, where stat fails with ENOTCONN).
+is_mounted() {
+  local d
+  d="$(realpath -m "$1")"
+  awk -v d="$d" '$5 == d { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# lazy_unmount DIR — detach a (possibly dead) FUSE mount.
+lazy_unmount() {
+  is_mounted "$1" || return 0
+  fusermount3 -u -z "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+  if is_mounted "$1"; then fail "could not detach $1"; fi
+  return 0
+}
+
+# daemon_pid [STORE] — the pid of the process holding STORE/LOCK open (the
+# daemon serving STORE), or nothing.
+daemon_pid() {
+  local lock
+  lock="$(realpath -m "${1:-$STORE}")/LOCK"
+  { find /proc/[0-9]*/fd -maxdepth 1 -lname "$lock" 2>/dev/null || true; } | head -n1 | cut -d/ -f3
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND... — poll every 0.1 s until COMMAND succeeds.
+wait_for() {
+  local secs=$1 what=$2 i
+  shift 2
+  for ((i = 0; i < secs * 10; i++)); do
+    if "$@"; then return 0; fi
+    sleep 0.1
+  done
+  fail "timed out after ${secs}s waiting for: $what"
+}
+
+# _pid_gone PID — the process has exited (a zombie counts as gone).
+_pid_gone() {
+  local st
+  st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+  [[ -z "$st" || "$st" == Z || "$st" == X ]]
+}
+
+# crash_daemon [STORE] [MNT] — SIGKILL the daemon of STORE (a power cut as far
+# as tierfs is concerned), wait for it to die, detach the dead mount.
+crash_daemon() {
+  local store=${1:-$STORE} mnt=${2:-$MNT} pid
+  pid="$(daemon_pid "$store")"
+  [[ -n "$pid" ]] || fail "no daemon holds $store/LOCK (did it die by itself?)"
+  kill -9 "$pid"
+  wait_for 10 "daemon $pid to die after SIGKILL" _pid_gone "$pid"
+  lazy_unmount "$mnt"
+}
+
+# quick_unmount — unmount_tierfs without lib.sh's global sync (FUSE unmount
+# flushes tierfs itself; a global sync waits for every other disk user too).
+quick_unmount() {
+  local i
+  for i in $(seq 1 50); do
+    fusermount3 -u "$MNT" 2>/dev/null && break
+    is_mounted "$MNT" || break
+    sleep 0.2
+  done
+  if is_mounted "$MNT"; then fail "could not unmount $MNT (busy?)"; fi
+  wait_for 20 "the daemon to release $STORE/LOCK after unmount" _store_lock_free
+}
+
+# ---- the store on disk -----------------------------------------------------------
+# store_tmp_files [STORE] — lists leftover *.tmp.* files of interrupted tier moves.
+store_tmp_files() {
+  local s=${1:-$STORE}
+  find "$s/hot" "$s/cold" -name '*.tmp.*' 2>/dev/null || true
+}
+
+# store_checksums DIR [EXCLUDE_NAME...] — a fingerprint of everything under DIR:
+# "type mode size mtime path" of every entry (directories without mtime: a
+# SQLite reader may create and remove its -shm/-wal files) plus the sha256 of
+# every regular file, sorted; top-level EXCLUDE_NAMEs are skipped.
+store_checksums() {
+  local dir=$1 prune=() n
+  shift
+  [[ -e "$dir" ]] || { echo "(missing)"; return 0; }
+  for n in "$@"; do prune+=(-path "./$n" -prune -o); done
+  (
+    cd "$dir" || exit 1
+    find . "${prune[@]}" -type d -printf '%y %m %p\n' -o -printf '%y %m %s %T@ %p\n' | LC_ALL=C sort
+    find . "${prune[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+  )
+}
+
+# object_files_of INO [STORE] — every object file (hot and cold) of inode INO.
+object_files_of() {
+  local hex
+  hex=$(printf '%016x' "$1")
+  find "${2:-$STORE}/hot" "${2:-$STORE}/cold" -name "$hex.*" ! -name '*.tmp.*' 2>/dev/null | sort
+}
+
+# object_file INO CHUNK TIER [STORE] — the path of one object file (must exist).
+object_file() {
+  local name f
+  name="$(printf '%016x.%016x' "$1" "$2")"
+  f=$(find "${4:-$STORE}/$3" -name "$name" 2>/dev/null | head -n1)
+  [[ -n "$f" ]] || fail "no $3 object $name for inode $1 chunk $2 in ${4:-$STORE}/$3"
+  echo "$f"
+}
+
+# run_fsck OUTFILE ARGS... — runs tierfs fsck ARGS, output to OUTFILE, prints the exit code.
+run_fsck() {
+  local out=$1 rc=0
+  shift
+  timeout 600 "$TIERFS" fsck "$@" >"$out" 2>&1 || rc=$?
+  echo "$rc"
+}
+
+# ---- soft assertions ----------------------------------------------------------------
+# expect COND_DESCRIPTION COMMAND... — runs COMMAND; on failure records
+# "FAIL: COND_DESCRIPTION" and goes on, so one run reports every broken
+# guarantee. expect_eq EXPECTED ACTUAL MESSAGE — the same for equality.
+# soft_done — fails the test if anything was recorded.
+_SOFT_FAILS=()
+soft_fail() {
+  printf '[%s] FAIL (continuing): %s\n' "$TEST_NAME" "$*" >&2
+  _SOFT_FAILS+=("$*")
+}
+expect_eq() {
+  [[ "$1" == "$2" ]] || soft_fail "$3: expected [$1], got [$2]"
+}
+soft_done() {
+  if [[ ${#_SOFT_FAILS[@]} -gt 0 ]]; then
+    local f
+    printf '[%s] %d failed check(s):\n' "$TEST_NAME" "${#_SOFT_FAILS[@]}" >&2
+    for f in "${_SOFT_FAILS[@]}"; do printf '    %s\n' "$f" >&2; done
+    fail "${#_SOFT_FAILS[@]} check(s) failed (listed above)"
+  fi
+}
