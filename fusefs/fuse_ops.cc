@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -283,7 +284,12 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
       fuse_reply_buf(req, nullptr, 0);
       return;
     }
-    fuse_reply_data(req, &pv.vec, FUSE_BUF_SPLICE_MOVE);
+    // Splice pays when there is a file to splice from; bytes already in our
+    // memory (cold frames, zeros) go out with one writev instead, as a
+    // splice would first copy them into a pipe.
+    const bool from_file = std::any_of(r->pieces.begin(), r->pieces.end(),
+                                       [](const ReadPiece& p) { return p.file != nullptr; });
+    fuse_reply_data(req, &pv.vec, from_file ? FUSE_BUF_SPLICE_MOVE : FUSE_BUF_NO_SPLICE);
   });
 }
 
