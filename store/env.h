@@ -32,6 +32,9 @@ class File {
   virtual Result<uint64_t> Size() = 0;
   // Frees the byte range (fallocate PUNCH_HOLE|KEEP_SIZE); reads give zeros.
   virtual Status PunchHole(uint64_t offset, uint64_t len) = 0;
+  // Hints that the whole file will be read soon (readahead in the
+  // background); a no-op where unsupported.
+  virtual void WillNeed() {}
   // The OS descriptor for zero-copy splice, or -1 when there is none.
   virtual int fd() const = 0;
   virtual const std::string& path() const = 0;

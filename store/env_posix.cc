@@ -96,6 +96,8 @@ class PosixFile final : public File {
     return Status::OK();
   }
 
+  void WillNeed() override { (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_WILLNEED); }
+
   int fd() const override { return fd_; }
   const std::string& path() const override { return path_; }
 

@@ -62,6 +62,7 @@ class FaultFile final : public File {
     env_->NoteWrite(path());
     return base_->PunchHole(offset, len);
   }
+  void WillNeed() override { base_->WillNeed(); }
   int fd() const override { return base_->fd(); }
   const std::string& path() const override { return base_->path(); }
 

@@ -222,6 +222,10 @@ Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(Obje
     }
   }
   TIERFS_ASSIGN_OR_RETURN(auto h, OpenColdHandle(ColdPath(key)));
+  // Opened to be read: cold objects are small next to their chunk and read
+  // frame after frame, so have the kernel fetch the whole file while the
+  // first frames decode.
+  h->file->WillNeed();
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("object vanished");

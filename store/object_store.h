@@ -27,6 +27,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <span>
@@ -185,6 +186,9 @@ class ObjectStore {
                           std::span<std::byte> dst);
   void EvictOpenFilesLocked();  // mu_ held
   Status PromoteWithLockHeld(ObjectKey key);  // caller holds the object lock exclusive
+  // The frame-cache generation of a cold object; nullopt when it is hot;
+  // Corruption when it is damaged.
+  Result<std::optional<uint64_t>> ColdGeneration(ObjectKey key);
   // Write a complete, synced copy into tmp; on failure tmp is removed.
   Status CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::string& tmp);
   Status CopyHotToCold(File* hot, uint64_t size, const std::string& tmp, uint64_t* stored);

@@ -124,16 +124,19 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
   return Status::OK();
 }
 
+Result<std::optional<uint64_t>> ObjectStore::ColdGeneration(ObjectKey key) {
+  std::lock_guard lock(mu_);
+  auto it = table_->find(key);
+  if (it == table_->end()) return Status::NotFound("no such object");
+  if (it->second.tier == Tier::kHot) return std::optional<uint64_t>();
+  if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
+  return std::optional<uint64_t>(it->second.generation);
+}
+
 Status ObjectStore::PromoteWithLockHeld(ObjectKey key) {
-  uint64_t gen;
-  {
-    std::lock_guard lock(mu_);
-    auto it = table_->find(key);
-    if (it == table_->end()) return Status::NotFound("no such object");
-    if (it->second.tier == Tier::kHot) return Status::OK();
-    if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
-    gen = it->second.generation;
-  }
+  TIERFS_ASSIGN_OR_RETURN(std::optional<uint64_t> cold_gen, ColdGeneration(key));
+  if (!cold_gen) return Status::OK();  // already hot
+  const uint64_t gen = *cold_gen;
   TIERFS_ASSIGN_OR_RETURN(auto h, ColdHandleFor(key));
   const std::string tmp = TempPath(HotPath(key));
   TIERFS_RETURN_IF_ERROR(CopyColdToHot(*h, gen, tmp));
@@ -157,14 +160,9 @@ Status ObjectStore::Promote(ObjectKey key) {
   uint64_t gen;
   {
     std::shared_lock object_lock(LockFor(key));
-    {
-      std::lock_guard lock(mu_);
-      auto it = table_->find(key);
-      if (it == table_->end()) return Status::NotFound("no such object");
-      if (it->second.tier == Tier::kHot) return Status::OK();
-      if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
-      gen = it->second.generation;
-    }
+    TIERFS_ASSIGN_OR_RETURN(std::optional<uint64_t> cold_gen, ColdGeneration(key));
+    if (!cold_gen) return Status::OK();  // already hot
+    gen = *cold_gen;
     TIERFS_ASSIGN_OR_RETURN(h, ColdHandleFor(key));
   }
   // Decompress with no lock held.

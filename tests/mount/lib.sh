@@ -2,7 +2,7 @@
 # tests/mount/lib.sh — shared harness for the mount tests (source it; do not run it).
 #
 # Provides: $TIERFS $TMP $STORE $MNT, mount_tierfs, unmount_tierfs,
-# remount_tierfs, fail, assert_eq, json_get, tfs (runs $TIERFS), an EXIT trap
+# remount_tierfs, fail, assert_eq, json_get, wait_for, tfs (runs $TIERFS), an EXIT trap
 # that unmounts and cleans up.  Exit 77 = skipped (no /dev/fuse outside CI).
 
 set -euo pipefail
@@ -41,6 +41,17 @@ if sys.argv[2] not in doc:
 v = doc[sys.argv[2]]
 print(json.dumps(v) if isinstance(v, (bool, dict, list)) or v is None else v)
 EOF
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND... — poll every 0.1 s until COMMAND succeeds.
+wait_for() {
+  local secs=$1 what=$2 i
+  shift 2
+  for ((i = 0; i < secs * 10; i++)); do
+    if "$@"; then return 0; fi
+    sleep 0.1
+  done
+  fail "timed out after ${secs}s waiting for: $what"
 }
 
 # require_root — for tests that chown or switch users (skip otherwise).

@@ -29,17 +29,6 @@ status_get() {
   json_get "$TMP/status.json" "$2"
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND... — poll every 0.25 s.
-wait_until() {
-  local secs=$1 what=$2 i
-  shift 2
-  for ((i = 0; i < secs * 4; i++)); do
-    if "$@"; then return 0; fi
-    sleep 0.25
-  done
-  fail "timed out after ${secs}s waiting for: $what"
-}
-
 # ---- test data ---------------------------------------------------------------
 # 8 MiB of compressible text (header files, repeated) and 3 MiB of random data.
 find /usr/include/linux -type f -name '*.h' -print0 | LC_ALL=C sort -z >"$TMP/hdrs"
@@ -67,13 +56,13 @@ assert_eq false "$(where_get "$MNT/text" pinned)" "pinned flag of an unpinned fi
 # ---- idle data goes cold, compressed -----------------------------------------
 log "waiting for demotion"
 text_is_cold() { [[ "$(where_get "$MNT/text" hot_bytes)" == 0 ]]; }
-wait_until 20 "text file fully cold" text_is_cold
+wait_for 20 "text file fully cold" text_is_cold
 status_compressed() {
   local cold stored
   cold=$(status_get "$MNT" cold_bytes) stored=$(status_get "$MNT" cold_stored_bytes)
   [[ "$cold" -gt 0 && "$stored" -lt "$cold" ]]
 }
-wait_until 20 "status: cold_bytes > 0 and cold_stored_bytes < cold_bytes" status_compressed
+wait_for 20 "status: cold_bytes > 0 and cold_stored_bytes < cold_bytes" status_compressed
 log "status: $(cat "$TMP/status.json")"
 assert_eq $((8 * MiB)) "$(where_get "$MNT/text" cold_bytes)" "cold_bytes of the demoted text file"
 [[ "$(status_get "$MNT" cold_objects)" -ge 8 ]] || fail "expected >= 8 cold objects (8 MiB / 1 MiB chunks)"

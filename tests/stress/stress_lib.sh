@@ -77,17 +77,6 @@ daemon_pid() {
   { find /proc/[0-9]*/fd -maxdepth 1 -lname "$lock" 2>/dev/null || true; } | head -n1 | cut -d/ -f3
 }
 
-# wait_for SECONDS DESCRIPTION COMMAND... — poll every 0.1 s until COMMAND succeeds.
-wait_for() {
-  local secs=$1 what=$2 i
-  shift 2
-  for ((i = 0; i < secs * 10; i++)); do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  fail "timed out after ${secs}s waiting for: $what"
-}
-
 # _pid_gone PID — the process has exited (a zombie counts as gone).
 _pid_gone() {
   local st
