@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, in four stages; exits non-zero at the first failure:
+# The whole test suite, in three stages; exits non-zero at the first failure:
 #   1. Release build and every CTest test (labels unit, mount, stress);
 #   2. ThreadSanitizer build (clang) of the store's concurrency tests;
 #   3. ASan+UBSan build (clang) of all unit tests, run with bounded libFuzzer
