@@ -44,6 +44,7 @@ struct OpenOptions {
   bool write = false;      // open read-write (else read-only)
   bool create = false;     // create when missing (mode 0600)
   bool exclusive = false;  // with create: fail with Exists if present
+  bool truncate = false;   // with write: empty an existing file (O_TRUNC)
 };
 
 struct FileStat {

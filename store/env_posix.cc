@@ -126,6 +126,7 @@ class PosixEnv final : public Env {
     int flags = O_CLOEXEC | (opts.write ? O_RDWR : O_RDONLY);
     if (opts.create) flags |= O_CREAT;
     if (opts.create && opts.exclusive) flags |= O_EXCL;
+    if (opts.write && opts.truncate) flags |= O_TRUNC;
     int fd;
     do {
       fd = ::open(path.c_str(), flags, 0600);

@@ -167,6 +167,8 @@ Result<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string& path,
   bool mutating = opts.write || opts.create;
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kOpen, mutating));
   bool existed = base_->Stat(path).ok();
+  // Emptying an existing file changes its content: remember what was durable.
+  if (existed && opts.write && opts.truncate) NoteWrite(path);
   TIERFS_ASSIGN_OR_RETURN(auto f, base_->Open(path, opts));
   if (!existed) {
     std::lock_guard lock(mu_);

@@ -137,8 +137,12 @@ Status ObjectStore::WithHotFile(ObjectKey key,
     if (cold) {
       TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
     } else if (!present) {
+      // The table says there is no object, so a file at this path is a
+      // leftover (a failed unlink, a stray copy): start from an empty file so
+      // none of its bytes show through the new object's holes.
       TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = true,
-                                                                            .create = true}));
+                                                                            .create = true,
+                                                                            .truncate = true}));
       std::lock_guard lock(mu_);
       Entry& e = (*table_)[key];
       e = Entry{};

@@ -317,5 +317,27 @@ TEST_F(ObjectStoreTest, ConcurrentReadersAndWritersDuringMoves) {
   }
 }
 
+
+// A file left at an object's hot path (by a failed unlink, a restore, a
+// stray copy) must not leak its old bytes into a new object through holes.
+TEST_F(ObjectStoreTest, NewObjectStartsEmptyDespiteALeftoverFileAtItsHotPath) {
+  ObjectKey k{11, 0};
+  const std::string path = store_->HotPath(k);
+  {
+    std::ofstream f(path, std::ios::binary);
+    std::string junk(100000, 'J');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto data = RandomBytes(1000, 15);
+  ASSERT_TRUE(store_->Write(k, 5000, data).ok());
+  EXPECT_EQ(store_->Stat(k)->logical_size, 6000u);
+  EXPECT_EQ(std::filesystem::file_size(path), 6000u);
+  std::vector<std::byte> expected(6000, std::byte{0});
+  std::copy(data.begin(), data.end(), expected.begin() + 5000);
+  EXPECT_EQ(ReadAll(k, 200000), expected);
+  Reopen();
+  EXPECT_EQ(ReadAll(k, 200000), expected);
+}
+
 }  // namespace
 }  // namespace tierfs
