@@ -76,6 +76,11 @@ void FaultInjectionEnv::FailOp(FaultOp op, Status status, int count, int skip) {
   rules_[op] = Rule{std::move(status), count, skip};
 }
 
+void FaultInjectionEnv::RunBefore(FaultOp op, std::function<void()> fn, int skip) {
+  std::lock_guard lock(mu_);
+  hooks_.push_back(Hook{op, skip, std::move(fn)});
+}
+
 void FaultInjectionEnv::SetShortWrites(bool on) {
   std::lock_guard lock(mu_);
   short_writes_ = on;
@@ -118,12 +123,28 @@ int FaultInjectionEnv::mutating_ops() const {
 void FaultInjectionEnv::ClearFaults() {
   std::lock_guard lock(mu_);
   rules_.clear();
+  hooks_.clear();
   short_writes_ = false;
   crash_countdown_ = -1;
   crashed_ = false;
 }
 
 Status FaultInjectionEnv::Check(FaultOp op, bool mutating) {
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = hooks_.begin(); it != hooks_.end(); ++it) {
+      if (it->op != op) continue;
+      if (it->skip > 0) {
+        --it->skip;
+        continue;
+      }
+      hook = std::move(it->fn);
+      hooks_.erase(it);
+      break;
+    }
+  }
+  if (hook) hook();
   std::lock_guard lock(mu_);
   if (crashed_) return Status::IOError("injected crash", EIO);
   if (mutating) {

@@ -13,11 +13,13 @@
 // Thread-safety: thread-safe (one mutex around the bookkeeping).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "store/env.h"
 
@@ -34,6 +36,11 @@ class FaultInjectionEnv final : public Env {
   void FailOp(FaultOp op, Status status, int count = -1, int skip = 0);
   // PWrites write the first half of their data, then fail with ENOSPC.
   void SetShortWrites(bool on);
+  // Runs fn once, on the calling thread, just before the (skip+1)-th
+  // operation of kind `op` from now is performed (with no lock of this Env
+  // held, so fn may use the Env and the store). Lets a test interleave
+  // foreground calls at an exact step of a background operation.
+  void RunBefore(FaultOp op, std::function<void()> fn, int skip = 0);
   // After n more mutating operations, every operation fails ("crashed").
   void CrashAfter(int n);
   bool crashed() const;
@@ -75,6 +82,12 @@ class FaultInjectionEnv final : public Env {
   Env* const base_;
   mutable std::mutex mu_;
   std::map<FaultOp, Rule> rules_;
+  struct Hook {
+    FaultOp op;
+    int skip = 0;
+    std::function<void()> fn;
+  };
+  std::vector<Hook> hooks_;
   bool short_writes_ = false;
   int crash_countdown_ = -1;  // < 0: no crash scheduled
   bool crashed_ = false;

@@ -121,7 +121,7 @@ Status ObjectStore::WithHotFile(ObjectKey key,
         e.logical_size = std::max(e.logical_size, new_size);
         e.stored = std::max(e.stored, e.logical_size);
         e.last_access = env_->NowNanos();
-        ++e.version;
+        e.version = ++next_version_;
         return Status::OK();
       }
     }
@@ -147,6 +147,7 @@ Status ObjectStore::WithHotFile(ObjectKey key,
       Entry& e = (*table_)[key];
       e = Entry{};
       e.tier = Tier::kHot;
+      e.version = ++next_version_;
       e.hot = std::move(f);
       e.dir_dirty = true;
       e.last_access = e.window_start = env_->NowNanos();
@@ -189,7 +190,7 @@ Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
   Entry& e = (*table_)[key];
   e.logical_size = size;
   e.stored = std::min(e.stored, size);
-  ++e.version;
+  e.version = ++next_version_;
   return Status::OK();
 }
 

@@ -134,6 +134,7 @@ Status ObjectStore::ScanTier(Tier tier) {
       TIERFS_ASSIGN_OR_RETURN(FileStat st, env_->Stat(path));
       Entry e;
       e.tier = tier;
+      e.version = ++next_version_;
       e.last_access = st.mtime_ns;
       e.window_start = st.mtime_ns;
       if (tier == Tier::kHot) {

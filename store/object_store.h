@@ -217,6 +217,7 @@ class ObjectStore {
   std::set<uint64_t> pinned_;
   std::set<ObjectKey> promote_hints_;
   uint64_t next_generation_ = 1;
+  uint64_t next_version_ = 0;  // Entry::version source; only ever grows
   uint64_t promotions_ = 0, demotions_ = 0, abandoned_ = 0;
   std::atomic<uint64_t> temp_counter_{0};
   std::atomic<uint32_t> promote_reads_{0};

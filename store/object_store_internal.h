@@ -58,7 +58,11 @@ struct ObjectStore::Entry {
   int64_t window_start = 0;
   int64_t last_read = 0;
   uint32_t reads = 0;  // separate read accesses in the window
-  uint64_t version = 0;     // bumped by every change of content
+  // Set from the store-wide ObjectStore::next_version_ by every change of
+  // content (and at creation), so a value is never reused, not even when the
+  // object is removed and created again: a tier move that saw version v
+  // knows the object is unchanged iff it still has version v.
+  uint64_t version = 0;
   uint64_t generation = 0;  // cold: frame cache generation
   bool damaged = false;
   bool dir_dirty = false;  // hot file created since its directory was synced

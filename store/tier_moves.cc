@@ -117,7 +117,7 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
   e.stored = e.logical_size;
   e.cold.reset();
   e.hot.reset();
-  ++e.version;
+  e.version = ++next_version_;
   ++promotions_;
   promote_hints_.erase(key);
   if (!unlinked.ok() && !unlinked.IsNotFound()) return unlinked;
