@@ -197,11 +197,19 @@ Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
 Status ObjectStore::Remove(ObjectKey key) {
   std::unique_lock object_lock(LockFor(key));
   Tier tier;
+  bool stray;
   {
     std::lock_guard lock(mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::OK();
     tier = it->second.tier;
+    stray = it->second.stray_copy;
+  }
+  if (stray) {
+    // First the copy in the other tier, so that a failure leaves the entry
+    // (and its flag) in place for a retry.
+    Status st = env_->Unlink(tier == Tier::kHot ? ColdPath(key) : HotPath(key));
+    if (!st.ok() && !st.IsNotFound()) return st;
   }
   Status st = env_->Unlink(tier == Tier::kHot ? HotPath(key) : ColdPath(key));
   if (!st.ok() && !st.IsNotFound()) return st;

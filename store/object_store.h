@@ -200,6 +200,10 @@ class ObjectStore {
                          std::unique_lock<std::shared_mutex>* object_lock,
                          const std::function<bool(const Entry&)>& unchanged);
   std::string TempPath(const std::string& final_path);
+  // Unlinks a complete copy at `path` in the tier the table does not name;
+  // if that fails, marks the entry's stray_copy. Caller holds the object
+  // lock exclusive.
+  void WithdrawCopy(ObjectKey key, const std::string& path);
   void TouchOpenFileLocked(ObjectKey key, Entry& e);  // LRU bookkeeping; mu_ held
 
   Env* const env_;

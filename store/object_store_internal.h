@@ -66,6 +66,10 @@ struct ObjectStore::Entry {
   uint64_t generation = 0;  // cold: frame cache generation
   bool damaged = false;
   bool dir_dirty = false;  // hot file created since its directory was synced
+  // A complete copy of this object also lies at its path in the *other*
+  // tier (a move whose clean-up unlink failed). Remove unlinks it too; the
+  // next move into that tier replaces it; Open() resolves it (hot wins).
+  bool stray_copy = false;
   std::shared_ptr<File> hot;
   std::shared_ptr<ColdHandle> cold;
   bool in_lru = false;

@@ -59,18 +59,29 @@ Status ObjectStore::Demote(ObjectKey key) {
     return e.tier == Tier::kHot && e.version == version;
   }));
   Status st = env_->Rename(tmp, final_path);
-  if (st.ok()) st = env_->SyncDir(DirName(final_path));
-  if (st.ok()) {
-    st = env_->Unlink(HotPath(key));
-    // Without the unlink the hot copy stays authoritative: drop the cold one.
-    if (!st.ok()) (void)env_->Unlink(final_path);
-  } else {
+  if (!st.ok()) {
     (void)env_->Unlink(tmp);
+    return st;
   }
-  TIERFS_RETURN_IF_ERROR(st);
+  st = env_->SyncDir(DirName(final_path));
+  if (!st.ok()) {
+    // The rename happened but is not durable: unlinking the hot copy now
+    // could leave neither after a crash. The hot copy stays authoritative
+    // and the cold one is withdrawn (after a crash either may be on disk;
+    // both are complete and recovery keeps the hot one).
+    WithdrawCopy(key, final_path);
+    return st;
+  }
+  st = env_->Unlink(HotPath(key));
+  if (!st.ok()) {
+    // Without the unlink the hot copy stays authoritative: drop the cold one.
+    WithdrawCopy(key, final_path);
+    return st;
+  }
   std::lock_guard lock(mu_);
   Entry& e = (*table_)[key];
   e.tier = Tier::kCold;
+  e.stray_copy = false;  // the rename replaced any stray cold copy
   e.stored = stored;
   e.generation = next_generation_++;
   e.hot.reset();
@@ -104,9 +115,16 @@ Status ObjectStore::WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::s
 Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
   const std::string final_path = HotPath(key);
   Status st = env_->Rename(tmp, final_path);
-  if (st.ok()) st = env_->SyncDir(DirName(final_path));
   if (!st.ok()) {
     (void)env_->Unlink(tmp);
+    return st;
+  }
+  st = env_->SyncDir(DirName(final_path));
+  if (!st.ok()) {
+    // The rename happened but is not durable, so the cold copy must stay:
+    // it remains authoritative and the identical hot copy is withdrawn.
+    // After a crash either may be on disk; both are complete, hot wins.
+    WithdrawCopy(key, final_path);
     return st;
   }
   // From here the hot copy wins at recovery even if the unlink fails.
@@ -114,6 +132,7 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
   std::lock_guard lock(mu_);
   Entry& e = (*table_)[key];
   e.tier = Tier::kHot;
+  e.stray_copy = !unlinked.ok() && !unlinked.IsNotFound();
   e.stored = e.logical_size;
   e.cold.reset();
   e.hot.reset();
@@ -122,6 +141,14 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
   promote_hints_.erase(key);
   if (!unlinked.ok() && !unlinked.IsNotFound()) return unlinked;
   return Status::OK();
+}
+
+void ObjectStore::WithdrawCopy(ObjectKey key, const std::string& path) {
+  Status st = env_->Unlink(path);
+  if (st.ok() || st.IsNotFound()) return;
+  std::lock_guard lock(mu_);
+  auto it = table_->find(key);
+  if (it != table_->end()) it->second.stray_copy = true;
 }
 
 Result<std::optional<uint64_t>> ObjectStore::ColdGeneration(ObjectKey key) {

@@ -151,5 +151,72 @@ TEST(FaultTest, NoSpaceDuringPromotionLeavesTheObjectCold) {
   EXPECT_EQ(buf, data);
 }
 
+
+// A failed directory fsync after a move's rename: the temp name is gone
+// (renamed), so the error path must deal with the file at the final name.
+// The store must stay consistent: one authoritative copy in the table, no
+// duplicate that a later Remove would leave behind to come back at reopen.
+enum class FailedMove { kDemote, kPromote, kDemoteAndCleanupUnlink };
+
+class CrashDirSyncTest : public ::testing::TestWithParam<FailedMove> {};
+
+TEST_P(CrashDirSyncTest, FailedDirSyncAfterRenameLeavesOneCopy) {
+  const FailedMove move = GetParam();
+  TempDir dir;
+  const std::string path = dir.path() + "/store";
+  const ObjectKey kept{1, 0}, removed{2, 0};
+  const auto data = TextBytes(50000, 7);
+  {
+    FaultInjectionEnv env(Env::Default());
+    auto s = ObjectStore::Open(&env, path, Options());
+    ASSERT_TRUE(s.ok());
+    ObjectStore& store = **s;
+    for (ObjectKey k : {kept, removed}) {
+      ASSERT_TRUE(store.Write(k, 0, data).ok());
+      ASSERT_TRUE(store.Sync(k).ok());
+      if (move == FailedMove::kPromote) {
+        ASSERT_TRUE(store.Demote(k).ok());
+      }
+    }
+    for (ObjectKey k : {kept, removed}) {
+      env.FailOp(FaultOp::kSyncDir, Status::IOError("injected EIO", EIO), 1);
+      if (move == FailedMove::kDemoteAndCleanupUnlink) {
+        env.FailOp(FaultOp::kUnlink, Status::IOError("injected EIO", EIO), 1);
+      }
+      Status st = move == FailedMove::kPromote ? store.Promote(k) : store.Demote(k);
+      EXPECT_FALSE(st.ok());
+      env.ClearFaults();
+      EXPECT_EQ(CountTempFiles(path), 0u);
+      std::vector<std::byte> buf(data.size() + 10);
+      auto n = store.Read(k, 0, buf);
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      buf.resize(*n);
+      EXPECT_EQ(buf, data);
+      if (move != FailedMove::kDemoteAndCleanupUnlink) {
+        // The copy whose rename was not made durable is withdrawn again.
+        const Tier source = move == FailedMove::kPromote ? Tier::kCold : Tier::kHot;
+        EXPECT_EQ(store.Stat(k)->tier, source);
+        EXPECT_FALSE(std::filesystem::exists(source == Tier::kHot ? store.ColdPath(k)
+                                                                  : store.HotPath(k)));
+      }
+    }
+    ASSERT_TRUE(store.Remove(removed).ok());
+    EXPECT_FALSE(std::filesystem::exists(store.HotPath(removed)));
+    EXPECT_FALSE(std::filesystem::exists(store.ColdPath(removed)));
+  }
+  auto s = ObjectStore::Open(Env::Default(), path, Options());
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE((*s)->Stat(removed).status().IsNotFound()) << "a removed object came back";
+  std::vector<std::byte> buf(data.size() + 10);
+  auto n = (*s)->Read(kept, 0, buf);
+  ASSERT_TRUE(n.ok());
+  buf.resize(*n);
+  EXPECT_EQ(buf, data);
+}
+
+INSTANTIATE_TEST_SUITE_P(Moves, CrashDirSyncTest,
+                         ::testing::Values(FailedMove::kDemote, FailedMove::kPromote,
+                                           FailedMove::kDemoteAndCleanupUnlink));
+
 }  // namespace
 }  // namespace tierfs
