@@ -32,6 +32,14 @@ class File {
   virtual Result<uint64_t> Size() = 0;
   // Frees the byte range (fallocate PUNCH_HOLE|KEEP_SIZE); reads give zeros.
   virtual Status PunchHole(uint64_t offset, uint64_t len) = 0;
+  // Reserves disk blocks for the byte range without changing the file size
+  // (fallocate FALLOC_FL_KEEP_SIZE): later writes there cannot fail for
+  // lack of space. NoSpace when the filesystem is full.
+  virtual Status Allocate(uint64_t offset, uint64_t len) {
+    (void)offset;
+    (void)len;
+    return Status::NotSupported("allocate on " + path());
+  }
   // Hints that the whole file will be read soon (readahead in the
   // background); a no-op where unsupported.
   virtual void WillNeed() {}

@@ -96,6 +96,16 @@ class PosixFile final : public File {
     return Status::OK();
   }
 
+  Status Allocate(uint64_t offset, uint64_t len) override {
+    int rc;
+    do {
+      rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                       static_cast<off_t>(len));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return PosixError("allocate " + path_, errno);
+    return Status::OK();
+  }
+
   void WillNeed() override { (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_WILLNEED); }
 
   int fd() const override { return fd_; }

@@ -62,6 +62,11 @@ class FaultFile final : public File {
     env_->NoteWrite(path());
     return base_->PunchHole(offset, len);
   }
+  Status Allocate(uint64_t offset, uint64_t len) override {
+    TIERFS_RETURN_IF_ERROR(env_->Check(FaultOp::kAllocate, true));
+    env_->NoteWrite(path());
+    return base_->Allocate(offset, len);
+  }
   void WillNeed() override { base_->WillNeed(); }
   int fd() const override { return base_->fd(); }
   const std::string& path() const override { return base_->path(); }

@@ -25,7 +25,17 @@
 
 namespace tierfs {
 
-enum class FaultOp { kOpen, kRead, kWrite, kSync, kRename, kUnlink, kTruncate, kSyncDir };
+enum class FaultOp {
+  kOpen,
+  kRead,
+  kWrite,
+  kSync,
+  kRename,
+  kUnlink,
+  kTruncate,
+  kSyncDir,
+  kAllocate,  // File::Allocate (fallocate); e.g. FailOp(kAllocate, NoSpace)
+};
 
 class FaultInjectionEnv final : public Env {
  public:

@@ -137,24 +137,82 @@ Status ObjectStore::WithHotFile(ObjectKey key,
     if (cold) {
       TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
     } else if (!present) {
-      // The table says there is no object, so a file at this path is a
-      // leftover (a failed unlink, a stray copy): start from an empty file so
-      // none of its bytes show through the new object's holes.
-      TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = true,
-                                                                            .create = true,
-                                                                            .truncate = true}));
-      std::lock_guard lock(mu_);
-      Entry& e = (*table_)[key];
-      e = Entry{};
-      e.tier = Tier::kHot;
-      e.version = ++next_version_;
-      e.hot = std::move(f);
-      e.dir_dirty = true;
-      e.last_access = e.window_start = env_->NowNanos();
-      TouchOpenFileLocked(key, e);
-      EvictOpenFilesLocked();
+      TIERFS_RETURN_IF_ERROR(CreateHotWithLockHeld(key));
     }
   }
+}
+
+Status ObjectStore::CreateHotWithLockHeld(ObjectKey key) {
+  // The table says there is no object, so a file at this path is a
+  // leftover (a failed unlink, a stray copy): start from an empty file so
+  // none of its bytes show through the new object's holes.
+  TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = true,
+                                                                        .create = true,
+                                                                        .truncate = true}));
+  std::lock_guard lock(mu_);
+  Entry& e = (*table_)[key];
+  e = Entry{};
+  e.tier = Tier::kHot;
+  e.version = ++next_version_;
+  e.hot = std::move(f);
+  e.dir_dirty = true;
+  e.last_access = e.window_start = env_->NowNanos();
+  TouchOpenFileLocked(key, e);
+  EvictOpenFilesLocked();
+  return Status::OK();
+}
+
+void ObjectStore::RefreshStoredBytes(ObjectKey key) {
+  // One stat per reservation change; Stat()/List() never touch the disk.
+  auto st = env_->Stat(HotPath(key));
+  if (!st.ok()) return;
+  std::lock_guard lock(mu_);
+  auto it = table_->find(key);
+  if (it == table_->end() || it->second.tier != Tier::kHot) return;
+  it->second.stored = st->allocated;
+  // Blocks past the last logical 4 KiB block are a reservation.
+  const uint64_t data_blocks = (st->size + 4095) / 4096 * 4096;
+  it->second.reserved = st->allocated > data_blocks;
+}
+
+Status ObjectStore::Allocate(ObjectKey key, uint64_t offset, uint64_t len) {
+  if (len == 0) return Status::InvalidArgument("allocate of zero bytes");
+  // Exclusive: creation, promotion and the reservation are one step for
+  // readers (fallocate only maps extents; it writes no data).
+  std::unique_lock object_lock(LockFor(key));
+  bool present, cold = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    present = it != table_->end();
+    if (present) cold = it->second.tier == Tier::kCold;
+  }
+  if (!present) {
+    TIERFS_RETURN_IF_ERROR(CreateHotWithLockHeld(key));
+  } else if (cold) {
+    TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
+  }
+  auto f = HotFileLocked(key);
+  Status st = f.ok() ? (*f)->Allocate(offset, len) : f.status();
+  if (!st.ok()) {
+    if (!present) {
+      (void)RemoveWithLockHeld(key);  // leave no object this call created
+    } else {
+      RefreshStoredBytes(key);  // a failed fallocate may keep part of the range
+    }
+    return st;
+  }
+  {
+    std::lock_guard lock(mu_);
+    Entry& e = (*table_)[key];
+    e.reserved = true;
+    e.stored = std::max(e.stored, offset + len);  // until the stat below
+    e.last_access = env_->NowNanos();
+    // The blocks are the hot file's: a demotion in flight must not drop them.
+    e.version = ++next_version_;
+  }
+  RefreshStoredBytes(key);
+  return Status::OK();
 }
 
 Status ObjectStore::Write(ObjectKey key, uint64_t offset, std::span<const std::byte> src) {
@@ -186,16 +244,27 @@ Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
   TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
   TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
   TIERFS_RETURN_IF_ERROR(f->Truncate(size));
-  std::lock_guard lock(mu_);
-  Entry& e = (*table_)[key];
-  e.logical_size = size;
-  e.stored = std::min(e.stored, size);
-  e.version = ++next_version_;
+  bool reserved;
+  {
+    std::lock_guard lock(mu_);
+    Entry& e = (*table_)[key];
+    e.logical_size = size;
+    e.stored = std::min(e.stored, size);
+    e.version = ++next_version_;
+    reserved = e.reserved;
+  }
+  // Shrinking frees reserved blocks past the new size (growing keeps those
+  // past it, as on a native file): count what is left.
+  if (reserved) RefreshStoredBytes(key);
   return Status::OK();
 }
 
 Status ObjectStore::Remove(ObjectKey key) {
   std::unique_lock object_lock(LockFor(key));
+  return RemoveWithLockHeld(key);
+}
+
+Status ObjectStore::RemoveWithLockHeld(ObjectKey key) {
   Tier tier;
   bool stray;
   {

@@ -140,6 +140,7 @@ Status ObjectStore::ScanTier(Tier tier) {
       if (tier == Tier::kHot) {
         e.logical_size = st.size;
         e.stored = st.allocated;
+        e.reserved = st.allocated > (st.size + 4095) / 4096 * 4096;
       } else {
         e.stored = st.size;
         e.generation = next_generation_++;

@@ -125,6 +125,13 @@ class ObjectStore {
   Status Truncate(ObjectKey key, uint64_t size);
   // Frees [offset, offset+len) of a hot object (cold ones are promoted).
   Status PunchHole(ObjectKey key, uint64_t offset, uint64_t len);
+  // Reserves disk blocks for [offset, offset+len) of the object's hot file
+  // (fallocate KEEP_SIZE), creating the object when missing (logical size 0)
+  // and promoting it when cold. The logical size does not change; stored
+  // bytes include the reservation. NoSpace (ENOSPC) leaves the object as it
+  // was (one this call created is removed again). A reservation lives only
+  // in the hot file: demoting the object drops it (see STORE.md).
+  Status Allocate(ObjectKey key, uint64_t offset, uint64_t len);
   // Removes the object; OK when it did not exist.
   Status Remove(ObjectKey key);
   // Removes every object of a group (all chunks of a file); returns how many.
@@ -186,6 +193,11 @@ class ObjectStore {
                           std::span<std::byte> dst);
   void EvictOpenFilesLocked();  // mu_ held
   Status PromoteWithLockHeld(ObjectKey key);  // caller holds the object lock exclusive
+  // Creates an empty hot object (the table has none). Object lock exclusive.
+  Status CreateHotWithLockHeld(ObjectKey key);
+  Status RemoveWithLockHeld(ObjectKey key);  // object lock exclusive
+  // Sets a reserved hot entry's stored bytes from st_blocks.
+  void RefreshStoredBytes(ObjectKey key);
   // The frame-cache generation of a cold object; nullopt when it is hot;
   // Corruption when it is damaged.
   Result<std::optional<uint64_t>> ColdGeneration(ObjectKey key);

@@ -70,6 +70,10 @@ struct ObjectStore::Entry {
   // tier (a move whose clean-up unlink failed). Remove unlinks it too; the
   // next move into that tier replaces it; Open() resolves it (hot wins).
   bool stray_copy = false;
+  // Hot: the file may hold blocks reserved by Allocate (KEEP_SIZE) that no
+  // logical byte covers; `stored` is then refreshed from st_blocks when the
+  // reservation changes (Allocate, Truncate), not per Stat().
+  bool reserved = false;
   std::shared_ptr<File> hot;
   std::shared_ptr<ColdHandle> cold;
   bool in_lru = false;

@@ -83,6 +83,7 @@ Status ObjectStore::Demote(ObjectKey key) {
   e.tier = Tier::kCold;
   e.stray_copy = false;  // the rename replaced any stray cold copy
   e.stored = stored;
+  e.reserved = false;  // the cold object holds logical bytes only
   e.generation = next_generation_++;
   e.hot.reset();
   e.cold.reset();
@@ -134,6 +135,7 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
   e.tier = Tier::kHot;
   e.stray_copy = !unlinked.ok() && !unlinked.IsNotFound();
   e.stored = e.logical_size;
+  e.reserved = false;
   e.cold.reset();
   e.hot.reset();
   e.version = ++next_version_;
