@@ -8,18 +8,27 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fusefs/config.h"
@@ -41,6 +50,7 @@ constexpr const char* kUsage =
     "  where PATH... [--json]                           bytes hot and cold per file\n"
     "  pin PATH... | unpin PATH...                      keep files hot / let them go cold\n"
     "  migrate --to hot|cold PATH...                    move files now\n"
+    "  umount MOUNTPOINT                                unmount; returns once the daemon has exited\n"
     "  fsck STORE [--repair] [--scrub] [--json]         check an unmounted store\n"
     "\n"
     "Run 'tierfs COMMAND --help' for a command's options.\n";
@@ -60,6 +70,9 @@ constexpr const char* kMountHelp =
     "  -o migrate_rate=SIZE  migrator bytes per second (default unlimited)\n"
     "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
     "  -o log_level=trace|debug|info|warn|error|off\n"
+    "  -o relatime|strictatime|noatime  when reads update atime (default relatime)\n"
+    "  -o sync|dirsync       namespace changes durable before they are answered\n"
+    "  -o remount,ro|rw      switch a live mount (as mount(8) -o remount does)\n"
     "  -o allow_other,ro,fsname=...,auto_unmount,...  passed to FUSE\n";
 
 int Fail(const std::string& msg) {
@@ -81,6 +94,90 @@ std::string Absolute(const std::string& p) {
   std::error_code ec;
   auto abs = std::filesystem::absolute(p, ec);
   return ec ? p : abs.lexically_normal().string();
+}
+
+// A line of /proc/self/mountinfo.
+struct MountEntry {
+  std::string mountpoint, fstype, source;
+};
+
+std::string Unescape(const std::string& s) {  // mountinfo escapes " \t\n\\" as \ooo
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<MountEntry> Mounts() {
+  std::vector<MountEntry> out;
+  std::ifstream info("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(info, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point, opts, field;
+    f >> id >> parent >> dev >> root >> point >> opts;
+    while (f >> field && field != "-") {
+    }
+    MountEntry e;
+    e.mountpoint = Unescape(point);
+    f >> e.fstype >> e.source;
+    e.source = Unescape(e.source);
+    out.push_back(e);
+  }
+  return out;
+}
+
+// The store of the tierfs mounted at `mountpoint`, if one is (topmost wins).
+std::optional<std::string> StoreMountedAt(const std::string& mountpoint) {
+  std::optional<std::string> store;
+  for (const MountEntry& m : Mounts()) {
+    if (m.mountpoint != mountpoint) continue;
+    store.reset();
+    if (m.fstype == "fuse.tierfs" && m.source.rfind("tierfs:", 0) == 0) store = m.source.substr(7);
+  }
+  return store;
+}
+
+bool StoreMounted(const std::string& store) {
+  for (const MountEntry& m : Mounts()) {
+    if (m.fstype == "fuse.tierfs" && m.source == "tierfs:" + store) return true;
+  }
+  return false;
+}
+
+// True when no process holds STORE/LOCK (a store without one is free too).
+bool StoreLockFree(const std::string& store) {
+  int fd = ::open((store + "/LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  const bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  ::close(fd);
+  return free;
+}
+
+// Waits up to `limit` for STORE/LOCK to be released.
+bool WaitForStoreLock(const std::string& store, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!StoreLockFree(store)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+// A daemon whose mount is gone (fusermount3 -u has returned) may still be
+// flushing and exiting: give it a bounded time before the store is taken.
+// A store that is still mounted is left to the caller's "in use" error.
+void WaitForExitingDaemon(const std::string& store) {
+  if (StoreLockFree(store) || StoreMounted(store)) return;
+  std::cerr << "tierfs: waiting up to 10 s for the previous daemon of " << store
+            << " to exit\n";
+  (void)WaitForStoreLock(store, std::chrono::seconds(10));
 }
 
 void SetUpLogging(const MountConfig& c) {
@@ -120,6 +217,80 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
   return st.ok() ? 0 : 1;
 }
 
+// mount -o remount,ro|rw: the daemon stops (or resumes) writing and the
+// kernel's mount flips. Going read-only, the daemon is told first, so that
+// what the kernel flushes while it remounts (pages it accepted earlier) still
+// lands; going read-write, the kernel first, since it refuses the control
+// xattr while read-only. Other options keep the values the mount began with.
+int Remount(const MountConfig& config, const std::string& mountpoint) {
+  if (!StoreMountedAt(mountpoint)) return Fail(mountpoint + " is not a mounted tierfs");
+  if (::geteuid() != 0) return Fail("remount needs root (it calls mount(2))");
+  struct statvfs sv;
+  if (::statvfs(mountpoint.c_str(), &sv) != 0) {
+    return Fail("statvfs " + mountpoint + ": " + std::strerror(errno));
+  }
+  unsigned long flags = MS_REMOUNT;  // keep the per-mount flags as they are
+  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  if (sv.f_flag & ST_SYNCHRONOUS) flags |= MS_SYNCHRONOUS;
+  auto tell = [&](const char* v) {
+    if (::setxattr(mountpoint.c_str(), "user.tierfs.readonly", v, 1, 0) == 0) return true;
+    std::cerr << "tierfs: telling the daemon at " << mountpoint << ": " << std::strerror(errno)
+              << "\n";
+    return false;
+  };
+  if (config.read_only) {
+    if (!tell("1")) return 1;
+    if (::mount(nullptr, mountpoint.c_str(), nullptr, flags | MS_RDONLY, nullptr) != 0) {
+      int err = errno;
+      (void)tell("0");
+      return Fail("remount of " + mountpoint + " read-only: " + std::strerror(err) +
+                  (err == EBUSY ? " (a file is open for writing)" : ""));
+    }
+    return 0;
+  }
+  if (::mount(nullptr, mountpoint.c_str(), nullptr, flags, nullptr) != 0) {
+    return Fail("remount of " + mountpoint + " read-write: " + std::strerror(errno));
+  }
+  return tell("0") ? 0 : 1;
+}
+
+// tierfs umount MOUNTPOINT: unmounts and returns once the daemon has exited
+// and released its store, so that a mount or fsck right after succeeds.
+int CmdUmount(std::vector<std::string> args) {
+  if (HasFlag(args, "--help") || args.size() != 1) {
+    std::cout << "usage: tierfs umount MOUNTPOINT\n";
+    return args.size() == 1 ? 0 : 2;
+  }
+  const std::string mountpoint = Absolute(args[0]);
+  auto store = StoreMountedAt(mountpoint);
+  if (!store) return Fail(mountpoint + " is not a mounted tierfs");
+  if (::geteuid() == 0) {
+    if (::umount2(mountpoint.c_str(), 0) != 0) {
+      return Fail("unmount " + mountpoint + ": " + std::strerror(errno));
+    }
+  } else {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execlp("fusermount3", "fusermount3", "-u", mountpoint.c_str(), nullptr);
+      _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+      return Fail("fusermount3 -u " + mountpoint + " failed");
+    }
+  }
+  if (!WaitForStoreLock(*store, std::chrono::seconds(60))) {
+    return Fail("the daemon of " + *store + " still holds it 60 s after the unmount");
+  }
+  return 0;
+}
+
 int CmdMount(std::vector<std::string> args) {
   if (HasFlag(args, "--help") || HasFlag(args, "-h")) {
     std::cout << kMountHelp;
@@ -146,6 +317,7 @@ int CmdMount(std::vector<std::string> args) {
       positional.push_back(a);
     }
   }
+  if (config.remount && !positional.empty()) return Remount(config, Absolute(positional.back()));
   if (positional.size() != 2) return Fail("mount needs STORE and MOUNTPOINT (see --help)");
   config.store_dir = Absolute(positional[0]);
   config.mountpoint = Absolute(positional[1]);
@@ -162,6 +334,7 @@ int CmdMount(std::vector<std::string> args) {
   if (::stat(config.store_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     return Fail("store " + config.store_dir + " is not a directory");
   }
+  WaitForExitingDaemon(config.store_dir);
   if (config.foreground) {
     return Serve(config, [](const Status& s) {
       if (!s.ok()) std::cerr << "tierfs: " << s.message() << "\n";
@@ -240,7 +413,11 @@ std::string Human(uint64_t b) {
 // Minimal lookup of a numeric field in our own flat JSON output.
 uint64_t JsonNumber(const std::string& json, const std::string& key) {
   auto p = json.find("\"" + key + "\":");
-  return p == std::string::npos ? 0 : std::stoull(json.substr(p + key.size() + 3));
+  if (p == std::string::npos) return 0;
+  const char* begin = json.data() + p + key.size() + 3;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(begin, json.data() + json.size(), v);
+  return ec == std::errc() ? v : 0;  // absent or malformed: shown as 0
 }
 
 int CmdStatus(std::vector<std::string> args) {
@@ -265,6 +442,7 @@ int CmdStatus(std::vector<std::string> args) {
     MountConfig c;
     c.store_dir = target;
     c.read_only = true;
+    c.inspect = true;
     c.buffer_pool = 1 << 20;
     c.cache_size = 0;
     auto fs = Filesystem::Open(c, Env::Default());
@@ -389,6 +567,7 @@ int CmdFsck(std::vector<std::string> args) {
     std::cout << "usage: tierfs fsck STORE [--repair] [--scrub] [--json]\n";
     return args.size() == 1 ? 0 : 2;
   }
+  WaitForExitingDaemon(Absolute(args[0]));
   auto r = RunFsck(Absolute(args[0]), repair, scrub);
   if (!r.ok()) {
     std::cerr << "tierfs: fsck: " << r.status().message() << "\n";
@@ -427,6 +606,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "unpin") return CmdPin(args, false);
   if (cmd == "migrate") return CmdMigrate(args);
   if (cmd == "fsck") return CmdFsck(args);
+  if (cmd == "umount" || cmd == "unmount") return CmdUmount(args);
   std::cerr << "tierfs: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }

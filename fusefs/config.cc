@@ -47,15 +47,23 @@ Status ParseCompression(const std::string& v, CompressionOptions* out) {
   return Status::InvalidArgument("option compress=" + v + ": expected zstd[:LEVEL] or none");
 }
 
-// Options that libfuse / the kernel understand, passed through unchanged.
+// Options that libfuse 3.14 / the kernel apply to the mount itself, passed
+// through unchanged.
 const std::set<std::string> kFuseFlags = {"allow_root", "auto_unmount", "nodev", "nosuid", "dev",
-                                          "suid", "exec", "noexec", "noatime", "relatime",
-                                          "atime", "async", "sync", "dirsync"};
+                                          "suid", "exec", "noexec", "async"};
+// atime flags: tierfs keeps atime itself (AtimeMode). Directory atimes are
+// never updated by readdir, so nodiratime always holds and diratime is
+// accepted and ignored; atime updates are always lazy (in memory, written
+// back), so lazytime always holds.
+const std::set<std::string> kAtimeIgnored = {"diratime", "nodiratime", "lazytime",
+                                             "nolazytime"};
 const std::set<std::string> kFuseValued = {"fsname", "subtype"};
-// fstab-only options that mount(8) may hand to mount.tierfs; meaningless here.
+// Options mount(8), fstab and systemd may hand to mount.tierfs that mean
+// nothing to the daemon (x-* options are ignored too, as mount(8) does).
 const std::set<std::string> kIgnored = {"defaults", "auto", "noauto", "user", "nouser", "users",
-                                        "_netdev", "nofail", "rw", "default_permissions"};
-
+                                        "owner", "group", "_netdev", "nofail",
+                                        "default_permissions", "loud", "silent", "iversion",
+                                        "noiversion", "nomand", "nosymfollow", "symfollow"};
 }  // namespace
 
 Result<uint64_t> ParseSize(const std::string& text) {
@@ -94,18 +102,37 @@ Status ApplyMountOptions(const std::string& list, MountConfig* c) {
       *out = *r;
       return Status::OK();
     };
-    if (kIgnored.count(opt) || opt.rfind("x-", 0) == 0) continue;
-    if (kFuseFlags.count(opt) || (has_value && kFuseValued.count(name))) {
+    if (kIgnored.count(opt) || opt.rfind("x-", 0) == 0 || name == "comment") continue;
+    if (kAtimeIgnored.count(opt)) continue;
+    if (opt == "noatime") {
+      c->atime = AtimeMode::kNoatime;
+      c->fuse_options.push_back(opt);  // so that mount(8) shows it
+    } else if (opt == "atime" || opt == "relatime" || opt == "nostrictatime") {
+      c->atime = AtimeMode::kRelatime;
+    } else if (opt == "strictatime" || opt == "norelatime") {
+      c->atime = AtimeMode::kStrictatime;
+    } else if (opt == "sync" || opt == "dirsync") {
+      c->dirsync = true;  // the kernel fsyncs each write itself under sync
+      c->fuse_options.push_back(opt);
+    } else if (opt == "remount") {
+      c->remount = true;
+    } else if (kFuseFlags.count(opt) || (has_value && kFuseValued.count(name))) {
       c->fuse_options.push_back(opt);
     } else if (opt == "allow_other") {
       c->allow_other = true;
       c->fuse_options.push_back(opt);
     } else if (opt == "ro") {
       c->read_only = true;
+    } else if (opt == "rw") {
+      c->read_only = false;
     } else if (!has_value) {
       return Status::InvalidArgument("unknown mount option: " + opt);
     } else if (name == "cold_after") {
       TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint(name, value));
+      if (s > kMaxColdAfterSeconds) {
+        return Status::InvalidArgument("option " + opt + ": at most " +
+                                       std::to_string(kMaxColdAfterSeconds) + " seconds");
+      }
       c->policy.cold_after_ns = static_cast<int64_t>(s) * 1000000000LL;
     } else if (name == "hot_capacity") {
       TIERFS_RETURN_IF_ERROR(size(&c->policy.hot_capacity));

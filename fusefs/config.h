@@ -14,6 +14,13 @@
 namespace tierfs {
 
 inline constexpr uint64_t kDefaultChunkSize = 4ull << 20;
+// Longest cold_after: its nanoseconds must fit an int64_t (about 292 years).
+inline constexpr uint64_t kMaxColdAfterSeconds = 9'000'000'000ull;
+
+// When a read updates atime: relatime (the Linux default: when atime is not
+// newer than mtime or ctime, or is a day old), strictatime (every read),
+// noatime (never).
+enum class AtimeMode { kRelatime, kStrictatime, kNoatime };
 
 struct MountConfig {
   std::string store_dir;
@@ -30,6 +37,13 @@ struct MountConfig {
   bool sync_full = false;  // SQLite synchronous=FULL
   bool read_only = false;
   bool allow_other = false;
+  AtimeMode atime = AtimeMode::kRelatime;
+  // -o sync / dirsync: a namespace change is durable before it is answered.
+  bool dirsync = false;
+  // -o remount (mount(8) -o remount,...): change the live mount instead.
+  bool remount = false;
+  // Opened by the CLI to inspect an unmounted store (status): no daemon.
+  bool inspect = false;
   // Options passed to libfuse unchanged (allow_other, fsname=, ...).
   std::vector<std::string> fuse_options;
 };

@@ -60,7 +60,34 @@ Status CheckNamespaceNotLost(Env* env, const std::string& store_dir) {
 
 }  // namespace
 
-Filesystem::Filesystem(const MountConfig& config, Env* env) : config_(config), env_(env) {}
+bool Caller::InGroup(uint32_t g) const {
+  return uid == 0 || gid == g || std::find(groups.begin(), groups.end(), g) != groups.end();
+}
+
+Filesystem::Filesystem(const MountConfig& config, Env* env)
+    : config_(config), env_(env), read_only_(config.read_only) {}
+
+Status Filesystem::Writable() const {
+  if (read_only_) return Status::Posix(EROFS, "tierfs is mounted read-only");
+  return Status::OK();
+}
+
+Status Filesystem::DirSync() { return config_.dirsync ? meta_->Sync() : Status::OK(); }
+
+Status Filesystem::SetReadOnly(bool read_only) {
+  std::lock_guard order(migrator_mu_);
+  if (read_only == read_only_) return Status::OK();
+  if (read_only) {
+    read_only_ = true;
+    migrator_->Stop();
+    return SyncAll();
+  }
+  read_only_ = false;
+  MigratorOptions mig = migrator_options_;
+  migrator_ = std::make_unique<Migrator>(store_.get(), config_.policy, mig);
+  migrator_->Start();
+  return Status::OK();
+}
 
 Filesystem::~Filesystem() {
   if (migrator_) migrator_->Stop();
@@ -81,6 +108,8 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   TIERFS_RETURN_IF_ERROR(CheckNamespaceNotLost(env, config.store_dir));
   MetadataOptions mo;
   mo.synchronous_full = config.sync_full;
+  mo.read_only = config.read_only;
+  mo.create_if_missing = !config.read_only;
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
   TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
                           LoadStoreSettings(*fs->meta_, config.chunk_size, config.cold_dir));
@@ -90,19 +119,21 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   so.buffer_pool_bytes = config.buffer_pool;
   so.frame_cache_bytes = config.cache_size;
   TIERFS_ASSIGN_OR_RETURN(fs->store_, ObjectStore::Open(env, config.store_dir, so));
-  // Inodes unlinked while open when the last mount ended: nobody holds them now.
-  TIERFS_ASSIGN_OR_RETURN(auto orphans, fs->meta_->ListOrphans());
-  for (uint64_t ino : orphans) {
-    TIERFS_RETURN_IF_ERROR(fs->store_->RemoveGroup(ino).status());
-    TIERFS_RETURN_IF_ERROR(fs->meta_->DeleteInode(ino));
+  if (!config.read_only) {  // read-only changes nothing in the store
+    // Inodes unlinked while open when the last mount ended: nobody holds them now.
+    TIERFS_ASSIGN_OR_RETURN(auto orphans, fs->meta_->ListOrphans());
+    for (uint64_t ino : orphans) {
+      TIERFS_RETURN_IF_ERROR(fs->store_->RemoveGroup(ino).status());
+      TIERFS_RETURN_IF_ERROR(fs->meta_->DeleteInode(ino));
+    }
+    TIERFS_RETURN_IF_ERROR(fs->TrimPastEof());
+    fs->EnsureReserve();
   }
-  TIERFS_RETURN_IF_ERROR(fs->TrimPastEof());
-  if (!config.read_only) fs->EnsureReserve();
   TIERFS_ASSIGN_OR_RETURN(auto with_xattrs, fs->meta_->InodesWithXattrs());
   fs->xattr_inodes_.insert(with_xattrs.begin(), with_xattrs.end());
   TIERFS_ASSIGN_OR_RETURN(auto pinned, fs->meta_->ListPinned());
   for (uint64_t ino : pinned) fs->store_->SetPinned(ino, true);
-  MigratorOptions mig;
+  MigratorOptions& mig = fs->migrator_options_;
   mig.rate_bytes_per_sec = config.migrate_rate;
   int64_t cold_ms = config.policy.cold_after_ns / 1000000;
   mig.interval_ms = std::clamp<int64_t>(cold_ms / 2, 100, 5000);
@@ -264,15 +295,20 @@ Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
   {
     std::lock_guard lock(mu_);
     auto take = [&](uint64_t ino, Inode& n) {
-      if (!n.dirty) return;
+      if (!n.pending()) return;
       AttrUpdate u;
-      if (n.size_known) u.size = n.size;
-      u.mtime = n.mtime;
-      u.ctime = n.ctime;
+      if (n.dirty) {
+        if (n.size_known) u.size = n.size;
+        u.mtime = n.mtime;
+        u.ctime = n.ctime;
+      } else {
+        u.keep_ctime = !n.atime_touches_ctime;
+      }
       u.atime = n.atime;
       updates.emplace_back(ino, u);
       n.dirty = false;
       n.atime.reset();
+      n.atime_touches_ctime = true;
     };
     if (only) {
       auto it = inodes_.find(*only);
@@ -290,7 +326,7 @@ Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
     Inode& n = it->second;
     if (!st.ok()) {
       n.dirty = true;  // try again at the next write-back
-    } else if (n.lookups == 0 && n.opens == 0 && !n.dirty && !n.unlinked) {
+    } else if (n.lookups == 0 && n.opens == 0 && !n.pending() && !n.unlinked) {
       inodes_.erase(it);  // nothing left to remember
     }
   }
@@ -307,7 +343,7 @@ void Filesystem::WritebackLoop() {
     lock.unlock();
     Status st = WriteBack(std::nullopt);
     if (!st.ok()) spdlog::error("writing back file sizes and times: {}", st.ToString());
-    if (!reserve_present_) EnsureReserve();  // once there is room again
+    if (!reserve_present_ && !read_only_) EnsureReserve();  // once there is room again
     lock.lock();
   }
 }
@@ -321,7 +357,7 @@ void Filesystem::MaybeFree(uint64_t ino) {
     if (n.lookups > 0 || n.opens > 0) return;
     if (!n.unlinked) {
       // Still linked: forget it once its cached attributes are written back.
-      if (!n.dirty) inodes_.erase(it);
+      if (!n.pending()) inodes_.erase(it);
       return;
     }
     inodes_.erase(it);
@@ -337,6 +373,7 @@ void Filesystem::MaybeFree(uint64_t ino) {
 }
 
 void Filesystem::Dropped(const InodeAttr& a) {
+  Changed(a.ino);
   if (a.nlink > 0 || a.ino == kRootIno) return;
   {
     std::lock_guard lock(mu_);
@@ -348,8 +385,61 @@ void Filesystem::Dropped(const InodeAttr& a) {
 // ---- namespace ---------------------------------------------------------------
 
 Result<struct stat> Filesystem::Lookup(uint64_t parent, const std::string& name) {
+  // "." and ".." come only from the kernel's export operations (an NFS
+  // file handle or open_by_handle_at of an inode it no longer caches).
+  if (name == ".") return LookupDot(parent);
+  if (name == "..") {
+    TIERFS_ASSIGN_OR_RETURN(uint64_t up, meta_->ParentOf(parent));
+    return LookupDot(up);
+  }
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Lookup(parent, name));
   return Remember(a);
+}
+
+Result<struct stat> Filesystem::LookupDot(uint64_t ino) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
+  // An unlinked inode is gone for a file handle (ESTALE), even while open.
+  if (a.nlink == 0) return Status::NotFound("inode " + std::to_string(ino) + " is unlinked");
+  return Remember(a);
+}
+
+void Filesystem::Changed(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  auto it = inodes_.find(ino);
+  if (it != inodes_.end()) it->second.atime_fresh = false;
+}
+
+bool Filesystem::AtimeDue(uint64_t ino) {
+  if (config_.atime == AtimeMode::kNoatime || read_only_) return false;
+  if (config_.atime == AtimeMode::kStrictatime) return true;
+  {
+    std::lock_guard lock(mu_);
+    auto it = inodes_.find(ino);
+    if (it != inodes_.end() && it->second.atime_fresh) return false;
+  }
+  auto a = Attr(ino);
+  if (!a.ok()) return false;
+  auto not_after = [](const Timespec& x, const Timespec& y) {
+    return x.sec != y.sec ? x.sec < y.sec : x.nsec <= y.nsec;
+  };
+  const bool due = not_after(a->atime, a->mtime) || not_after(a->atime, a->ctime) ||
+                   Now().sec - a->atime.sec >= 24 * 3600;
+  if (!due) {
+    std::lock_guard lock(mu_);
+    inodes_[ino].atime_fresh = true;
+  }
+  return due;
+}
+
+bool Filesystem::TouchAtime(uint64_t ino) {
+  if (!AtimeDue(ino)) return false;
+  const Timespec now = Now();
+  std::lock_guard lock(mu_);
+  Inode& n = inodes_[ino];
+  if (!n.atime) n.atime_touches_ctime = false;
+  n.atime = now;
+  n.atime_fresh = config_.atime == AtimeMode::kRelatime;
+  return true;
 }
 
 Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
@@ -357,7 +447,9 @@ Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
   return ToStat(a);
 }
 
-Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req) {
+Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
+                                        const Caller& caller) {
+  Changed(ino);
   if (!req.mode && !req.uid && !req.gid && !req.size && (req.atime || req.mtime)) {
     // Times only on a file (the writeback cache sends one after most writes;
     // touch, tar and cp -p set them): cached like a write's, written back
@@ -376,16 +468,24 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req)
         if (req.atime) n.atime = req.atime;
         n.ctime = Now();
         n.dirty = true;
+        n.atime_touches_ctime = true;
       }
       TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Attr(ino));
       return ToStat(a);
     }
   }
+  // (Times only are cached as above even while read-only: the kernel sends
+  // them when it flushes pages it accepted before a remount to read-only.)
+  TIERFS_RETURN_IF_ERROR(Writable());
   // Held throughout, so no write-back of older cached values lands after ours.
   std::lock_guard order(writeback_mu_);
   TIERFS_RETURN_IF_ERROR(WriteBackLocked(ino));
   AttrUpdate u;
   u.mode = req.mode;
+  if (u.mode && (*u.mode & S_ISGID) && caller.uid != 0) {
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
+    if (!caller.InGroup(req.gid.value_or(cur.gid))) *u.mode &= ~S_ISGID;
+  }
   u.uid = req.uid;
   u.gid = req.gid;
   u.atime = req.atime;
@@ -412,17 +512,20 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req)
 
 Result<struct stat> Filesystem::MakeNode(uint64_t parent, const std::string& name, uint32_t mode,
                                          uint64_t rdev, const Caller& caller) {
+  TIERFS_RETURN_IF_ERROR(Writable());
   NewNode n;
   n.mode = (mode & S_IFMT) | (mode & 07777 & ~caller.umask);
   n.uid = caller.uid;
   n.gid = caller.gid;
   n.rdev = rdev;
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
+  TIERFS_RETURN_IF_ERROR(DirSync());
   return Remember(a);
 }
 
 Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name,
                                         const std::string& target, const Caller& caller) {
+  TIERFS_RETURN_IF_ERROR(Writable());
   if (target.size() >= 4096) return Status::Posix(ENAMETOOLONG, "symlink target too long");
   NewNode n;
   n.mode = S_IFLNK | 0777;
@@ -430,46 +533,53 @@ Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name
   n.gid = caller.gid;
   n.symlink_target = target;
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
+  TIERFS_RETURN_IF_ERROR(DirSync());
   return Remember(a);
 }
 
 Result<std::string> Filesystem::ReadLink(uint64_t ino) { return meta_->ReadLink(ino); }
 
 Status Filesystem::Unlink(uint64_t parent, const std::string& name) {
+  TIERFS_RETURN_IF_ERROR(Writable());
   InodeAttr a;
   TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
     TIERFS_ASSIGN_OR_RETURN(a, meta_->Unlink(parent, name, Now()));
     return Status::OK();
   }));
   Dropped(a);
-  return Status::OK();
+  return DirSync();
 }
 
 Status Filesystem::Rmdir(uint64_t parent, const std::string& name) {
+  TIERFS_RETURN_IF_ERROR(Writable());
   InodeAttr a;
   TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
     TIERFS_ASSIGN_OR_RETURN(a, meta_->Rmdir(parent, name, Now()));
     return Status::OK();
   }));
   Dropped(a);
-  return Status::OK();
+  return DirSync();
 }
 
 Status Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
                           const std::string& new_name, RenameMode mode) {
+  TIERFS_RETURN_IF_ERROR(Writable());
   RenameResult r;
   TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
     TIERFS_ASSIGN_OR_RETURN(r, meta_->Rename(parent, name, new_parent, new_name, mode, Now()));
     return Status::OK();
   }));
   if (r.replaced) Dropped(*r.replaced);
-  return Status::OK();
+  return DirSync();
 }
 
 Result<struct stat> Filesystem::Link(uint64_t ino, uint64_t new_parent,
                                      const std::string& new_name) {
+  TIERFS_RETURN_IF_ERROR(Writable());
   TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Link(ino, new_parent, new_name, Now()));
+  Changed(ino);
+  TIERFS_RETURN_IF_ERROR(DirSync());
   return Remember(a);
 }
 
@@ -493,11 +603,29 @@ Status Filesystem::ReadDir(
 
 // ---- open files ----------------------------------------------------------------
 
-Status Filesystem::Open(uint64_t ino) {
+Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read,
+                                    const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
+  OpenResult r;
+  if (truncate) {
+    // The kernel leaves O_TRUNC to us (FUSE_CAP_ATOMIC_O_TRUNC) and with it
+    // the kill-priv of a truncate, which the VFS would do for an open.
+    TIERFS_RETURN_IF_ERROR(Writable());
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
+    SetAttrRequest req;
+    req.size = 0;
+    if (caller.uid != 0 && (cur.mode & (S_ISUID | S_ISGID))) {
+      uint32_t mode = cur.mode & 07777 & ~S_ISUID;
+      if ((cur.mode & S_IXGRP) || !caller.InGroup(cur.gid)) mode &= ~S_ISGID;
+      req.mode = mode;
+    }
+    TIERFS_RETURN_IF_ERROR(SetAttr(ino, req).status());
+    r.attr_changed = true;
+  }
+  if (for_read) r.keep_cache = !AtimeDue(ino);
   std::lock_guard lock(mu_);
   ++inodes_[ino].opens;
-  return Status::OK();
+  return r;
 }
 
 Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name, uint32_t mode,
@@ -527,6 +655,7 @@ Status Filesystem::Release(uint64_t ino) {
 }
 
 Status Filesystem::Fsync(uint64_t ino, bool datasync) {
+  if (read_only_) return Status::OK();  // nothing can be unwritten
   for (const ObjectInfo& o : store_->ListGroup(ino)) TIERFS_RETURN_IF_ERROR(store_->Sync(o.key));
   TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
   return meta_->Sync();

@@ -45,11 +45,24 @@ namespace tierfs {
 inline constexpr std::chrono::milliseconds kWritebackInterval{200};
 inline constexpr uint64_t kReserveBytes = 8ull << 20;
 
-// The caller of an operation (from fuse_req_ctx).
+// The caller of an operation (from fuse_req_ctx). `groups` (supplementary
+// groups) is filled only for the operations that need it: those that may
+// have to clear S_ISGID (setattr of a mode, open with O_TRUNC).
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t umask = 0;
+  std::vector<uint32_t> groups;
+  bool InGroup(uint32_t g) const;
+};
+
+// What an open tells the kernel beyond success.
+struct OpenResult {
+  // False when the next read must reach the daemon (atime to update), so the
+  // kernel drops its cached pages of the file.
+  bool keep_cache = true;
+  // The open changed attributes the kernel caches (O_TRUNC, killed S_ISUID).
+  bool attr_changed = false;
 };
 
 // One piece of a read reply, in file order.
@@ -63,6 +76,7 @@ struct ReadPiece {
 struct ReadResult {
   std::vector<ReadPiece> pieces;
   size_t total = 0;
+  bool atime_changed = false;  // the kernel's cached atime is now stale
 };
 
 struct FsUsage {
@@ -90,7 +104,10 @@ class Filesystem {
     std::optional<uint64_t> size;
     std::optional<Timespec> atime, mtime;  // already resolved from UTIME_NOW
   };
-  Result<struct stat> SetAttr(uint64_t ino, const SetAttrRequest& req);
+  // A mode set by a caller who is neither root nor in the file's group
+  // loses S_ISGID, as the VFS does for chmod and for the kernel's kill-priv
+  // after write, truncate and fallocate by such a caller.
+  Result<struct stat> SetAttr(uint64_t ino, const SetAttrRequest& req, const Caller& caller = {});
   Result<struct stat> MakeNode(uint64_t parent, const std::string& name, uint32_t mode,
                                uint64_t rdev, const Caller& caller);
   Result<struct stat> Symlink(uint64_t parent, const std::string& name,
@@ -107,11 +124,16 @@ class Filesystem {
                                           uint64_t cookie)>& fn);
 
   // --- files ------------------------------------------------------------
-  Status Open(uint64_t ino);
+  // Opens a file; `truncate` (O_TRUNC) empties it first, clearing S_ISUID
+  // (and S_ISGID where the VFS would) when the caller is not root.
+  Result<OpenResult> Open(uint64_t ino, bool truncate, bool for_read, const Caller& caller);
   Result<struct stat> Create(uint64_t parent, const std::string& name, uint32_t mode,
                              const Caller& caller);  // also opens
   Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size);
-  Result<size_t> Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
+  // `writeback`: the kernel flushing pages it accepted earlier (writepage),
+  // which lands even while a remount to read-only is under way.
+  Result<size_t> Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,
+                       bool writeback = false);
   Status Flush(uint64_t ino);
   Status Release(uint64_t ino);
   Status Fsync(uint64_t ino, bool datasync);
@@ -133,6 +155,11 @@ class Filesystem {
   Status SetPinned(uint64_t ino, bool pinned);
   // Writes every cached attribute and makes metadata durable (unmount).
   Status SyncAll();
+  // Switches a live mount between read-only and read-write (remount): when
+  // read-only every mutation fails with EROFS, cached attributes are written
+  // first and the migrator is stopped; read-write starts it again.
+  Status SetReadOnly(bool read_only);
+  bool read_only() const { return read_only_.load(); }
 
   MetadataStore& metadata() { return *meta_; }
   ObjectStore& store() { return *store_; }
@@ -148,7 +175,12 @@ class Filesystem {
     bool dirty = false;  // size/mtime/ctime newer than SQLite
     bool unlinked = false;  // nlink reached 0: free when closed and forgotten
     Timespec mtime, ctime;
-    std::optional<Timespec> atime;  // set by a times-only setattr, not yet written
+    std::optional<Timespec> atime;  // set by setattr or a read, not yet written
+    bool atime_touches_ctime = true;  // false when a read set `atime`
+    // relatime: atime is known to be newer than mtime and ctime, so reads
+    // need not look at it until the next change.
+    bool atime_fresh = false;
+    bool pending() const { return dirty || atime.has_value(); }
   };
   Filesystem(const MountConfig& config, Env* env);
   // Attributes from SQLite with the cached write state laid over them.
@@ -170,6 +202,18 @@ class Filesystem {
   void MaybeFree(uint64_t ino);
   void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
   Status TruncateData(uint64_t ino, uint64_t new_size);
+  // EROFS while read-only.
+  Status Writable() const;
+  // atime after a read (relatime/strictatime/noatime); true when it changed.
+  bool TouchAtime(uint64_t ino);
+  // Whether a read now would change atime (so the kernel must not answer it
+  // from its cache).
+  bool AtimeDue(uint64_t ino);
+  // The inode's mtime or ctime changed: relatime must look at atime again.
+  void Changed(uint64_t ino);
+  // Makes namespace changes durable before the reply under -o sync/dirsync.
+  Status DirSync();
+  Result<struct stat> LookupDot(uint64_t ino);
   // At mount: drops object bytes past each file's size (lost by a crash).
   Status TrimPastEof();
   // STORE/reserve: kReserveBytes kept allocated so that deletions can still
@@ -187,6 +231,7 @@ class Filesystem {
   std::unique_ptr<MetadataStore> meta_;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Migrator> migrator_;
+  MigratorOptions migrator_options_;
 
   std::mutex writeback_mu_;  // orders write-backs and attribute changes; before mu_
   std::mutex mu_;           // guards inodes_ and stop_writeback_
@@ -198,6 +243,8 @@ class Filesystem {
   bool stop_writeback_ = false;
   std::thread writeback_;  // writes cached attributes back every kWritebackInterval
   std::atomic<bool> reserve_present_{false};
+  std::atomic<bool> read_only_{false};
+  std::mutex migrator_mu_;  // serializes SetReadOnly's stop/start of migrator_
 };
 
 // The one map from Status to errno (positive).

@@ -6,6 +6,7 @@
 //   get user.tierfs.status   -> the status report (any inode)
 //   set user.tierfs.pin      <- "1" | "0"
 //   set user.tierfs.migrate  <- "hot" | "cold"
+//   set user.tierfs.readonly <- "1" | "0"  (mount -o remount,ro|rw via mount.tierfs)
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 
@@ -61,7 +62,8 @@ std::string Filesystem::StatusJson() {
   auto files = meta_->InodeCount();
   std::ostringstream o;
   o << "{\"store\":" << JsonString(config_.store_dir)
-    << ",\"mounted\":" << (config_.read_only ? "false" : "true")
+    << ",\"mounted\":" << (config_.inspect ? "false" : "true")
+    << ",\"read_only\":" << (read_only_ ? "true" : "false")
     << ",\"chunk_size\":" << chunk_size_
     << ",\"inodes\":" << (files.ok() ? *files : 0)
     << ",\"hot_objects\":" << s.hot_objects << ",\"hot_bytes\":" << s.hot_bytes
@@ -89,6 +91,10 @@ std::string Filesystem::StatusJson() {
 
 Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::string& value,
                             int flags) {
+  if (name == "user.tierfs.readonly" && (value == "1" || value == "0")) {
+    return SetReadOnly(value == "1");
+  }
+  TIERFS_RETURN_IF_ERROR(Writable());
   if (IsControl(name)) {
     if (name == "user.tierfs.pin" && (value == "1" || value == "0")) {
       return SetPinned(ino, value == "1");
@@ -135,6 +141,7 @@ bool Filesystem::HasXattrs(uint64_t ino) {
 
 Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
   if (IsControl(name)) return Status::Posix(EINVAL, "tierfs controls cannot be removed");
+  TIERFS_RETURN_IF_ERROR(Writable());
   TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
   if (!HasXattrs(ino)) return Status::Posix(ENODATA, "no xattr " + name);
   TIERFS_RETURN_IF_ERROR(meta_->RemoveXattr(ino, name));

@@ -69,10 +69,13 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
       zeros(len);
     }
   }
+  r.atime_changed = TouchAtime(ino);
   return r;
 }
 
-Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
+Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,
+                                 bool writeback) {
+  if (!writeback) TIERFS_RETURN_IF_ERROR(Writable());
   TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
   size_t done = 0;
   while (done < data.size()) {
@@ -94,6 +97,7 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
   n.size_known = true;
   n.mtime = n.ctime = now;
   n.dirty = true;
+  n.atime_fresh = false;
   return done;
 }
 
@@ -110,6 +114,8 @@ Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
 }
 
 Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
+  TIERFS_RETURN_IF_ERROR(Writable());
+  Changed(ino);
   TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
   if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE) {
     // Space is not reserved (compression makes that meaningless); the size

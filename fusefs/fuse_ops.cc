@@ -1,7 +1,15 @@
 // libfuse low-level operations over Filesystem. Each op body runs inside
 // Guarded(), which turns a stray exception into exactly one error reply
 // (ENOMEM for bad_alloc, EIO otherwise, logged); each op replies once, on
-// its last line, and holds no lock while replying.
+// its last line, and holds no lock while replying. forget and forget_multi
+// take no reply at all, not even on an exception (GuardedNoReply).
+//
+// Cache coherence with the kernel: the kernel keeps pages (keep_cache,
+// writeback cache) and attributes (kTimeout) of every file; whenever the
+// daemon changes what it caches other than through the kernel itself — an
+// O_DIRECT write next to cached pages, an atime a read updated, an O_TRUNC
+// that cleared S_ISUID — it tells the kernel with
+// fuse_lowlevel_notify_inval_inode before replying.
 #define FUSE_USE_VERSION 312
 #include "fusefs/fuse_ops.h"
 
@@ -33,22 +41,53 @@ constexpr size_t kMaxRead = 512u << 10;
 constexpr size_t kMaxPieces = 64;
 alignas(4096) const char kZeros[kMaxRead] = {};
 
-Filesystem* FS(fuse_req_t req) { return static_cast<Filesystem*>(fuse_req_userdata(req)); }
+// Inode numbers are SQLite AUTOINCREMENT row ids, never reused in a store,
+// so one generation serves every inode and survives remounts.
+constexpr uint64_t kGeneration = 1;
 
-template <class F>
-void Guarded(fuse_req_t req, const char* op, F&& body) {
+// What the ops share: the filesystem and, once mounted, the session (for
+// notifications to the kernel).
+struct Daemon {
+  Filesystem* fs = nullptr;
+  fuse_session* se = nullptr;
+};
+
+Daemon* D(fuse_req_t req) { return static_cast<Daemon*>(fuse_req_userdata(req)); }
+Filesystem* FS(fuse_req_t req) { return D(req)->fs; }
+
+// Drops what the kernel caches of an inode: its attributes, and with
+// offset >= 0 its pages in [offset, offset + length) (length 0: to the end).
+void InvalidateInode(fuse_req_t req, fuse_ino_t ino, off_t offset, off_t length) {
+  int rc = fuse_lowlevel_notify_inval_inode(D(req)->se, ino, offset, length);
+  if (rc != 0 && rc != -ENOENT) spdlog::warn("invalidating inode {}: {}", ino, std::strerror(-rc));
+}
+
+// Runs body; a stray exception is logged and passed to on_error.
+template <class F, class E>
+void Catching(const char* op, F&& body, E&& on_error) {
   try {
     body();
   } catch (const std::bad_alloc&) {
     spdlog::error("{}: out of memory", op);
-    fuse_reply_err(req, ENOMEM);
+    on_error(ENOMEM);
   } catch (const std::exception& e) {
     spdlog::error("{}: unexpected exception: {}", op, e.what());
-    fuse_reply_err(req, EIO);
+    on_error(EIO);
   } catch (...) {
     spdlog::error("{}: unexpected exception", op);
-    fuse_reply_err(req, EIO);
+    on_error(EIO);
   }
+}
+
+template <class F>
+void Guarded(fuse_req_t req, const char* op, F&& body) {
+  Catching(op, body, [req](int err) { fuse_reply_err(req, err); });
+}
+
+// For forget/forget_multi, which the kernel expects no reply to.
+template <class F>
+void GuardedNoReply(fuse_req_t req, const char* op, F&& body) {
+  Catching(op, body, [req](int) { fuse_reply_none(req); });
 }
 
 int Err(const Status& s, const char* op, fuse_ino_t ino) {
@@ -59,7 +98,32 @@ int Err(const Status& s, const char* op, fuse_ino_t ino) {
 
 Caller CallerOf(fuse_req_t req) {
   const fuse_ctx* c = fuse_req_ctx(req);
-  return Caller{c->uid, c->gid, c->umask};
+  return Caller{c->uid, c->gid, c->umask, {}};
+}
+
+// The caller with its supplementary groups (read from /proc by libfuse).
+Caller CallerWithGroups(fuse_req_t req) {
+  Caller c = CallerOf(req);
+  if (c.uid == 0) return c;
+  gid_t groups[64];
+  int n = fuse_req_getgroups(req, 64, groups);
+  if (n > 64) {
+    std::vector<gid_t> all(static_cast<size_t>(n));
+    n = fuse_req_getgroups(req, n, all.data());
+    c.groups.assign(all.begin(), all.begin() + std::max(n, 0));
+  } else if (n > 0) {
+    c.groups.assign(groups, groups + n);
+  }
+  return c;
+}
+
+fuse_entry_param EntryOf(const struct stat& st) {
+  fuse_entry_param e{};
+  e.ino = st.st_ino;
+  e.generation = kGeneration;
+  e.attr = st;
+  e.attr_timeout = e.entry_timeout = kTimeout;
+  return e;
 }
 
 void ReplyEntry(fuse_req_t req, const Result<struct stat>& r, const char* op, fuse_ino_t parent) {
@@ -67,10 +131,7 @@ void ReplyEntry(fuse_req_t req, const Result<struct stat>& r, const char* op, fu
     fuse_reply_err(req, Err(r.status(), op, parent));
     return;
   }
-  fuse_entry_param e{};
-  e.ino = r->st_ino;
-  e.attr = *r;
-  e.attr_timeout = e.entry_timeout = kTimeout;
+  fuse_entry_param e = EntryOf(*r);
   fuse_reply_entry(req, &e);
 }
 
@@ -83,6 +144,10 @@ void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  // O_TRUNC arrives with the open (Filesystem::Open truncates), not as a
+  // separate setattr; lookups of "." and ".." serve file handles (NFS).
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  if (conn->capable & FUSE_CAP_EXPORT_SUPPORT) conn->want |= FUSE_CAP_EXPORT_SUPPORT;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->max_write = kMaxIo;
   conn->max_read = kMaxRead;
@@ -90,7 +155,7 @@ void OpInit(void*, fuse_conn_info* conn) {
 }
 
 void OpDestroy(void* userdata) {
-  Status st = static_cast<Filesystem*>(userdata)->SyncAll();
+  Status st = static_cast<Daemon*>(userdata)->fs->SyncAll();
   if (!st.ok()) spdlog::error("flushing metadata at unmount: {}", st.ToString());
 }
 
@@ -99,7 +164,8 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto r = FS(req)->Lookup(parent, name);
     if (r.status().IsNotFound()) {
       fuse_entry_param e{};  // ino 0: the kernel caches the miss
-      e.entry_timeout = kTimeout;
+      // (not for "." / "..": a miss there is a stale file handle)
+      if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) e.entry_timeout = kTimeout;
       fuse_reply_entry(req, &e);
       return;
     }
@@ -108,14 +174,14 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  Guarded(req, "forget", [&] {
+  GuardedNoReply(req, "forget", [&] {
     FS(req)->Forget(ino, nlookup);
     fuse_reply_none(req);
   });
 }
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
-  Guarded(req, "forget_multi", [&] {
+  GuardedNoReply(req, "forget_multi", [&] {
     for (size_t i = 0; i < count; ++i) FS(req)->Forget(forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
   });
@@ -153,7 +219,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     } else if (to_set & FUSE_SET_ATTR_MTIME) {
       s.mtime = ToTs(attr->st_mtim);
     }
-    auto r = FS(req)->SetAttr(ino, s);
+    auto r = FS(req)->SetAttr(ino, s, s.mode ? CallerWithGroups(req) : CallerOf(req));
     if (!r.ok()) {
       fuse_reply_err(req, Err(r.status(), "setattr", ino));
       return;
@@ -220,12 +286,18 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* ne
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, "open", [&] {
-    Status st = FS(req)->Open(ino);
-    if (!st.ok()) {
-      fuse_reply_err(req, Err(st, "open", ino));
+    // (Linux truncates on O_RDONLY|O_TRUNC too; the kernel checked write access.)
+    const bool truncate = (fi->flags & O_TRUNC) != 0;
+    auto r = FS(req)->Open(ino, truncate, (fi->flags & O_ACCMODE) != O_WRONLY,
+                           truncate ? CallerWithGroups(req) : CallerOf(req));
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "open", ino));
       return;
     }
-    fi->keep_cache = 1;  // nobody but us changes the data
+    if (r->attr_changed) InvalidateInode(req, ino, -1, 0);
+    // Nobody but us changes the data: keep the kernel's pages, unless the
+    // next read must reach us to update atime.
+    fi->keep_cache = r->keep_cache;
     // Closing a read-only file has nothing to flush: spare the round trip.
     if ((fi->flags & O_ACCMODE) == O_RDONLY) fi->noflush = 1;
     fuse_reply_open(req, fi);
@@ -240,10 +312,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       fuse_reply_err(req, Err(r.status(), "create", parent));
       return;
     }
-    fuse_entry_param e{};
-    e.ino = r->st_ino;
-    e.attr = *r;
-    e.attr_timeout = e.entry_timeout = kTimeout;
+    fuse_entry_param e = EntryOf(*r);
     fi->keep_cache = 1;
     fuse_reply_create(req, &e, fi);
   });
@@ -280,6 +349,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
       }
     }
     pv.vec.count = n;
+    if (r->atime_changed) InvalidateInode(req, ino, -1, 0);
     if (n == 0) {
       fuse_reply_buf(req, nullptr, 0);
       return;
@@ -294,14 +364,19 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 }
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
-             fuse_file_info*) {
+             fuse_file_info* fi) {
   Guarded(req, "write", [&] {
     auto r = FS(req)->Write(ino, static_cast<uint64_t>(off),
-                            std::as_bytes(std::span(buf, size)));
+                            std::as_bytes(std::span(buf, size)), fi->writepage);
     if (!r.ok()) {
       fuse_reply_err(req, Err(r.status(), "write", ino));
       return;
     }
+    // With the writeback cache every buffered write reaches us as a
+    // writepage; any other write is O_DIRECT and went around the kernel's
+    // pages, which a buffered reader may have filled (or be filling) with
+    // older bytes meanwhile: drop them before the write completes.
+    if (!fi->writepage && *r > 0) InvalidateInode(req, ino, off, static_cast<off_t>(*r));
     fuse_reply_write(req, *r);
   });
 }
@@ -344,9 +419,7 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus
       } else {
         auto full = fs->Lookup(ino, name);
         if (!full.ok()) return true;  // removed meanwhile: skip it
-        e.ino = full->st_ino;
-        e.attr = *full;
-        e.attr_timeout = e.entry_timeout = kTimeout;
+        e = EntryOf(*full);
       }
       need = fuse_add_direntry_plus(req, buf.data() + used, rem, name.c_str(), &e,
                                     static_cast<off_t>(cookie));
@@ -551,13 +624,15 @@ Status RunSession(Filesystem* fs, const MountConfig& config,
   for (std::string& s : argv_s) argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   const fuse_lowlevel_ops ops = MakeOps();
-  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+  Daemon daemon{fs, nullptr};
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &daemon);
   if (se == nullptr) {
     Status st = Status::InvalidArgument("libfuse refused the mount options: " + opts);
     ready(st);
     return st;
   }
   Session session(se);
+  daemon.se = se;
   if (fuse_set_signal_handlers(se) != 0) {
     Status st = Status::IOError("cannot install signal handlers");
     ready(st);

@@ -63,6 +63,9 @@ struct AttrUpdate {
   std::optional<Timespec> atime;
   std::optional<Timespec> mtime;
   std::optional<Timespec> ctime;  // explicit ctime (e.g. flushing cached attrs)
+  // Leave ctime alone although something changed: an atime that a read
+  // updated (reading a file is no change of its inode).
+  bool keep_ctime = false;
 };
 
 struct NewNode {
@@ -112,6 +115,9 @@ class MetadataStore {
 
   virtual Result<InodeAttr> GetAttr(uint64_t ino) = 0;
   virtual Result<InodeAttr> Lookup(uint64_t parent, std::string_view name) = 0;
+  // The directory holding directory `dir` (the root's parent is the root);
+  // NotFound when `dir` is not linked anywhere.
+  virtual Result<uint64_t> ParentOf(uint64_t dir) = 0;
 
   // Creates a node named `name` in `parent` and returns it (nlink 1, or 2 for
   // a directory, whose parent's nlink rises by one). Parent mtime/ctime = now.

@@ -158,6 +158,16 @@ Result<InodeAttr> SqliteMetadataStore::Lookup(uint64_t parent, std::string_view 
   return Status::NotFound(std::string(name));
 }
 
+Result<uint64_t> SqliteMetadataStore::ParentOf(uint64_t dir) {
+  if (dir == kRootIno) return dir;
+  std::lock_guard lock(mu_);
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
+                          db_->Prepare("SELECT parent FROM dentries WHERE ino = ? LIMIT 1"));
+  TIERFS_ASSIGN_OR_RETURN(bool found, stmt.Bind(dir).Step());
+  if (!found) return Status::NotFound(InodeName(dir) + " is not linked");
+  return static_cast<uint64_t>(stmt.Int64(0));
+}
+
 Result<InodeAttr> SqliteMetadataStore::ApplyAttr(uint64_t ino, const AttrUpdate& u,
                                                  Timespec now) {
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
@@ -174,7 +184,7 @@ Result<InodeAttr> SqliteMetadataStore::ApplyAttr(uint64_t ino, const AttrUpdate&
   const bool changed = u.size || u.mode || u.uid || u.gid || u.atime || u.mtime;
   if (u.ctime) {
     a.ctime = *u.ctime;
-  } else if (changed) {
+  } else if (changed && !u.keep_ctime) {
     a.ctime = now;
   }
   TIERFS_RETURN_IF_ERROR(StoreInode(a));

@@ -50,6 +50,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Status SetSetting(std::string_view key, std::string_view value) override;
   Result<InodeAttr> GetAttr(uint64_t ino) override;
   Result<InodeAttr> Lookup(uint64_t parent, std::string_view name) override;
+  Result<uint64_t> ParentOf(uint64_t dir) override;
   Result<InodeAttr> Create(uint64_t parent, std::string_view name, const NewNode& node,
                            Timespec now) override;
   Result<InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
