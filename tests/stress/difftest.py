@@ -33,6 +33,7 @@ import argparse
 import ctypes
 import errno
 import fcntl
+import fnmatch
 import hashlib
 import json
 import mmap
@@ -293,7 +294,19 @@ def gen_op(r, name):
     return op
 
 
-def generate(seed, count, remount_every, enabled):
+def op_name(op):
+    """The op with its variant, e.g. fallocate:ZERO_RANGE|KEEP_SIZE, open:trunc."""
+    for k in ("flags", "mode", "kind"):
+        if k in op:
+            return f"{op['op']}:{op[k]}"
+    return op["op"]
+
+
+def skipped(op, patterns):
+    return any(fnmatch.fnmatchcase(op_name(op), p) or op["op"] == p for p in patterns)
+
+
+def generate(seed, count, remount_every, enabled, skip=()):
     r = random.Random(seed)
     names = [n for n in OP_WEIGHTS if n in enabled]
     if not IS_ROOT:
@@ -303,7 +316,11 @@ def generate(seed, count, remount_every, enabled):
     for i in range(count):
         if remount_every and "remount" in enabled and i > 0 and i % remount_every == 0:
             ops.append({"op": "remount"})
-        ops.append(gen_op(r, r.choices(names, weights)[0]))
+        while True:
+            op = gen_op(r, r.choices(names, weights)[0])
+            if not skipped(op, skip):
+                break
+        ops.append(op)
     if remount_every and "remount" in enabled:
         ops.append({"op": "remount"})
     return ops
@@ -542,9 +559,12 @@ class Side:
         if not direct:
             o["pos"] = os.lseek(fd, 0, os.SEEK_CUR)
         st = os.fstat(fd)
-        o["size"] = st.st_size
+        o["type"] = ftype(st.st_mode)
         if "nlink" in checks:
             o["nlink"] = st.st_nlink
+        if not stat.S_ISREG(st.st_mode):    # a directory's st_size is the filesystem's own
+            return o
+        o["size"] = st.st_size
         try:   # a fresh fd on the same open file, even if it was unlinked
             rfd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
         except OSError as e:
@@ -673,11 +693,12 @@ def store_lock_free(store):
         os.close(fd)
 
 
-def drop_caches():
+def drop_caches(what=3):
+    """3: page cache, dentries and inodes; 2: dentries and inodes only."""
     if IS_ROOT:
         try:
             with open("/proc/sys/vm/drop_caches", "w") as f:
-                f.write("3\n")
+                f.write(f"{what}\n")
         except OSError:
             pass
 
@@ -737,14 +758,10 @@ class Mismatch:
 
     def signature(self):
         """What shrinking must preserve: the kind of op and what differed."""
-        name = self.op["op"]
-        for k in ("flags", "mode", "kind"):
-            if k in self.op:
-                name += f"[{self.op[k]}]"
+        name = op_name(self.op)
         if name.startswith("fsync"):
             name = "fsync"
-        what = self.what.split(":")[-1]
-        return (name, what)
+        return (name, self.what.split(":")[-1])
 
     def describe(self):
         return (f"op #{self.index}: {fmt_op(self.op)}\n"
@@ -859,14 +876,17 @@ class Run:
         """Runs op i on both sides; returns a Mismatch or None."""
         name = op["op"]
         if name in ("remount", "dropcaches"):
+            # The tree walk leaves every dentry and inode cached, which would hide
+            # what the daemon answers for inodes the kernel has not looked up since
+            # the mount (open_by_handle_at asks the daemon for LOOKUP(ino, ".") only
+            # then): so drop dentries and inodes again after the walk.
             if name == "remount":
                 rt = self.remount()
                 if rt != "ok":
                     return Mismatch(i, op, "result", "ok", rt)
-            else:
-                drop_caches()
             d = compare_tree(observe_tree(self.native.root, self.checks),
                              observe_tree(self.tier.root, self.checks))
+            drop_caches(2 if name == "remount" else 3)
             return Mismatch(i, op, *d) if d else None
         rn = self.native.run(op)
         rt = self.tier.run(op)
@@ -966,19 +986,23 @@ class Shrinker:
                 if n >= len(cur):
                     break
                 n = min(len(cur), n * 2)
-        # 3. simpler parameters: smaller lengths and sizes, one op at a time
-        for i in range(len(cur)):
-            for key in ("len", "size", "off", "vlen"):
-                while key in cur[i] and cur[i][key] > 1 and not self.out_of_time():
+        # 3. simpler parameters (smaller offsets, lengths, sizes), one op at a time
+        i = 0
+        while i < len(cur) and not self.out_of_time():
+            for key in ("len", "off", "size", "src_off", "dst_off", "vlen"):
+                if i >= len(cur) or key not in cur[i]:
+                    continue
+                v = cur[i][key]
+                smallest = 1 if key == "len" else 0
+                for cand_v in (smallest, v // 16, v // 4, v // 2):
+                    if cand_v >= v or cand_v < smallest or self.out_of_time():
+                        continue
                     cand = [dict(o) for o in cur]
-                    cand[i][key] = cur[i][key] // 2 if key != "len" else max(1, cur[i][key] // 4)
-                    if not self.test(cand):
+                    cand[i][key] = cand_v
+                    if self.test(cand):
+                        cur = self.best[0]
                         break
-                    cur = self.best[0]
-                    if i >= len(cur):
-                        break
-                if i >= len(cur):
-                    break
+            i += 1
         return self.best
 
 
@@ -990,7 +1014,9 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--ops-count", type=int, default=2000)
     ap.add_argument("--remount-every", type=int, default=200, help="0: never (but once at the end)")
-    ap.add_argument("--skip-ops", default="", help="comma-separated op names (see --list-ops)")
+    ap.add_argument("--skip-ops", default="",
+                    help="comma-separated op names (see --list-ops) or op:VARIANT globs, "
+                         "e.g. fallocate:ZERO_RANGE*,open:trunc,rename:EXCHANGE")
     ap.add_argument("--only-ops", default="", help="comma-separated op names: only these")
     ap.add_argument("--skip-checks", default="", help="comma-separated: " + ",".join(CHECKS))
     ap.add_argument("--replay", metavar="FILE.json", help="run exactly the ops in FILE")
@@ -1009,7 +1035,7 @@ def parse_args(argv):
     a.only_ops = [s for s in a.only_ops.split(",") if s]
     a.skip_checks = [s for s in a.skip_checks.split(",") if s]
     for s in a.skip_ops + a.only_ops:
-        if s not in ALL_OPS:
+        if s.split(":")[0] not in ALL_OPS:
             ap.error(f"unknown op {s!r}; ops: {','.join(ALL_OPS)}")
     for s in a.skip_checks:
         if s not in CHECKS:
@@ -1034,7 +1060,8 @@ def main(argv):
         if args.seed is None:
             args.seed = random.randrange(1 << 31)
         enabled = set(args.only_ops or ALL_OPS) - set(args.skip_ops)
-        ops = generate(args.seed, args.ops_count, args.remount_every, enabled)
+        ops = generate(args.seed, args.ops_count, args.remount_every, enabled,
+                       [p for p in args.skip_ops if ":" in p])
     own_workdir = args.workdir is None
     workdir = args.workdir or tempfile.mkdtemp(prefix="difftest.", dir="/tmp")
     os.makedirs(workdir, exist_ok=True)
