@@ -147,6 +147,15 @@ class ObjectStore {
   // Tier moves. OK when the object already is in the target tier.
   Status Demote(ObjectKey key);
   Status Promote(ObjectKey key);
+  // Makes dst a complete copy of src, replacing any existing dst object (in
+  // either tier), in the tier src is in: a hot src gives a hot dst (bytes
+  // copied, holes kept), a cold src a cold dst that is a byte copy of the
+  // cold file as stored (never decoded). The copy is written to a temp name,
+  // fsynced, renamed and its directory fsynced, so a crash leaves dst old or
+  // new, never mixed. NotFound when src is missing; Corruption when it is a
+  // damaged cold object. Holds src's lock shared and dst's exclusive for the
+  // copy (readers of src go on; dst waits).
+  Status CopyObject(ObjectKey src, ObjectKey dst);
   // Decodes every frame of a cold object and checks its checksums.
   Status Verify(ObjectKey key);
 
@@ -212,6 +221,11 @@ class ObjectStore {
                          std::unique_lock<std::shared_mutex>* object_lock,
                          const std::function<bool(const Entry&)>& unchanged);
   std::string TempPath(const std::string& final_path);
+  // CopyObject's steps: a complete, synced copy of src's file in tmp (on
+  // failure tmp is removed), and the swap that makes it dst.
+  Status WriteFileCopy(File* from, uint64_t size, bool keep_holes, const std::string& tmp);
+  Status SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, uint64_t stored,
+                    const std::string& tmp);
   // Unlinks a complete copy at `path` in the tier the table does not name;
   // if that fails, marks the entry's stray_copy. Caller holds the object
   // lock exclusive.

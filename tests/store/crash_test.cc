@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "store/fault_env.h"
 #include "store/object_store.h"
@@ -217,6 +218,87 @@ TEST_P(CrashDirSyncTest, FailedDirSyncAfterRenameLeavesOneCopy) {
 INSTANTIATE_TEST_SUITE_P(Moves, CrashDirSyncTest,
                          ::testing::Values(FailedMove::kDemote, FailedMove::kPromote,
                                            FailedMove::kDemoteAndCleanupUnlink));
+
+
+// CopyObject stopped after every single I/O step, unsynced data dropped: dst
+// is its old self or a complete copy of src, src is untouched, no temp file
+// is left; once CopyObject returned OK the copy is durable.
+struct CopyCase {
+  Tier src_tier;
+  std::optional<Tier> old_dst_tier;  // nullopt: dst did not exist
+};
+
+class CrashCopyTest : public ::testing::TestWithParam<CopyCase> {};
+
+TEST_P(CrashCopyTest, EveryCrashPointLeavesDstOldOrNew) {
+  const CopyCase c = GetParam();
+  const auto src_data = TextBytes(100000, 11);
+  const auto old_dst = TextBytes(70000, 12);
+  const ObjectKey src{1, 0}, dst{2, 0};
+  auto read = [](ObjectStore& s, ObjectKey k) -> std::optional<std::vector<std::byte>> {
+    std::vector<std::byte> buf(200000);
+    auto n = s.Read(k, 0, buf);
+    if (!n.ok()) return std::nullopt;
+    buf.resize(*n);
+    return buf;
+  };
+  int crash_points_seen = 0;
+  for (int crash_at = 0;; ++crash_at) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store";
+    {
+      auto s = ObjectStore::Open(Env::Default(), path, Options());
+      ASSERT_TRUE(s.ok());
+      ASSERT_TRUE((*s)->Write(src, 0, src_data).ok());
+      ASSERT_TRUE((*s)->Sync(src).ok());
+      if (c.src_tier == Tier::kCold) {
+        ASSERT_TRUE((*s)->Demote(src).ok());
+      }
+      if (c.old_dst_tier) {
+        ASSERT_TRUE((*s)->Write(dst, 0, old_dst).ok());
+        ASSERT_TRUE((*s)->Sync(dst).ok());
+        if (*c.old_dst_tier == Tier::kCold) {
+          ASSERT_TRUE((*s)->Demote(dst).ok());
+        }
+      }
+    }
+    FaultInjectionEnv env(Env::Default());
+    bool finished;
+    {
+      auto s = ObjectStore::Open(&env, path, Options());
+      ASSERT_TRUE(s.ok());
+      env.CrashAfter(crash_at);
+      Status st = (*s)->CopyObject(src, dst);
+      finished = !env.crashed();
+      if (finished) {
+        ASSERT_TRUE(st.ok()) << st.ToString();
+      }
+    }
+    ASSERT_TRUE(env.DropUnsyncedData().ok());
+    auto s = ObjectStore::Open(Env::Default(), path, Options());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(CountTempFiles(path), 0u) << "crash point " << crash_at;
+    EXPECT_EQ(read(**s, src), src_data) << "crash point " << crash_at;
+    auto got = read(**s, dst);
+    if (finished) {
+      EXPECT_EQ(got, src_data) << "crash point " << crash_at;
+      EXPECT_EQ((*s)->Stat(dst)->tier, c.src_tier);
+    } else if (c.old_dst_tier) {
+      EXPECT_TRUE(got == src_data || got == old_dst) << "crash point " << crash_at;
+    } else {
+      EXPECT_TRUE(!got || got == src_data) << "crash point " << crash_at;
+    }
+    ++crash_points_seen;
+    if (finished) break;
+  }
+  EXPECT_GE(crash_points_seen, 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Copies, CrashCopyTest,
+    ::testing::Values(CopyCase{Tier::kHot, std::nullopt}, CopyCase{Tier::kCold, std::nullopt},
+                      CopyCase{Tier::kHot, Tier::kCold}, CopyCase{Tier::kCold, Tier::kHot},
+                      CopyCase{Tier::kHot, Tier::kHot}, CopyCase{Tier::kCold, Tier::kCold}));
 
 }  // namespace
 }  // namespace tierfs

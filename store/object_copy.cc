@@ -1,0 +1,147 @@
+// ObjectStore::CopyObject: a whole-object copy within the tier of the
+// source (the store half of copy_file_range). Hot objects are copied byte by
+// byte through a pooled buffer, keeping holes; cold objects are copied as
+// stored, still compressed, never decoded. Like a tier move, the copy is
+// written to a temp name, fsynced, renamed and its directory fsynced before a
+// dst copy in the other tier is unlinked, so a crash leaves dst old or new.
+// Thread-safety: see object_store.h.
+#include "store/object_store.h"
+#include "store/object_store_internal.h"
+
+namespace tierfs {
+
+Status ObjectStore::WriteFileCopy(File* from, uint64_t size, bool keep_holes,
+                                  const std::string& tmp) {
+  Status st = [&]() -> Status {
+    TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
+                                                                  .exclusive = true}));
+    BufferLease buf = pool_.Lease(opts_.io_size);
+    const uint64_t step = buf.capacity();
+    for (uint64_t off = 0; off < size; off += step) {
+      size_t want = std::min<uint64_t>(step, size - off);
+      TIERFS_ASSIGN_OR_RETURN(size_t got, from->PRead(off, buf.span().first(want)));
+      if (got != want) return Status::Corruption("object shrank while copied: " + from->path());
+      std::span<const std::byte> chunk = buf.span().first(got);
+      if (keep_holes && AllZero(chunk)) continue;  // sparse stays sparse
+      TIERFS_RETURN_IF_ERROR(out->PWrite(off, chunk));
+    }
+    TIERFS_RETURN_IF_ERROR(out->Truncate(size));
+    return out->Sync();
+  }();
+  if (!st.ok()) (void)env_->Unlink(tmp);
+  return st;
+}
+
+Status ObjectStore::CopyObject(ObjectKey src, ObjectKey dst) {
+  // src shared, dst exclusive; two locks are taken in address order (every
+  // other path holds one object lock at a time), one when they share a stripe.
+  std::shared_mutex& src_mu = LockFor(src);
+  std::shared_mutex& dst_mu = LockFor(dst);
+  std::shared_lock src_lock(src_mu, std::defer_lock);
+  std::unique_lock dst_lock(dst_mu, std::defer_lock);
+  if (&src_mu == &dst_mu) {
+    dst_lock.lock();
+  } else if (&src_mu < &dst_mu) {
+    src_lock.lock();
+    dst_lock.lock();
+  } else {
+    dst_lock.lock();
+    src_lock.lock();
+  }
+  Tier tier;
+  uint64_t size, stored;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(src);
+    if (it == table_->end()) return Status::NotFound("no such object to copy");
+    if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(src));
+    tier = it->second.tier;
+    size = it->second.logical_size;
+    stored = it->second.stored;
+  }
+  if (src == dst) return Status::OK();
+  const std::string final_path = tier == Tier::kHot ? HotPath(dst) : ColdPath(dst);
+  const std::string tmp = TempPath(final_path);
+  if (tier == Tier::kHot) {
+    TIERFS_ASSIGN_OR_RETURN(auto from, HotFileLocked(src));
+    TIERFS_RETURN_IF_ERROR(WriteFileCopy(from.get(), size, /*keep_holes=*/true, tmp));
+    auto st = env_->Stat(tmp);
+    stored = st.ok() ? st->allocated : size;
+  } else {
+    // As stored: the compressed file, byte for byte (its frames keep their
+    // checksums; nothing is decoded).
+    TIERFS_ASSIGN_OR_RETURN(auto from, env_->Open(ColdPath(src), OpenOptions{}));
+    TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, from->Size());
+    TIERFS_RETURN_IF_ERROR(WriteFileCopy(from.get(), file_size, /*keep_holes=*/false, tmp));
+    stored = file_size;
+  }
+  return SwapInCopy(dst, tier, size, stored, tmp);
+}
+
+Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, uint64_t stored,
+                               const std::string& tmp) {
+  const std::string final_path = tier == Tier::kHot ? HotPath(dst) : ColdPath(dst);
+  const Tier other = tier == Tier::kHot ? Tier::kCold : Tier::kHot;
+  const std::string other_path = tier == Tier::kHot ? ColdPath(dst) : HotPath(dst);
+  // Is there a dst copy in the other tier (the old dst, or a stray)?
+  bool old_in_other;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(dst);
+    old_in_other = it != table_->end() && (it->second.tier == other || it->second.stray_copy);
+  }
+  // Makes the table say: dst is the new copy.
+  auto install = [&](bool stray) {
+    std::lock_guard lock(mu_);
+    Entry& e = (*table_)[dst];
+    if (e.in_lru) open_lru_.erase(e.lru_it);  // its open file is the old one
+    e = Entry{};
+    e.tier = tier;
+    e.logical_size = logical_size;
+    e.stored = stored;
+    e.version = ++next_version_;
+    if (tier == Tier::kCold) e.generation = next_generation_++;  // no old frames
+    e.last_access = e.window_start = env_->NowNanos();
+    e.stray_copy = stray;
+    promote_hints_.erase(dst);
+  };
+  Status st = env_->Rename(tmp, final_path);
+  if (!st.ok()) {
+    (void)env_->Unlink(tmp);
+    return st;
+  }
+  st = env_->SyncDir(DirName(final_path));
+  if (!st.ok()) {
+    // The rename is done but not durable. A dst in the same tier was
+    // replaced by it (gone), so dst is now the new copy. An old dst in the
+    // other tier is still complete: withdraw the new copy and keep it.
+    if (!old_in_other) {
+      install(false);
+      return st;
+    }
+    Status u = env_->Unlink(final_path);
+    if (u.ok() || u.IsNotFound()) return st;
+    if (tier == Tier::kHot) {
+      install(true);  // the new hot copy would win at recovery anyway
+    } else {
+      std::lock_guard lock(mu_);
+      auto it = table_->find(dst);
+      if (it != table_->end()) it->second.stray_copy = true;
+    }
+    return st;
+  }
+  if (!old_in_other) {
+    install(false);
+    return Status::OK();
+  }
+  // The new copy is durable: now the old one in the other tier goes.
+  // (An old hot copy whose unlink is not yet durable would win a recovery:
+  // a crash then leaves dst as it was. Either state is complete.)
+  Status unlinked = env_->Unlink(other_path);
+  const bool gone = unlinked.ok() || unlinked.IsNotFound();
+  install(/*stray=*/!gone);
+  if (!gone) return unlinked;
+  return env_->SyncDir(DirName(other_path));
+}
+
+}  // namespace tierfs
