@@ -97,6 +97,13 @@ class Env {
   // Takes an exclusive non-blocking lock on path (created if missing);
   // Busy when another process holds it.
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // Like LockFile, but never creates the file: NotFound when it is missing.
+  // (The default checks with Stat first; PosixEnv opens it O_RDONLY without
+  // O_CREAT, so it works on a read-only filesystem.)
+  virtual Result<std::unique_ptr<FileLock>> LockExistingFile(const std::string& path) {
+    TIERFS_RETURN_IF_ERROR(Stat(path).status());
+    return LockFile(path);
+  }
   // Wall-clock time in nanoseconds since the epoch.
   virtual int64_t NowNanos() = 0;
 };

@@ -216,6 +216,16 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return PosixError("open lock " + path, errno);
+    return Flock(fd, path);
+  }
+
+  Result<std::unique_ptr<FileLock>> LockExistingFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open lock " + path, errno);
+    return Flock(fd, path);
+  }
+
+  static Result<std::unique_ptr<FileLock>> Flock(int fd, const std::string& path) {
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
       ::close(fd);

@@ -252,6 +252,10 @@ Result<std::unique_ptr<FileLock>> FaultInjectionEnv::LockFile(const std::string&
   return base_->LockFile(path);
 }
 
+Result<std::unique_ptr<FileLock>> FaultInjectionEnv::LockExistingFile(const std::string& path) {
+  return base_->LockExistingFile(path);
+}
+
 Status FaultInjectionEnv::DropUnsyncedData() {
   std::map<std::string, std::optional<std::string>> files;
   {

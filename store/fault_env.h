@@ -71,6 +71,7 @@ class FaultInjectionEnv final : public Env {
   Result<FileStat> Stat(const std::string& path) override;
   Result<FsSpace> StatFs(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> LockExistingFile(const std::string& path) override;
   int64_t NowNanos() override;
   // Makes NowNanos() return ns (0: the base Env's clock again).
   void SetNowNanos(int64_t ns);

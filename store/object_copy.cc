@@ -33,6 +33,7 @@ Status ObjectStore::WriteFileCopy(File* from, uint64_t size, bool keep_holes,
 }
 
 Status ObjectStore::CopyObject(ObjectKey src, ObjectKey dst) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   // src shared, dst exclusive; two locks are taken in address order (every
   // other path holds one object lock at a time), one when they share a stripe.
   std::shared_mutex& src_mu = LockFor(src);

@@ -176,6 +176,7 @@ void ObjectStore::RefreshStoredBytes(ObjectKey key) {
 }
 
 Status ObjectStore::Allocate(ObjectKey key, uint64_t offset, uint64_t len) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   if (len == 0) return Status::InvalidArgument("allocate of zero bytes");
   // Exclusive: creation, promotion and the reservation are one step for
   // readers (fallocate only maps extents; it writes no data).
@@ -216,6 +217,7 @@ Status ObjectStore::Allocate(ObjectKey key, uint64_t offset, uint64_t len) {
 }
 
 Status ObjectStore::Write(ObjectKey key, uint64_t offset, std::span<const std::byte> src) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   return WithHotFile(key, [&](File& f, uint64_t) -> Result<uint64_t> {
     TIERFS_RETURN_IF_ERROR(f.PWrite(offset, src));
     return offset + src.size();
@@ -223,6 +225,7 @@ Status ObjectStore::Write(ObjectKey key, uint64_t offset, std::span<const std::b
 }
 
 Status ObjectStore::PunchHole(ObjectKey key, uint64_t offset, uint64_t len) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   {
     std::lock_guard lock(mu_);
     if (!table_->count(key)) return Status::OK();  // already a hole
@@ -234,6 +237,7 @@ Status ObjectStore::PunchHole(ObjectKey key, uint64_t offset, uint64_t len) {
 }
 
 Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   std::unique_lock object_lock(LockFor(key));
   {
     std::lock_guard lock(mu_);
@@ -260,6 +264,7 @@ Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
 }
 
 Status ObjectStore::Remove(ObjectKey key) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   std::unique_lock object_lock(LockFor(key));
   return RemoveWithLockHeld(key);
 }
@@ -291,6 +296,7 @@ Status ObjectStore::RemoveWithLockHeld(ObjectKey key) {
 }
 
 Result<uint64_t> ObjectStore::RemoveGroup(uint64_t group) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   std::vector<ObjectInfo> objects = ListGroup(group);
   for (const ObjectInfo& o : objects) TIERFS_RETURN_IF_ERROR(Remove(o.key));
   return static_cast<uint64_t>(objects.size());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cstdio>
 
 #include "store/object_store_internal.h"
@@ -70,9 +71,22 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(Env* env, const std::stri
   if (opts.io_size == 0 || opts.max_io < opts.io_size) {
     return Status::InvalidArgument("io_size must be > 0 and <= max_io");
   }
-  TIERFS_RETURN_IF_ERROR(env->MkDir(dir));
+  if (opts.read_only) {
+    TIERFS_ASSIGN_OR_RETURN(FileStat st, env->Stat(dir));
+    if (!st.is_dir) return Status::InvalidArgument("not a store directory: " + dir);
+  } else {
+    TIERFS_RETURN_IF_ERROR(env->MkDir(dir));
+  }
   std::unique_ptr<ObjectStore> store(new ObjectStore(env, dir, opts));
-  if (opts.take_lock) {
+  if (opts.take_lock && opts.read_only) {
+    // Lock out writers if there is a LOCK to take; never create it.
+    auto lock = env->LockExistingFile(dir + "/LOCK");
+    if (lock.ok()) {
+      store->lock_ = std::move(lock).value();
+    } else if (!lock.status().IsNotFound()) {
+      return lock.status();
+    }
+  } else if (opts.take_lock) {
     TIERFS_ASSIGN_OR_RETURN(store->lock_, env->LockFile(dir + "/LOCK"));
   }
   TIERFS_RETURN_IF_ERROR(store->Recover());
@@ -99,8 +113,14 @@ std::shared_mutex& ObjectStore::LockFor(ObjectKey key) const {
   return object_locks_[ObjectKeyHash()(key) % kObjectLockStripes];
 }
 
+Status ObjectStore::CheckWritable() const {
+  if (opts_.read_only) return Status::Posix(EROFS, "store " + dir_ + " is open read-only");
+  return Status::OK();
+}
+
 Status ObjectStore::Recover() {
   for (const std::string& tier_dir : {opts_.hot_dir, opts_.cold_dir}) {
+    if (opts_.read_only) break;
     TIERFS_RETURN_IF_ERROR(env_->MkDir(tier_dir));
     for (size_t s = 0; s < kShards; ++s) {
       TIERFS_RETURN_IF_ERROR(env_->MkDir(tier_dir + "/" + ShardName(s)));
@@ -115,20 +135,24 @@ Status ObjectStore::ScanTier(Tier tier) {
   const std::string& tier_dir = tier == Tier::kHot ? opts_.hot_dir : opts_.cold_dir;
   for (size_t s = 0; s < kShards; ++s) {
     std::string shard_dir = tier_dir + "/" + ShardName(s);
-    TIERFS_ASSIGN_OR_RETURN(auto names, env_->ListDir(shard_dir));
+    auto listed = env_->ListDir(shard_dir);
+    // Read-only: a shard directory not created yet simply holds nothing.
+    if (opts_.read_only && listed.status().IsNotFound()) continue;
+    TIERFS_ASSIGN_OR_RETURN(auto names, std::move(listed));
     for (const std::string& name : names) {
       std::string path = shard_dir + "/" + name;
       ObjectKey key;
       if (name.find(kTempMarker) != std::string::npos) {
         // An interrupted tier move: the source copy is still in place.
-        TIERFS_RETURN_IF_ERROR(env_->Unlink(path));
+        if (!opts_.read_only) TIERFS_RETURN_IF_ERROR(env_->Unlink(path));
         continue;
       }
       if (!ParseObjectName(name, &key)) continue;  // not ours; fsck reports it
       if (tier == Tier::kCold && table_->count(key)) {
         // Crash between rename and unlink of a move: both copies are
-        // complete, and the hot one may be newer. Hot wins.
-        TIERFS_RETURN_IF_ERROR(env_->Unlink(path));
+        // complete, and the hot one may be newer. Hot wins (read-only: in
+        // memory only, the cold file stays).
+        if (!opts_.read_only) TIERFS_RETURN_IF_ERROR(env_->Unlink(path));
         continue;
       }
       TIERFS_ASSIGN_OR_RETURN(FileStat st, env_->Stat(path));
@@ -191,7 +215,8 @@ Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(ObjectKey key) {
       return it->second.hot;
     }
   }
-  TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = true}));
+  TIERFS_ASSIGN_OR_RETURN(auto f,
+                          env_->Open(HotPath(key), OpenOptions{.write = !opts_.read_only}));
   std::shared_ptr<File> file(std::move(f));
   std::lock_guard lock(mu_);
   auto it = table_->find(key);

@@ -89,6 +89,11 @@ struct StoreOptions {
   // sequential scan does not look like repeated use.
   int64_t read_gap_ns = 1'000'000'000;
   bool take_lock = true;  // hold <store>/LOCK while open
+  // Open without changing anything on disk: no directory is created, no
+  // temp file removed, duplicates are resolved in memory only (hot wins),
+  // LOCK is flock()ed only if it exists, files are opened O_RDONLY, and
+  // every mutating method returns Status::Posix(EROFS, ...).
+  bool read_only = false;
 };
 
 struct StoreStats {
@@ -104,7 +109,8 @@ class ObjectStore {
  public:
   // Opens (creating when missing) the store in `dir`: takes the store lock,
   // creates the shard directories, removes temp files, resolves duplicate
-  // copies and builds the in-memory table.
+  // copies and builds the in-memory table. With opts.read_only it changes
+  // nothing on disk (see StoreOptions::read_only); `dir` must exist.
   static Result<std::unique_ptr<ObjectStore>> Open(Env* env, const std::string& dir,
                                                    const StoreOptions& opts);
   ~ObjectStore();
@@ -182,6 +188,8 @@ class ObjectStore {
   ObjectStore(Env* env, std::string dir, const StoreOptions& opts);
 
   Status Recover();
+  // EROFS when the store was opened read-only, else OK.
+  Status CheckWritable() const;
   Status ScanTier(Tier tier);
   std::shared_mutex& LockFor(ObjectKey key) const;
   // Returns the cached open file/handle for an entry, opening it if needed.

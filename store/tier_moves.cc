@@ -34,6 +34,7 @@ Status ObjectStore::WriteColdCopy(File* hot, uint64_t size, const std::string& t
 }
 
 Status ObjectStore::Demote(ObjectKey key) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   std::shared_ptr<File> hot;
   uint64_t version, size;
   {
@@ -185,6 +186,7 @@ Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::string& tmp,
 }
 
 Status ObjectStore::Promote(ObjectKey key) {
+  TIERFS_RETURN_IF_ERROR(CheckWritable());
   std::shared_ptr<ColdHandle> h;
   uint64_t gen;
   {
