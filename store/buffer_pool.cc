@@ -2,9 +2,10 @@
 #include "store/buffer_pool.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <new>
+#include <string>
 #include <utility>
 
 namespace tierfs {
@@ -12,10 +13,10 @@ namespace tierfs {
 namespace {
 size_t RoundUp(size_t n) { return (n + kBufferAlign - 1) / kBufferAlign * kBufferAlign; }
 
+// nullptr when the heap cannot give n bytes (never throws).
 std::byte* AlignedAlloc(size_t n) {
-  void* p = std::aligned_alloc(kBufferAlign, RoundUp(n));
-  if (p == nullptr) throw std::bad_alloc();
-  return static_cast<std::byte*>(p);
+  if (n > SIZE_MAX - kBufferAlign) return nullptr;  // RoundUp would wrap
+  return static_cast<std::byte*>(std::aligned_alloc(kBufferAlign, RoundUp(n)));
 }
 }  // namespace
 
@@ -57,7 +58,8 @@ std::vector<BufferClass> BufferPool::SplitBudget(size_t budget, const std::vecto
   return out;
 }
 
-BufferPool::BufferPool(std::vector<BufferClass> classes) {
+BufferPool::BufferPool(std::vector<BufferClass> classes, size_t max_heap_lease)
+    : max_heap_lease_(max_heap_lease) {
   std::sort(classes.begin(), classes.end(),
             [](const BufferClass& a, const BufferClass& b) { return a.buffer_size < b.buffer_size; });
   for (const BufferClass& bc : classes) {
@@ -65,7 +67,11 @@ BufferPool::BufferPool(std::vector<BufferClass> classes) {
     Class c;
     c.buffer_size = RoundUp(bc.buffer_size);
     size_t bytes = c.buffer_size * bc.count;
-    c.slab = AlignedAlloc(bytes);
+    if (bc.count > SIZE_MAX / c.buffer_size || (c.slab = AlignedAlloc(bytes)) == nullptr) {
+      status_ = Status::NoMemory("buffer pool: cannot preallocate " + std::to_string(bc.count) +
+                                 " buffers of " + std::to_string(c.buffer_size) + " bytes");
+      continue;
+    }
     std::memset(c.slab, 0, bytes);  // pre-fault every page now, not on first read
     c.free.reserve(bc.count);
     for (size_t i = bc.count; i-- > 0;) c.free.push_back(c.slab + i * c.buffer_size);
@@ -78,7 +84,7 @@ BufferPool::~BufferPool() {
   for (Class& c : classes_) std::free(c.slab);
 }
 
-BufferLease BufferPool::Lease(size_t n) {
+Result<BufferLease> BufferPool::Lease(size_t n) {
   leases_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
@@ -92,8 +98,15 @@ BufferLease BufferPool::Lease(size_t n) {
       return BufferLease(this, p, c.buffer_size, static_cast<int>(i));
     }
   }
+  n = std::max<size_t>(n, 1);
+  std::byte* p = n <= max_heap_lease_ ? AlignedAlloc(n) : nullptr;
+  if (p == nullptr) {
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    return Status::NoMemory("buffer pool: no pooled buffer and no heap memory for " +
+                            std::to_string(n) + " bytes");
+  }
   overflow_.fetch_add(1, std::memory_order_relaxed);
-  return BufferLease(this, AlignedAlloc(std::max<size_t>(n, 1)), std::max<size_t>(n, 1), -1);
+  return BufferLease(this, p, n, -1);
 }
 
 void BufferPool::Return(std::byte* data, int class_index) {
@@ -107,6 +120,7 @@ BufferPoolStats BufferPool::stats() const {
   s.leases = leases_.load(std::memory_order_relaxed);
   s.pool_hits = hits_.load(std::memory_order_relaxed);
   s.overflow_allocations = overflow_.load(std::memory_order_relaxed);
+  s.failed_allocations = failed_.load(std::memory_order_relaxed);
   s.bytes_preallocated = bytes_preallocated_;
   std::lock_guard lock(mu_);
   s.in_use = in_use_;

@@ -6,7 +6,9 @@
 // first read does not pay page faults). Lease(n) hands out a buffer of the
 // smallest class that holds n bytes and has one free, trying larger classes
 // next; when all are taken it falls back to a fresh aligned heap allocation,
-// counted in stats().overflow_allocations — it never blocks.
+// counted in stats().overflow_allocations — it never blocks. A fallback the
+// heap cannot give (or larger than max_heap_lease) is Status NoMemory, never
+// an exception: nothing here throws across the store boundary.
 //
 // Thread-safety: thread-safe. A BufferLease is owned by one thread at a time
 // and must not outlive its pool.
@@ -18,6 +20,8 @@
 #include <mutex>
 #include <span>
 #include <vector>
+
+#include "compress/status.h"
 
 namespace tierfs {
 
@@ -69,11 +73,18 @@ struct BufferPoolStats {
   uint64_t overflow_allocations = 0;
   uint64_t bytes_preallocated = 0;
   uint64_t in_use = 0;  // pooled buffers currently leased
+  uint64_t failed_allocations = 0;  // heap fallbacks refused (NoMemory)
 };
 
 class BufferPool {
  public:
-  explicit BufferPool(std::vector<BufferClass> classes);
+  // No single heap fallback is larger than this by default (a bigger
+  // request is a bug or hostile, and is refused as NoMemory).
+  static constexpr size_t kDefaultMaxHeapLease = size_t{1} << 30;
+  // A class whose slab cannot be allocated is left out and status() says
+  // NoMemory. max_heap_lease bounds each heap fallback (tests lower it).
+  explicit BufferPool(std::vector<BufferClass> classes,
+                      size_t max_heap_lease = kDefaultMaxHeapLease);
   // Splits `budget` bytes over the given buffer sizes (equal bytes per class,
   // at least one buffer each).
   static std::vector<BufferClass> SplitBudget(size_t budget, const std::vector<size_t>& sizes);
@@ -81,9 +92,11 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // A buffer of at least n bytes (n > 0). Never fails except by bad_alloc
-  // when the heap fallback cannot be satisfied.
-  BufferLease Lease(size_t n);
+  // A buffer of at least n bytes (n > 0): pooled, else from the heap;
+  // NoMemory when the heap fallback cannot be satisfied.
+  Result<BufferLease> Lease(size_t n);
+  // OK, or NoMemory when a class's slab could not be preallocated.
+  Status status() const { return status_; }
   BufferPoolStats stats() const;
   size_t largest_class() const;
 
@@ -98,7 +111,9 @@ class BufferPool {
   };
   mutable std::mutex mu_;
   std::vector<Class> classes_;  // ascending buffer_size; immutable layout
-  std::atomic<uint64_t> leases_{0}, hits_{0}, overflow_{0};
+  std::atomic<uint64_t> leases_{0}, hits_{0}, overflow_{0}, failed_{0};
+  const size_t max_heap_lease_;
+  Status status_;
   uint64_t bytes_preallocated_ = 0;
   uint64_t in_use_ = 0;  // guarded by mu_
 };

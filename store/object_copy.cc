@@ -15,7 +15,7 @@ Status ObjectStore::WriteFileCopy(File* from, uint64_t size, bool keep_holes,
   Status st = [&]() -> Status {
     TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
                                                                   .exclusive = true}));
-    BufferLease buf = pool_.Lease(opts_.io_size);
+    TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.io_size));
     const uint64_t step = buf.capacity();
     for (uint64_t off = 0; off < size; off += step) {
       size_t want = std::min<uint64_t>(step, size - off);

@@ -16,8 +16,8 @@ Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandl
   }
   const ColdObjectReader& r = *h.reader;
   auto frame = std::make_shared<CachedFrame>();
-  frame->buffer = pool_.Lease(r.frame_size());
-  BufferLease scratch = pool_.Lease(r.frame_size());
+  TIERFS_ASSIGN_OR_RETURN(frame->buffer, pool_.Lease(r.frame_size()));
+  TIERFS_ASSIGN_OR_RETURN(BufferLease scratch, pool_.Lease(r.frame_size()));
   Status st = r.ReadFrame(i, scratch.span(), frame->buffer.span());
   if (!st.ok()) return st.WithContext(h.file->path() + " frame " + std::to_string(i));
   frame->buffer.set_size(r.frame_logical_size(i));
@@ -77,7 +77,7 @@ Result<size_t> ObjectStore::Read(ObjectKey key, uint64_t offset, std::span<std::
 }
 
 Result<BufferLease> ObjectStore::ReadLease(ObjectKey key, uint64_t offset, size_t len) {
-  BufferLease lease = pool_.Lease(std::max<size_t>(len, 1));
+  TIERFS_ASSIGN_OR_RETURN(BufferLease lease, pool_.Lease(std::max<size_t>(len, 1)));
   TIERFS_ASSIGN_OR_RETURN(size_t n, Read(key, offset, lease.span().first(len)));
   lease.set_size(n);
   return lease;

@@ -78,6 +78,7 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(Env* env, const std::stri
     TIERFS_RETURN_IF_ERROR(env->MkDir(dir));
   }
   std::unique_ptr<ObjectStore> store(new ObjectStore(env, dir, opts));
+  TIERFS_RETURN_IF_ERROR(store->pool_.status());
   if (opts.take_lock && opts.read_only) {
     // Lock out writers if there is a LOCK to take; never create it.
     auto lock = env->LockExistingFile(dir + "/LOCK");

@@ -20,7 +20,7 @@ Status ObjectStore::WriteColdCopy(File* hot, uint64_t size, const std::string& t
   FileSink sink(out.get());
   TIERFS_ASSIGN_OR_RETURN(auto writer, ColdObjectWriter::Create(&sink, size, opts_.frame_size,
                                                                 opts_.compression));
-  BufferLease buf = pool_.Lease(opts_.frame_size);
+  TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.frame_size));
   for (uint64_t off = 0; off < size; off += opts_.frame_size) {
     size_t n = std::min<uint64_t>(opts_.frame_size, size - off);
     TIERFS_ASSIGN_OR_RETURN(size_t got, hot->PRead(off, buf.span().first(n)));

@@ -339,5 +339,20 @@ TEST_F(ObjectStoreTest, NewObjectStartsEmptyDespiteALeftoverFileAtItsHotPath) {
   EXPECT_EQ(ReadAll(k, 200000), expected);
 }
 
+
+// The pool's heap fallback failing is a Status, not a bad_alloc thrown
+// across the store boundary.
+TEST_F(ObjectStoreTest, ReadLeaseTheHeapCannotGiveIsNoMemoryNotAnException) {
+  auto data = RandomBytes(1000, 16);
+  ASSERT_TRUE(store_->Write({1, 0}, 0, data).ok());
+  Result<BufferLease> lease = Status::IOError("not run");
+  EXPECT_NO_THROW(lease = store_->ReadLease({1, 0}, 0, size_t{1} << 50));
+  ASSERT_FALSE(lease.ok());
+  EXPECT_EQ(lease.status().code(), Code::kNoMemory) << lease.status().ToString();
+  auto ok = store_->ReadLease({1, 0}, 0, data.size());
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->size(), data.size());
+}
+
 }  // namespace
 }  // namespace tierfs
