@@ -3,7 +3,8 @@
 # loop and the concurrency test) with ctest.
 #
 #   scripts/stress.sh            CI profile: 20 crash rounds, 20 s of concurrency (~3 min)
-#   scripts/stress.sh --long     soak: 200 crash rounds, 300 s of concurrency
+#   scripts/stress.sh --long     soak: 200 crash rounds, 300 s of concurrency, and the
+#                                differential tester (difftest_test) for 1,000,000 ops
 #   scripts/stress.sh [--long] -V    extra arguments go to ctest (-V prints the per-round table)
 #
 # --long is passed to the tests as TIERFS_STRESS_LONG=1. TIERFS_STRESS_SEED=N
@@ -17,7 +18,7 @@ CTEST_ARGS=()
 for a in "$@"; do
   case "$a" in
     --long) LONG=1 ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) CTEST_ARGS+=("$a") ;;
   esac
 done
@@ -30,4 +31,12 @@ flock "$LOCK" -c "cmake -S . -B build -G Ninja >/dev/null && cmake --build build
 echo "== stress tests ($([[ $LONG == 1 ]] && echo long || echo CI) profile)"
 export TIERFS_STRESS_LONG=$LONG
 cd build
-ctest -L stress --output-on-failure "${CTEST_ARGS[@]}"
+rc=0
+ctest -L stress --output-on-failure "${CTEST_ARGS[@]}" || rc=$?
+if [[ $LONG == 1 ]]; then
+  # difftest_test is labelled mount (its short profile runs in scripts/test.sh);
+  # its soak runs here.
+  echo "== differential tester soak (1,000,000 ops)"
+  ctest -R '^stress_difftest_test$' --output-on-failure "${CTEST_ARGS[@]}" || rc=$?
+fi
+exit $rc

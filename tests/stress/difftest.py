@@ -1102,7 +1102,7 @@ def main(argv):
         print(f"  {i:3d}  {fmt_op(op)}")
     print(rm.describe())
     print("difftest: replay with: " + " ".join(shlex.quote(x) for x in
-          [sys.executable, os.path.abspath(__file__), "--tierfs", args.tierfs, "--replay", path]))
+          ["python3", os.path.abspath(__file__), "--tierfs", args.tierfs, "--replay", path]))
     print(f"difftest: seed {args.seed}: {nops} ops, {remounts} remounts, MISMATCH "
           f"({rm.signature()[0]}: {rm.what})")
     if own_workdir:
