@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <string>
+
+#include <spdlog/spdlog.h>
 
 namespace tierfs {
 
@@ -42,11 +45,42 @@ bool Migrator::SleepFor(int64_t ns) {
 }
 
 void Migrator::Loop() {
-  while (SleepFor(opts_.interval_ms * 1000000)) RunOnce();
+  while (SleepFor(opts_.interval_ms * 1000000 + error_backoff_ns_.load())) RunOnce();
 }
 
 void Migrator::RunOnce() {
   std::lock_guard pass(pass_mu_);
+  try {
+    RunPass();
+    error_backoff_ns_.store(0);
+  } catch (const std::exception& e) {
+    NoteFailedPass(e.what());
+  } catch (...) {
+    NoteFailedPass("unknown exception");
+  }
+}
+
+void Migrator::NoteFailedPass(const std::string& what) {
+  // No Env call here: the Env may be what threw.
+  const int64_t min_ns = std::max<int64_t>(opts_.error_backoff_ms, 1) * 1000000;
+  const int64_t backoff = std::clamp<int64_t>(error_backoff_ns_.load() * 2, min_ns,
+                                              std::max(min_ns, kMaxBackoffNs));
+  error_backoff_ns_.store(backoff);
+  std::string msg = "migrator pass failed with an exception: " + what;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.errors;
+    stats_.last_error = msg;
+    stats_.queued = 0;
+  }
+  try {
+    spdlog::error("{}; next pass in {} ms", msg, backoff / 1000000);
+  } catch (...) {
+    // Logging must not end the thread either.
+  }
+}
+
+void Migrator::RunPass() {
   std::vector<ObjectInfo> objects = store_->List();
   std::vector<ObjectKey> hints = store_->TakePromoteHints();
   Env* env = store_->env();

@@ -4,10 +4,16 @@
 // ObjectStore::Demote/Promote hold the object lock only for the final swap,
 // so foreground I/O is not stalled by compression.
 //
+// No exception ends the migrator: a pass that throws (a bug, bad_alloc, an
+// Env that throws) is caught, counted in stats().errors, logged (spdlog
+// default logger) and followed by a back-off (error_backoff_ms doubling to a
+// minute) before the next pass.
+//
 // Thread-safety: all public methods are thread-safe. RunOnce() may be called
 // while the thread runs (passes are serialized).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -23,6 +29,9 @@ namespace tierfs {
 struct MigratorOptions {
   int64_t interval_ms = 1000;
   uint64_t rate_bytes_per_sec = 0;  // logical bytes moved per second; 0: unlimited
+  // Extra wait after a pass that threw, doubled by each further one (to at
+  // most 60 s), reset by a pass that completes.
+  int64_t error_backoff_ms = 1000;
 };
 
 struct MigratorStats {
@@ -45,12 +54,14 @@ class Migrator {
   void Start();
   // Stops the thread after the move in progress; idempotent.
   void Stop();
-  // One synchronous pass.
+  // One synchronous pass; never throws (see above).
   void RunOnce();
   MigratorStats stats() const;
 
  private:
   void Loop();
+  void RunPass();  // may throw; RunOnce guards it
+  void NoteFailedPass(const std::string& what);
   // Sleeps up to ns; returns false when stopping.
   bool SleepFor(int64_t ns);
 
@@ -60,6 +71,7 @@ class Migrator {
   std::mutex pass_mu_;  // serializes passes; guards the two fields below
   int64_t demote_paused_until_ = 0;  // no demotions before (cold tier full)
   int64_t demote_backoff_ns_ = 0;
+  std::atomic<int64_t> error_backoff_ns_{0};  // extra wait before the next pass
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include "store/fault_env.h"
@@ -122,6 +124,69 @@ TEST(MigratorTest, RateLimitSpacesMovesOut) {
   auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(m.stats().demoted, 4u);
   EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+}
+
+
+// An Env whose clock throws while armed: a migrator pass that calls it
+// throws from inside the store's Env, as a bug or bad_alloc would.
+class ThrowingClockEnv final : public Env {
+ public:
+  explicit ThrowingClockEnv(Env* base) : base_(base) {}
+  std::atomic<int> throws{0};
+
+  int64_t NowNanos() override {
+    if (throws.load() > 0) {
+      throws.fetch_sub(1);
+      throw std::runtime_error("injected exception in NowNanos");
+    }
+    return base_->NowNanos();
+  }
+  Result<std::unique_ptr<File>> Open(const std::string& p, const OpenOptions& o) override {
+    return base_->Open(p, o);
+  }
+  Status Rename(const std::string& a, const std::string& b) override { return base_->Rename(a, b); }
+  Status Unlink(const std::string& p) override { return base_->Unlink(p); }
+  Status MkDir(const std::string& p) override { return base_->MkDir(p); }
+  Status SyncDir(const std::string& p) override { return base_->SyncDir(p); }
+  Result<std::vector<std::string>> ListDir(const std::string& p) override {
+    return base_->ListDir(p);
+  }
+  Result<FileStat> Stat(const std::string& p) override { return base_->Stat(p); }
+  Result<FsSpace> StatFs(const std::string& p) override { return base_->StatFs(p); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
+    return base_->LockFile(p);
+  }
+
+ private:
+  Env* const base_;
+};
+
+TEST(MigratorTest, ExceptionInAPassIsCaughtAndTheThreadKeepsRunning) {
+  TempDir dir;
+  ThrowingClockEnv env(Env::Default());
+  auto s = ObjectStore::Open(&env, dir.path() + "/s", Options());
+  ASSERT_TRUE(s.ok());
+  ObjectStore& store = **s;
+  ASSERT_TRUE(store.Write({1, 0}, 0, TextBytes(10000, 5)).ok());
+  PolicyConfig c;
+  c.cold_after_ns = 0;
+  Migrator m(&store, c, MigratorOptions{.interval_ms = 10, .error_backoff_ms = 10});
+  env.throws = 1;
+  EXPECT_NO_THROW(m.RunOnce());  // a direct pass is guarded too
+  EXPECT_EQ(m.stats().errors, 1u);
+  EXPECT_NE(m.stats().last_error.find("injected exception"), std::string::npos);
+  env.throws = 2;
+  m.Start();
+  // The thread survives both throwing passes (backing off after each) and
+  // then does its work.
+  for (int i = 0; i < 1500 && store.Stat({1, 0})->tier != Tier::kCold; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  m.Stop();
+  EXPECT_EQ(store.Stat({1, 0})->tier, Tier::kCold);
+  EXPECT_EQ(env.throws.load(), 0);
+  EXPECT_EQ(m.stats().errors, 3u);
+  EXPECT_GE(m.stats().passes, 1u);
 }
 
 }  // namespace
