@@ -61,7 +61,27 @@ Status CheckNamespaceNotLost(Env* env, const std::string& store_dir) {
 }  // namespace
 
 bool Caller::InGroup(uint32_t g) const {
-  return uid == 0 || gid == g || std::find(groups.begin(), groups.end(), g) != groups.end();
+  if (uid == 0 || gid == g) return true;
+  if (!groups) groups = load_groups ? load_groups() : std::vector<uint32_t>{};
+  return std::find(groups->begin(), groups->end(), g) != groups->end();
+}
+
+uint32_t KillPrivBits(uint32_t mode, uint32_t file_gid, const Caller& caller) {
+  if (caller.uid == 0 || !S_ISREG(mode)) return 0;
+  uint32_t kill = mode & S_ISUID;
+  if ((mode & S_ISGID) && ((mode & S_IXGRP) || !caller.InGroup(file_gid))) kill |= S_ISGID;
+  return kill;
+}
+
+Result<bool> Filesystem::KillPriv(uint64_t ino, const Caller& caller) {
+  if (caller.uid == 0) return false;
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
+  const uint32_t kill = KillPrivBits(cur.mode, cur.gid, caller);
+  if (kill == 0) return false;
+  SetAttrRequest req;
+  req.mode = cur.mode & 07777 & ~kill;
+  TIERFS_RETURN_IF_ERROR(SetAttr(ino, req).status());
+  return true;
 }
 
 Filesystem::Filesystem(const MountConfig& config, Env* env)
@@ -191,7 +211,7 @@ Status Filesystem::TrimPastEof() {
     auto it = sizes.find(o.key.group);
     if (it == sizes.end()) continue;  // not a file: fsck's business
     const uint64_t start = o.key.index * chunk_size_;
-    if (start + o.logical_size <= it->second) continue;
+    if (start + o.logical_size <= it->second || ReservationOnly(o)) continue;
     TIERFS_RETURN_IF_ERROR(start >= it->second ? store_->Remove(o.key)
                                                : store_->Truncate(o.key, it->second - start));
     ++trimmed;
@@ -499,6 +519,13 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
     if (!req.mtime) u.mtime = Now();  // truncate changes mtime (POSIX)
   }
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
+  if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
+    // truncate by an unprivileged caller: the kernel's own kill-priv sends
+    // nothing for S_ISGID without group-exec.
+    AttrUpdate kill;
+    kill.mode = a.mode & 07777 & ~KillPrivBits(a.mode, a.gid, caller);
+    TIERFS_ASSIGN_OR_RETURN(a, meta_->SetAttr(ino, kill, Now()));
+  }
   if (req.size) {
     std::lock_guard lock(mu_);
     auto it = inodes_.find(ino);
@@ -603,7 +630,7 @@ Status Filesystem::ReadDir(
 
 // ---- open files ----------------------------------------------------------------
 
-Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read,
+Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read, bool for_write,
                                     const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
   OpenResult r;
@@ -611,16 +638,14 @@ Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read,
     // The kernel leaves O_TRUNC to us (FUSE_CAP_ATOMIC_O_TRUNC) and with it
     // the kill-priv of a truncate, which the VFS would do for an open.
     TIERFS_RETURN_IF_ERROR(Writable());
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
     SetAttrRequest req;
     req.size = 0;
-    if (caller.uid != 0 && (cur.mode & (S_ISUID | S_ISGID))) {
-      uint32_t mode = cur.mode & 07777 & ~S_ISUID;
-      if ((cur.mode & S_IXGRP) || !caller.InGroup(cur.gid)) mode &= ~S_ISGID;
-      req.mode = mode;
-    }
     TIERFS_RETURN_IF_ERROR(SetAttr(ino, req).status());
+    TIERFS_RETURN_IF_ERROR(KillPriv(ino, caller).status());
     r.attr_changed = true;
+  } else if (for_write && caller.uid != 0) {
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
+    r.kill_priv_on_write = KillPrivBits(cur.mode, cur.gid, caller) != 0;
   }
   if (for_read) r.keep_cache = !AtimeDue(ino);
   std::lock_guard lock(mu_);
@@ -657,8 +682,12 @@ Status Filesystem::Release(uint64_t ino) {
 Status Filesystem::Fsync(uint64_t ino, bool datasync) {
   if (read_only_) return Status::OK();  // nothing can be unwritten
   for (const ObjectInfo& o : store_->ListGroup(ino)) TIERFS_RETURN_IF_ERROR(store_->Sync(o.key));
-  TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
-  return meta_->Sync();
+  // On a full disk the data may already sit in reserved (fallocated)
+  // blocks; what SQLite needs to log the new size comes from the reserve.
+  return FreeingSpace([&]() -> Status {
+    TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
+    return meta_->Sync();
+  });
 }
 
 Status Filesystem::SyncAll() {

@@ -45,16 +45,23 @@ namespace tierfs {
 inline constexpr std::chrono::milliseconds kWritebackInterval{200};
 inline constexpr uint64_t kReserveBytes = 8ull << 20;
 
-// The caller of an operation (from fuse_req_ctx). `groups` (supplementary
-// groups) is filled only for the operations that need it: those that may
-// have to clear S_ISGID (setattr of a mode, open with O_TRUNC).
+// The caller of an operation (from fuse_req_ctx). Its supplementary groups
+// are read (through load_groups, from /proc) only when an operation must
+// know them: to decide whether S_ISGID goes (KillPrivBits).
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t umask = 0;
-  std::vector<uint32_t> groups;
+  std::function<std::vector<uint32_t>()> load_groups;
+  mutable std::optional<std::vector<uint32_t>> groups;  // load_groups' answer, once
+  // Root (CAP_FSETID), the primary group or a supplementary one.
   bool InGroup(uint32_t g) const;
 };
+
+// The set-id bits a modification (write, truncate, fallocate, copy into)
+// by `caller` clears, as the VFS does: none for root; S_ISUID; S_ISGID when
+// the file is group-executable or the caller is not in its group.
+uint32_t KillPrivBits(uint32_t mode, uint32_t file_gid, const Caller& caller);
 
 // What an open tells the kernel beyond success.
 struct OpenResult {
@@ -63,6 +70,10 @@ struct OpenResult {
   bool keep_cache = true;
   // The open changed attributes the kernel caches (O_TRUNC, killed S_ISUID).
   bool attr_changed = false;
+  // Writes through this open must clear set-id bits (KillPrivBits), which
+  // only a write from the caller can tell: bypass the kernel's cache, whose
+  // writeback comes without the writer's credentials.
+  bool kill_priv_on_write = false;
 };
 
 // One piece of a read reply, in file order.
@@ -126,7 +137,11 @@ class Filesystem {
   // --- files ------------------------------------------------------------
   // Opens a file; `truncate` (O_TRUNC) empties it first, clearing S_ISUID
   // (and S_ISGID where the VFS would) when the caller is not root.
-  Result<OpenResult> Open(uint64_t ino, bool truncate, bool for_read, const Caller& caller);
+  Result<OpenResult> Open(uint64_t ino, bool truncate, bool for_read, bool for_write,
+                          const Caller& caller);
+  // Clears the bits KillPrivBits names after `caller` modified the file;
+  // true when the mode changed (the kernel's cached mode is stale).
+  Result<bool> KillPriv(uint64_t ino, const Caller& caller);
   Result<struct stat> Create(uint64_t parent, const std::string& name, uint32_t mode,
                              const Caller& caller);  // also opens
   Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size);
@@ -137,7 +152,8 @@ class Filesystem {
   Status Flush(uint64_t ino);
   Status Release(uint64_t ino);
   Status Fsync(uint64_t ino, bool datasync);
-  Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length);
+  Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length,
+                   const Caller& caller = {});
   // SEEK_DATA / SEEK_HOLE at chunk granularity.
   Result<uint64_t> Lseek(uint64_t ino, uint64_t offset, int whence);
 
@@ -202,6 +218,11 @@ class Filesystem {
   void MaybeFree(uint64_t ino);
   void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
   Status TruncateData(uint64_t ino, uint64_t new_size);
+  // Reserves disk space for [offset, offset + length) of the file's chunks
+  // (fallocate); on failure the objects it created are removed again.
+  Status Reserve(uint64_t ino, uint64_t offset, uint64_t length);
+  // Zeroes [offset, end) of a file: whole chunks removed, parts punched.
+  Status ZeroData(uint64_t ino, uint64_t offset, uint64_t end);
   // EROFS while read-only.
   Status Writable() const;
   // atime after a read (relatime/strictatime/noatime); true when it changed.

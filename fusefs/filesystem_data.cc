@@ -113,26 +113,26 @@ Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
   return Status::OK();
 }
 
-Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
-  TIERFS_RETURN_IF_ERROR(Writable());
-  Changed(ino);
-  TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
-  if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE) {
-    // Space is not reserved (compression makes that meaningless); the size
-    // grows as with a write of zeros.
-    if (mode == 0 && offset + length > size) {
-      std::lock_guard lock(mu_);
-      Inode& n = inodes_[ino];
-      n.size = offset + length;
-      n.ctime = n.mtime = Now();
-      n.dirty = true;
-    }
-    return Status::OK();
+Status Filesystem::Reserve(uint64_t ino, uint64_t offset, uint64_t length) {
+  std::vector<ObjectKey> created;  // removed again if the reservation fails
+  Status st;
+  for (uint64_t pos = offset; pos < offset + length;) {
+    const uint64_t within = pos % chunk_size_;
+    const uint64_t len = std::min(offset + length - pos, chunk_size_ - within);
+    const ObjectKey key{ino, pos / chunk_size_};
+    const bool existed = !store_->Stat(key).status().IsNotFound();
+    st = store_->Allocate(key, within, len);
+    if (!st.ok()) break;
+    if (!existed) created.push_back(key);
+    pos += len;
   }
-  if (mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
-    return Status::Posix(EOPNOTSUPP, "fallocate mode not supported");
+  if (!st.ok()) {
+    for (const ObjectKey& key : created) (void)store_->Remove(key);
   }
-  const uint64_t end = std::min(offset + length, size);
+  return st;
+}
+
+Status Filesystem::ZeroData(uint64_t ino, uint64_t offset, uint64_t end) {
   for (uint64_t pos = offset; pos < end;) {
     const uint64_t within = pos % chunk_size_;
     const uint64_t len = std::min(end - pos, chunk_size_ - within);
@@ -144,8 +144,36 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
     }
     pos += len;
   }
+  return Status::OK();
+}
+
+Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length,
+                             const Caller& caller) {
+  TIERFS_RETURN_IF_ERROR(Writable());
+  TIERFS_RETURN_IF_ERROR(KillPriv(ino, caller).status());
+  Changed(ino);
+  TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
+  const bool keep_size = mode & FALLOC_FL_KEEP_SIZE;
+  const int op = mode & ~FALLOC_FL_KEEP_SIZE;
+  if (op == FALLOC_FL_PUNCH_HOLE) {
+    if (!keep_size) return Status::Posix(EOPNOTSUPP, "PUNCH_HOLE needs KEEP_SIZE");
+    TIERFS_RETURN_IF_ERROR(ZeroData(ino, offset, std::min(offset + length, size)));
+  } else if (op == 0 || op == FALLOC_FL_ZERO_RANGE) {
+    // Mode 0 reserves the range in the hot objects, so that later writes
+    // into it cannot fail for lack of space; ZERO_RANGE zeroes it first.
+    if (op == FALLOC_FL_ZERO_RANGE) {
+      TIERFS_RETURN_IF_ERROR(ZeroData(ino, offset, std::min(offset + length, size)));
+    }
+    TIERFS_RETURN_IF_ERROR(Reserve(ino, offset, length));
+  } else {
+    return Status::Posix(EOPNOTSUPP, "fallocate mode not supported");
+  }
   std::lock_guard lock(mu_);
   Inode& n = inodes_[ino];
+  if (!keep_size && op != FALLOC_FL_PUNCH_HOLE && offset + length > n.size) {
+    n.size = offset + length;
+    n.size_known = true;
+  }
   n.ctime = n.mtime = Now();
   n.dirty = true;
   return Status::OK();

@@ -108,7 +108,9 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
     }
     const uint64_t start = o.key.index * chunk;
     const uint64_t size = it->second.size;
-    if (start >= size) {
+    if (start >= size && ReservationOnly(o)) {
+      // fallocate(KEEP_SIZE) past EOF: blocks kept on purpose
+    } else if (start >= size) {
       if (repair) fix = store.Remove(o.key);
       add("beyond_eof", "object " + obj + " starts past the file size " + std::to_string(size),
           path_of(o.key.group), fix);

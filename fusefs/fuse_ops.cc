@@ -96,26 +96,29 @@ int Err(const Status& s, const char* op, fuse_ino_t ino) {
   return e;
 }
 
+// The caller; its supplementary groups are read (by libfuse, from /proc)
+// only if an operation asks, while the request is being served.
 Caller CallerOf(fuse_req_t req) {
   const fuse_ctx* c = fuse_req_ctx(req);
-  return Caller{c->uid, c->gid, c->umask, {}};
+  Caller caller;
+  caller.uid = c->uid;
+  caller.gid = c->gid;
+  caller.umask = c->umask;
+  caller.load_groups = [req] {
+    std::vector<gid_t> groups(64);
+    int n = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+    if (n > static_cast<int>(groups.size())) {
+      groups.resize(static_cast<size_t>(n));
+      n = fuse_req_getgroups(req, n, groups.data());
+    }
+    groups.resize(static_cast<size_t>(std::clamp(n, 0, static_cast<int>(groups.size()))));
+    return std::vector<uint32_t>(groups.begin(), groups.end());
+  };
+  return caller;
 }
 
-// The caller with its supplementary groups (read from /proc by libfuse).
-Caller CallerWithGroups(fuse_req_t req) {
-  Caller c = CallerOf(req);
-  if (c.uid == 0) return c;
-  gid_t groups[64];
-  int n = fuse_req_getgroups(req, 64, groups);
-  if (n > 64) {
-    std::vector<gid_t> all(static_cast<size_t>(n));
-    n = fuse_req_getgroups(req, n, all.data());
-    c.groups.assign(all.begin(), all.begin() + std::max(n, 0));
-  } else if (n > 0) {
-    c.groups.assign(groups, groups + n);
-  }
-  return c;
-}
+// fi->fh bits.
+constexpr uint64_t kKillPrivOnWrite = 1;
 
 fuse_entry_param EntryOf(const struct stat& st) {
   fuse_entry_param e{};
@@ -219,7 +222,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     } else if (to_set & FUSE_SET_ATTR_MTIME) {
       s.mtime = ToTs(attr->st_mtim);
     }
-    auto r = FS(req)->SetAttr(ino, s, s.mode ? CallerWithGroups(req) : CallerOf(req));
+    auto r = FS(req)->SetAttr(ino, s, CallerOf(req));
     if (!r.ok()) {
       fuse_reply_err(req, Err(r.status(), "setattr", ino));
       return;
@@ -288,8 +291,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, "open", [&] {
     // (Linux truncates on O_RDONLY|O_TRUNC too; the kernel checked write access.)
     const bool truncate = (fi->flags & O_TRUNC) != 0;
-    auto r = FS(req)->Open(ino, truncate, (fi->flags & O_ACCMODE) != O_WRONLY,
-                           truncate ? CallerWithGroups(req) : CallerOf(req));
+    const int acc = fi->flags & O_ACCMODE;
+    auto r = FS(req)->Open(ino, truncate, acc != O_WRONLY, acc != O_RDONLY, CallerOf(req));
     if (!r.ok()) {
       fuse_reply_err(req, Err(r.status(), "open", ino));
       return;
@@ -298,6 +301,10 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // Nobody but us changes the data: keep the kernel's pages, unless the
     // next read must reach us to update atime.
     fi->keep_cache = r->keep_cache;
+    if (r->kill_priv_on_write) {
+      fi->direct_io = 1;  // each write comes from the writer, who is known
+      fi->fh = kKillPrivOnWrite;
+    }
     // Closing a read-only file has nothing to flush: spare the round trip.
     if ((fi->flags & O_ACCMODE) == O_RDONLY) fi->noflush = 1;
     fuse_reply_open(req, fi);
@@ -377,6 +384,14 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
     // pages, which a buffered reader may have filled (or be filling) with
     // older bytes meanwhile: drop them before the write completes.
     if (!fi->writepage && *r > 0) InvalidateInode(req, ino, off, static_cast<off_t>(*r));
+    if (fi->fh & kKillPrivOnWrite) {
+      auto killed = FS(req)->KillPriv(ino, CallerOf(req));
+      if (!killed.ok()) {
+        fuse_reply_err(req, Err(killed.status(), "write", ino));
+        return;
+      }
+      if (*killed) InvalidateInode(req, ino, -1, 0);
+    }
     fuse_reply_write(req, *r);
   });
 }
@@ -511,7 +526,9 @@ void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                  fuse_file_info*) {
   Guarded(req, "fallocate", [&] {
-    ReplyStatus(req, FS(req)->Fallocate(ino, mode, offset, length), "fallocate", ino);
+    Status st = FS(req)->Fallocate(ino, mode, offset, length, CallerOf(req));
+    if (st.ok()) InvalidateInode(req, ino, -1, 0);  // the mode may have lost set-id bits
+    ReplyStatus(req, st, "fallocate", ino);
   });
 }
 

@@ -30,4 +30,11 @@ Result<StoreSettings> LoadStoreSettings(MetadataStore& meta, uint64_t requested_
 // Object store options for these settings (frame size = min(chunk, 256 KiB)).
 StoreOptions ObjectStoreOptions(const StoreSettings& settings);
 
+// An empty hot object whose file holds blocks: a fallocate(KEEP_SIZE)
+// reservation past the end of its file, kept (by mount-time trimming and by
+// fsck) as native filesystems keep such blocks.
+inline bool ReservationOnly(const ObjectInfo& o) {
+  return o.tier == Tier::kHot && o.logical_size == 0 && o.stored_bytes > 0;
+}
+
 }  // namespace tierfs

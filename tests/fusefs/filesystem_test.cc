@@ -212,12 +212,12 @@ TEST_F(FilesystemTest, ControlXattrsPinMigrateAndReport) {
 }
 
 TEST_F(FilesystemTest, NewNodesBelongToTheCallerWithItsUmask) {
-  auto st = fs_->MakeNode(kRootIno, "d", S_IFDIR | 0777, 0, Caller{1000, 2000, 022});
+  auto st = fs_->MakeNode(kRootIno, "d", S_IFDIR | 0777, 0, Caller{1000, 2000, 022, {}, {}});
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->st_uid, 1000u);
   EXPECT_EQ(st->st_gid, 2000u);
   EXPECT_EQ(st->st_mode, S_IFDIR | 0755u);
-  auto f = fs_->Create(st->st_ino, "f", 0666, Caller{1000, 2000, 077});
+  auto f = fs_->Create(st->st_ino, "f", 0666, Caller{1000, 2000, 077, {}, {}});
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->st_mode, S_IFREG | 0600u);
 }
