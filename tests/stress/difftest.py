@@ -162,7 +162,7 @@ OP_WEIGHTS = {
     "open": 12, "close": 3, "write": 7, "pwrite": 9, "read": 5, "pread": 7, "lseek": 2,
     "write_path": 6, "mmap_write": 3, "truncate": 4, "ftruncate": 3, "fallocate": 7,
     "copy_range": 5, "rename": 5, "link": 3, "unlink": 4, "chmod": 2, "fsync": 3,
-    "setxattr": 3, "removexattr": 2, "handle_get": 2, "handle_open": 3, "dropcaches": 0.3,
+    "setxattr": 3, "removexattr": 2, "handle_get": 2, "handle_open": 3, "dropcaches": 0.3, "sleep": 0.5,
 }
 ALL_OPS = list(OP_WEIGHTS) + ["remount"]
 CHECKS = ["atime", "nlink", "mode", "xattr", "links"]
@@ -287,6 +287,8 @@ def gen_op(r, name):
         op["path"] = pick_path(r)
     elif name == "handle_open":
         op["handle"] = r.randrange(HANDLES)
+    elif name == "sleep":      # lets the clock and the migrator move on between two ops
+        op["ms"] = r.randint(1, 30)
     elif name in ("dropcaches", "remount"):
         pass
     else:
@@ -428,6 +430,8 @@ class Side:
 
     def op_lseek(self, op):
         fd, _ = self._slot(op)
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            return "directory"     # directory offsets are each filesystem's own cookies
         whence = {"SET": os.SEEK_SET, "END": os.SEEK_END, "CUR": os.SEEK_CUR}[op["whence"]]
         return os.lseek(fd, op["off"], whence)
 
@@ -724,6 +728,16 @@ class Tierfs:
                 continue
             return f"tierfs mount exited {r.returncode}: {msg}"
 
+    def moves(self):
+        """(demotions, promotions) of the running daemon, or (0, 0)."""
+        try:
+            r = subprocess.run([self.binary, "status", "--json", self.mnt], capture_output=True,
+                               text=True, timeout=30)
+            st = json.loads(r.stdout)
+            return st.get("demotions", 0), st.get("promotions", 0)
+        except (subprocess.SubprocessError, ValueError, OSError):
+            return 0, 0
+
     def unmount(self):
         for _ in range(100):
             if not is_mounted(self.mnt):
@@ -838,6 +852,7 @@ class Run:
             Tierfs(args.tierfs, os.path.join(base, "store"), self.mnt, args.mount_opts)
         self.tier = Side("tierfs", self.mnt)
         self.remounts = 0
+        self.moves = [0, 0]     # demotions, promotions (summed over mounts)
         self.stats = {}         # (op, outcome on the native side) -> count
         self.checks = set(CHECKS) - set(args.skip_checks)
         if self.tfs:
@@ -850,10 +865,17 @@ class Run:
         self.native.open_root()
         self.tier.open_root()
 
+    def count_moves(self):
+        if self.tfs and is_mounted(self.mnt):
+            d, p = self.tfs.moves()
+            self.moves[0] += d
+            self.moves[1] += p
+
     def close(self):
         self.native.close_all()
         self.tier.close_all()
         if self.tfs:
+            self.count_moves()
             self.tfs.force_unmount()
         if not is_mounted(self.mnt):
             shutil.rmtree(self.base, ignore_errors=True)
@@ -862,6 +884,7 @@ class Run:
         self.native.close_all()
         self.tier.close_all()
         if self.tfs:
+            self.count_moves()
             self.tfs.unmount()
         drop_caches()
         err = self.tfs.mount() if self.tfs else None
@@ -875,6 +898,9 @@ class Run:
     def step(self, i, op):
         """Runs op i on both sides; returns a Mismatch or None."""
         name = op["op"]
+        if name == "sleep":
+            time.sleep(op["ms"] / 1000)
+            return None
         if name in ("remount", "dropcaches"):
             # The tree walk leaves every dentry and inode cached, which would hide
             # what the daemon answers for inodes the kernel has not looked up since
@@ -907,8 +933,9 @@ class Run:
         return None
 
 
-def execute(args, ops, base, deadline=None, progress=False):
-    """Runs ops on a fresh pair; returns (Mismatch or None, ops run, remounts)."""
+def execute(args, ops, base, deadline=None, progress=False, info=None):
+    """Runs ops on a fresh pair; returns (Mismatch or None, ops run, remounts).
+    info (a dict), if given, receives the tier moves counted."""
     run = Run(args, base)
     try:
         t0 = time.time()
@@ -929,6 +956,8 @@ def execute(args, ops, base, deadline=None, progress=False):
                 print(f"  {name:12s} " + " ".join(f"{k[1]}={v}" for k, v in
                                                 sorted(run.stats.items()) if k[0] == name))
         run.close()
+        if info is not None:
+            info["demotions"], info["promotions"] = run.moves
 
 
 # ---- shrinking ----------------------------------------------------------------------
@@ -949,7 +978,7 @@ class Shrinker:
         self.trials += 1
         base = os.path.join(self.workdir, f"shrink-{self.trials}")
         try:
-            m, _, _ = execute(self.args, ops, base)
+            m, _, _ = execute(self.args, ops, base, deadline=self.deadline)
         except HarnessError as e:
             print(f"difftest: shrink trial {self.trials}: harness error: {e}", file=sys.stderr)
             return False
@@ -989,7 +1018,7 @@ class Shrinker:
         # 3. simpler parameters (smaller offsets, lengths, sizes), one op at a time
         i = 0
         while i < len(cur) and not self.out_of_time():
-            for key in ("len", "off", "size", "src_off", "dst_off", "vlen"):
+            for key in ("len", "off", "size", "src_off", "dst_off", "vlen", "ms"):
                 if i >= len(cur) or key not in cur[i]:
                     continue
                 v = cur[i][key]
@@ -1066,18 +1095,21 @@ def main(argv):
     workdir = args.workdir or tempfile.mkdtemp(prefix="difftest.", dir="/tmp")
     os.makedirs(workdir, exist_ok=True)
     repro_dir = args.repro_dir or os.path.dirname(os.path.abspath(workdir))
+    os.makedirs(repro_dir, exist_ok=True)
     t0 = time.time()
     base = os.path.join(workdir, f"seed-{args.seed}")
     shutil.rmtree(base, ignore_errors=True)
+    info = {}
     try:
-        m, ran, remounts = execute(args, ops, base, progress=True)
+        m, ran, remounts = execute(args, ops, base, progress=True, info=info)
     except HarnessError as e:
         print(f"difftest: seed {args.seed}: harness error: {e}", file=sys.stderr)
         return 2
     nops = sum(1 for o in ops[:ran] if o["op"] != "remount")
     if m is None:
         print(f"difftest: seed {args.seed}: {nops} ops, {remounts} remounts, clean "
-              f"({time.time() - t0:.1f} s)")
+              f"({time.time() - t0:.1f} s; migrator: {info.get('demotions', 0)} demotions, "
+              f"{info.get('promotions', 0)} promotions)")
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
         return 0

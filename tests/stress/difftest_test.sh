@@ -11,8 +11,9 @@
 # and written as JSON with the command line that replays it).
 #
 #   bash tests/stress/difftest_test.sh [--long]      (TIERFS_STRESS_LONG=1 = --long)
-# CI: 4 seeds x 6,000 ops, remount every 250 (~1 min clean; +60 s shrinking on a mismatch). --long: 20 seeds x
-# 50,000 ops (1,000,000 ops), remount every 1,000.
+# CI: 4 seeds x 6,000 ops, remount every 250 (~1 min when clean, plus up to
+# 60 s of shrinking on a mismatch). --long: 20 seeds x 50,000 ops (1,000,000
+# ops), remount every 1,000, 120 s of shrinking per failing seed.
 # Overrides: DIFFTEST_SEEDS, DIFFTEST_OPS, DIFFTEST_REMOUNT_EVERY,
 # DIFFTEST_SKIP_OPS (e.g. 'fallocate:ZERO_RANGE*,open:*trunc'), DIFFTEST_SKIP_CHECKS
 # (e.g. atime), DIFFTEST_TIME_BUDGET (shrinking, s), DIFFTEST_REPRO_DIR (where
