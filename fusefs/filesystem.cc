@@ -97,6 +97,10 @@ Status Filesystem::DirSync() { return config_.dirsync ? meta_->Sync() : Status::
 Status Filesystem::SetReadOnly(bool read_only) {
   std::lock_guard order(migrator_mu_);
   if (read_only == read_only_) return Status::OK();
+  if (config_.read_only) {
+    return Status::Posix(EROFS, "mounted with -o ro (store opened read-only): unmount and "
+                                "mount it again to write");
+  }
   if (read_only) {
     read_only_ = true;
     migrator_->Stop();
@@ -122,9 +126,12 @@ Filesystem::~Filesystem() {
 
 Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env) {
   std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
-  TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
-  // One process per store: take the lock before reading or changing anything.
-  TIERFS_ASSIGN_OR_RETURN(fs->lock_, env->LockFile(config.store_dir + "/LOCK"));
+  if (!config.read_only) TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+  // One process per store: take the lock before reading or changing anything
+  // (read-only: only if there is a lock file, which a used store has).
+  if (!config.read_only || env->Stat(config.store_dir + "/LOCK").ok()) {
+    TIERFS_ASSIGN_OR_RETURN(fs->lock_, env->LockFile(config.store_dir + "/LOCK"));
+  }
   TIERFS_RETURN_IF_ERROR(CheckNamespaceNotLost(env, config.store_dir));
   MetadataOptions mo;
   mo.synchronous_full = config.sync_full;
@@ -136,6 +143,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   fs->chunk_size_ = settings.chunk_size;
   StoreOptions so = ObjectStoreOptions(settings);
   so.compression = config.compression;
+  so.read_only = config.read_only;
   so.buffer_pool_bytes = config.buffer_pool;
   so.frame_cache_bytes = config.cache_size;
   TIERFS_ASSIGN_OR_RETURN(fs->store_, ObjectStore::Open(env, config.store_dir, so));
@@ -361,9 +369,17 @@ void Filesystem::WritebackLoop() {
     writeback_cv_.wait_for(lock, kWritebackInterval, [this] { return stop_writeback_; });
     if (stop_writeback_) break;
     lock.unlock();
-    Status st = WriteBack(std::nullopt);
-    if (!st.ok()) spdlog::error("writing back file sizes and times: {}", st.ToString());
-    if (!reserve_present_ && !read_only_) EnsureReserve();  // once there is room again
+    // An exception here would end the daemon (std::terminate): log it and
+    // try again at the next interval, as for an error.
+    try {
+      Status st = WriteBack(std::nullopt);
+      if (!st.ok()) spdlog::error("writing back file sizes and times: {}", st.ToString());
+      if (!reserve_present_ && !read_only_) EnsureReserve();  // once there is room again
+    } catch (const std::exception& e) {
+      spdlog::error("write-back thread: unexpected exception: {}", e.what());
+    } catch (...) {
+      spdlog::error("write-back thread: unexpected exception");
+    }
     lock.lock();
   }
 }

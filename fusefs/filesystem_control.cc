@@ -58,7 +58,11 @@ Status Filesystem::SetPinned(uint64_t ino, bool pinned) {
 
 std::string Filesystem::StatusJson() {
   StoreStats s = store_->stats();
-  MigratorStats m = migrator_->stats();
+  MigratorStats m;
+  {
+    std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
+    m = migrator_->stats();
+  }
   auto files = meta_->InodeCount();
   std::ostringstream o;
   o << "{\"store\":" << JsonString(config_.store_dir)
