@@ -324,13 +324,36 @@ TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
   for (const char* bad :
        {"bogus", "bogus=1", "cold_after=abc", "cold_after=-1", "hot_capacity=12Q", "hot_high=0",
         "hot_high=101", "compress=zstd:99", "compress=lz4", "chunk_size=3000", "chunk_size=128M",
-        "log_level=loud", "meta_sync=sometimes", "cold_dir=relative", "hot_high=50,hot_low=60"}) {
+        "log_level=loud", "meta_sync=sometimes", "cold_dir=relative", "hot_high=50,hot_low=60",
+        "cold_after=9000000001", "cold_after=18446744073709551615", "nodiratimes"}) {
     MountConfig m;
     Status st = ApplyMountOptions(bad, &m);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
     std::string name = std::string(bad).substr(0, std::string(bad).find_first_of("=,"));
     EXPECT_NE(st.message().find(name), std::string::npos) << bad << ": " << st.message();
   }
+}
+
+TEST(MountOptionsTest, GenericOptionsFromMountAndFstab) {
+  MountConfig c;
+  ASSERT_TRUE(ApplyMountOptions("nodiratime,lazytime,_netdev,nofail,x-systemd.automount,"
+                                "comment=x,noexec,nosuid,ro,remount",
+                                &c)
+                  .ok());
+  EXPECT_TRUE(c.read_only);
+  EXPECT_TRUE(c.remount);
+  EXPECT_EQ(c.atime, AtimeMode::kRelatime);
+  EXPECT_FALSE(c.dirsync);
+  EXPECT_EQ(c.fuse_options, (std::vector<std::string>{"noexec", "nosuid"}));
+  ASSERT_TRUE(ApplyMountOptions("rw,strictatime,dirsync", &c).ok());
+  EXPECT_FALSE(c.read_only);
+  EXPECT_EQ(c.atime, AtimeMode::kStrictatime);
+  EXPECT_TRUE(c.dirsync);
+  ASSERT_TRUE(ApplyMountOptions("noatime,sync", &c).ok());
+  EXPECT_EQ(c.atime, AtimeMode::kNoatime);
+  ASSERT_TRUE(ApplyMountOptions("relatime,cold_after=9000000000", &c).ok());
+  EXPECT_EQ(c.atime, AtimeMode::kRelatime);
+  EXPECT_EQ(c.policy.cold_after_ns, 9'000'000'000'000'000'000);
 }
 
 }  // namespace
