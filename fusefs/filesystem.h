@@ -154,6 +154,14 @@ class Filesystem {
   Status Fsync(uint64_t ino, bool datasync);
   Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length,
                    const Caller& caller = {});
+  // copy_file_range: copies up to len bytes (none from past the source's
+  // end) inside the store. Whole chunks are copied as objects — a cold one
+  // as stored, still compressed, never decoded (ObjectStore::CopyObject);
+  // the rest goes through pooled buffers. The kernel has checked the
+  // descriptors and ranges (EBADF, EINVAL for overlap) and flushed both
+  // files' cached pages. Returns the bytes copied.
+  Result<size_t> CopyFileRange(uint64_t ino_in, uint64_t off_in, uint64_t ino_out,
+                               uint64_t off_out, size_t len, const Caller& caller = {});
   // SEEK_DATA / SEEK_HOLE at chunk granularity.
   Result<uint64_t> Lseek(uint64_t ino, uint64_t offset, int whence);
 
@@ -221,6 +229,10 @@ class Filesystem {
   // Reserves disk space for [offset, offset + length) of the file's chunks
   // (fallocate); on failure the objects it created are removed again.
   Status Reserve(uint64_t ino, uint64_t offset, uint64_t length);
+  // Copies [pos_in, pos_in + n) of ino_in to pos_out of ino_out, within one
+  // chunk of each, through a pooled buffer (holes become zeros).
+  Status CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out, uint64_t pos_out,
+                   size_t n);
   // Zeroes [offset, end) of a file: whole chunks removed, parts punched.
   Status ZeroData(uint64_t ino, uint64_t offset, uint64_t end);
   // EROFS while read-only.

@@ -179,6 +179,61 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
   return Status::OK();
 }
 
+Status Filesystem::CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out,
+                             uint64_t pos_out, size_t n) {
+  const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
+  auto lease = store_->ReadLease(src, pos_in % chunk_size_, n);
+  size_t got = 0;
+  if (lease.ok()) {
+    got = lease->size();
+    TIERFS_RETURN_IF_ERROR(store_->Write(dst, pos_out % chunk_size_, lease->contents()));
+  } else if (!lease.status().IsNotFound()) {
+    return lease.status();
+  }
+  // A hole in the source (or its object ends early): zeros at the target.
+  return got < n ? ZeroData(ino_out, pos_out + got, pos_out + n) : Status::OK();
+}
+
+Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint64_t ino_out,
+                                         uint64_t off_out, size_t len, const Caller& caller) {
+  TIERFS_RETURN_IF_ERROR(Writable());
+  TIERFS_ASSIGN_OR_RETURN(uint64_t src_size, FileSize(ino_in));
+  TIERFS_ASSIGN_OR_RETURN(uint64_t dst_size, FileSize(ino_out));
+  if (off_in >= src_size || len == 0) return size_t{0};
+  len = static_cast<size_t>(std::min<uint64_t>(len, src_size - off_in));
+  TIERFS_RETURN_IF_ERROR(KillPriv(ino_out, caller).status());
+  const size_t max_piece = store_->options().max_io;
+  for (size_t done = 0; done < len;) {
+    const uint64_t pos_in = off_in + done, pos_out = off_out + done;
+    const uint64_t n = std::min<uint64_t>(len - done, chunk_size_ - pos_in % chunk_size_);
+    // A whole object moves as one when both sides start a chunk and it
+    // covers the target chunk's bytes: all of it, or the source's tail with
+    // nothing after it in the target.
+    const bool aligned = pos_in % chunk_size_ == 0 && pos_out % chunk_size_ == 0;
+    if (aligned && (n == chunk_size_ || (pos_in + n == src_size && pos_out + n >= dst_size))) {
+      const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
+      Status st = store_->CopyObject(src, dst);
+      if (st.IsNotFound()) st = store_->Remove(dst);  // a hole copies as a hole
+      TIERFS_RETURN_IF_ERROR(st);
+      done += n;
+      continue;
+    }
+    const size_t piece = static_cast<size_t>(
+        std::min<uint64_t>({n, chunk_size_ - pos_out % chunk_size_, max_piece}));
+    TIERFS_RETURN_IF_ERROR(CopyPiece(ino_in, pos_in, ino_out, pos_out, piece));
+    done += piece;
+  }
+  const Timespec now = Now();
+  std::lock_guard lock(mu_);
+  Inode& n = inodes_[ino_out];
+  n.size = std::max(n.size, off_out + len);
+  n.size_known = true;
+  n.mtime = n.ctime = now;
+  n.dirty = true;
+  n.atime_fresh = false;
+  return len;
+}
+
 Result<uint64_t> Filesystem::Lseek(uint64_t ino, uint64_t offset, int whence) {
   TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
   if (offset >= size) return Status::Posix(ENXIO, "offset past end of file");

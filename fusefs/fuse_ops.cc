@@ -532,6 +532,24 @@ void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
   });
 }
 
+void OpCopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info*,
+                     fuse_ino_t ino_out, off_t off_out, fuse_file_info*, size_t len, int flags) {
+  Guarded(req, "copy_file_range", [&] {
+    if (flags != 0) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    auto r = FS(req)->CopyFileRange(ino_in, static_cast<uint64_t>(off_in), ino_out,
+                                    static_cast<uint64_t>(off_out), len, CallerOf(req));
+    if (!r.ok()) {
+      fuse_reply_err(req, Err(r.status(), "copy_file_range", ino_out));
+      return;
+    }
+    InvalidateInode(req, ino_out, -1, 0);  // the mode may have lost set-id bits
+    fuse_reply_write(req, *r);
+  });
+}
+
 void OpLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
   Guarded(req, "lseek", [&] {
     if (whence != SEEK_DATA && whence != SEEK_HOLE) {
@@ -583,6 +601,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.removexattr = OpRemovexattr;
   ops.fallocate = OpFallocate;
   ops.lseek = OpLseek;
+  ops.copy_file_range = OpCopyFileRange;
   return ops;
 }
 
