@@ -36,9 +36,9 @@ mkdir -p "$REPRO_DIR"
 # (a killed run) before lib.sh removes $TMP.
 detach_leftovers() {
   local m
-  for m in $(awk -v t="$TMP/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo); do
+  while read -r m; do
     lazy_unmount "$m"
-  done
+  done < <(awk -v t="$TMP/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo)
 }
 on_exit detach_leftovers
 
