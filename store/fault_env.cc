@@ -2,6 +2,8 @@
 #include "store/fault_env.h"
 
 #include <cerrno>
+#include <filesystem>
+#include <system_error>
 #include <vector>
 
 namespace tierfs {
@@ -18,8 +20,13 @@ Result<std::string> ReadAll(Env* env, const std::string& path) {
   return data;
 }
 
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
 Status WriteAll(Env* env, const std::string& path, const std::string& data) {
-  TIERFS_ASSIGN_OR_RETURN(auto f, env->Open(path, OpenOptions{.write = true}));
+  TIERFS_ASSIGN_OR_RETURN(auto f, env->Open(path, OpenOptions{.write = true, .create = true}));
   TIERFS_RETURN_IF_ERROR(f->Truncate(0));
   TIERFS_RETURN_IF_ERROR(f->PWrite(0, std::as_bytes(std::span(data))));
   return f->Sync();
@@ -188,6 +195,25 @@ Status FaultInjectionEnv::NoteSync(const std::string& path) {
   return Status::OK();
 }
 
+FaultInjectionEnv::DirOp FaultInjectionEnv::MakeOp(DirOp::Kind kind, std::string path,
+                                                   std::string from,
+                                                   std::set<std::string> dirs) {
+  DirOp op;
+  op.kind = kind;
+  op.path = std::move(path);
+  op.from = std::move(from);
+  op.unsynced_dirs = std::move(dirs);
+  return op;
+}
+
+std::string FaultInjectionEnv::DurableContentLocked(const std::string& path) {
+  auto it = synced_.find(path);
+  if (it != synced_.end()) return it->second.value_or(std::string());
+  // Not written through this Env: what is on disk is durable.
+  auto content = ReadAll(base_, path);
+  return content.ok() ? std::move(content).value() : std::string();
+}
+
 Result<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string& path,
                                                        const OpenOptions& opts) {
   bool mutating = opts.write || opts.create;
@@ -199,12 +225,21 @@ Result<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string& path,
   if (!existed) {
     std::lock_guard lock(mu_);
     synced_[path] = std::nullopt;
+    pending_.push_back(MakeOp(DirOp::kCreate, path, "", {DirOf(path)}));
   }
   return std::unique_ptr<File>(std::make_unique<FaultFile>(this, std::move(f)));
 }
 
 Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to) {
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kRename, true));
+  DirOp op = MakeOp(DirOp::kRename, to, from, {DirOf(from), DirOf(to)});
+  {
+    std::lock_guard lock(mu_);
+    if (base_->Stat(to).ok()) {
+      op.restore = true;
+      op.content = DurableContentLocked(to);
+    }
+  }
   TIERFS_RETURN_IF_ERROR(base_->Rename(from, to));
   std::lock_guard lock(mu_);
   synced_.erase(to);
@@ -213,25 +248,43 @@ Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to)
     synced_[to] = std::move(it->second);
     synced_.erase(from);
   }
+  pending_.push_back(std::move(op));
   return Status::OK();
 }
 
 Status FaultInjectionEnv::Unlink(const std::string& path) {
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kUnlink, true));
+  DirOp op = MakeOp(DirOp::kUnlink, path, "", {DirOf(path)});
+  op.restore = true;
+  {
+    std::lock_guard lock(mu_);
+    op.content = DurableContentLocked(path);
+  }
   TIERFS_RETURN_IF_ERROR(base_->Unlink(path));
   std::lock_guard lock(mu_);
   synced_.erase(path);
+  pending_.push_back(std::move(op));
   return Status::OK();
 }
 
 Status FaultInjectionEnv::MkDir(const std::string& path) {
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kSyncDir, true));
-  return base_->MkDir(path);
+  bool existed = base_->Stat(path).ok();
+  TIERFS_RETURN_IF_ERROR(base_->MkDir(path));
+  if (!existed) {
+    std::lock_guard lock(mu_);
+    pending_.push_back(MakeOp(DirOp::kMkDir, path, "", {DirOf(path)}));
+  }
+  return Status::OK();
 }
 
 Status FaultInjectionEnv::SyncDir(const std::string& path) {
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kSyncDir, true));
-  return base_->SyncDir(path);
+  TIERFS_RETURN_IF_ERROR(base_->SyncDir(path));
+  std::lock_guard lock(mu_);
+  for (DirOp& op : pending_) op.unsynced_dirs.erase(path);
+  std::erase_if(pending_, [](const DirOp& op) { return op.unsynced_dirs.empty(); });
+  return Status::OK();
 }
 
 Result<std::vector<std::string>> FaultInjectionEnv::ListDir(const std::string& path) {
@@ -258,11 +311,48 @@ Result<std::unique_ptr<FileLock>> FaultInjectionEnv::LockExistingFile(const std:
 
 Status FaultInjectionEnv::DropUnsyncedData() {
   std::map<std::string, std::optional<std::string>> files;
+  std::vector<DirOp> pending;
   {
     std::lock_guard lock(mu_);
     files.swap(synced_);
+    pending.swap(pending_);
     crashed_ = false;
     crash_countdown_ = -1;
+  }
+  // Directory entries first, newest change first, so each undo finds the
+  // state its change left.
+  for (auto op = pending.rbegin(); op != pending.rend(); ++op) {
+    switch (op->kind) {
+      case DirOp::kCreate:
+        (void)base_->Unlink(op->path);
+        files.erase(op->path);
+        break;
+      case DirOp::kMkDir: {
+        std::error_code ec;
+        std::filesystem::remove_all(op->path, ec);
+        const std::string prefix = op->path + "/";
+        std::erase_if(files, [&](const auto& f) { return f.first.starts_with(prefix); });
+        break;
+      }
+      case DirOp::kRename:
+        if (base_->Stat(op->path).ok()) {
+          TIERFS_RETURN_IF_ERROR(base_->Rename(op->path, op->from));
+          auto it = files.find(op->path);
+          if (it != files.end()) {
+            files[op->from] = std::move(it->second);
+            files.erase(op->path);
+          }
+        }
+        if (op->restore) {
+          TIERFS_RETURN_IF_ERROR(WriteAll(base_, op->path, op->content));
+          files.erase(op->path);
+        }
+        break;
+      case DirOp::kUnlink:
+        TIERFS_RETURN_IF_ERROR(WriteAll(base_, op->path, op->content));
+        files.erase(op->path);
+        break;
+    }
   }
   for (const auto& [path, content] : files) {
     if (!base_->Stat(path).ok()) continue;  // unlinked since: nothing to restore

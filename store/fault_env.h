@@ -1,14 +1,20 @@
 // FaultInjectionEnv: an Env wrapper for tests that injects I/O errors
 // (EIO, ENOSPC, short writes) and simulates a crash.
 //
-// Crash model (like leveldb's fault_injection_test): directory operations
-// (create, rename, unlink) are durable at once, as with a journaling
-// filesystem's ordered metadata; file *contents* are durable only up to the
-// last File::Sync(). DropUnsyncedData() puts every file written through this
-// Env back to its content at its last sync (a file never synced becomes
-// empty), which is what a power cut leaves. CrashAfter(n) makes every
-// operation after the next n mutating ones fail without effect, so a test can
-// stop the store at each step of a multi-step operation.
+// Crash model (like leveldb's db/fault_injection_test.cc, stricter): file
+// *contents* are durable only up to the last File::Sync(), and a directory
+// entry change — a file created (Open with create), a directory made, a
+// rename, an unlink — is durable only once SyncDir() of the directory it is
+// in has been called after it (a rename: of the directories of both names).
+// DropUnsyncedData() applies what a power cut leaves: in reverse order,
+// un-synced creates vanish (a directory with its contents), un-synced renames
+// revert (a file renamed over comes back with its durable content),
+// un-synced unlinks come back (with their durable content); then every file
+// written through this Env is put back to its content at its last sync (a
+// file never synced becomes empty). File::Sync() does not make the file's
+// directory entry durable. CrashAfter(n) makes every operation after the next
+// n mutating ones fail without effect, so a test can stop the store at each
+// step of a multi-step operation.
 //
 // Thread-safety: thread-safe (one mutex around the bookkeeping).
 #pragma once
@@ -18,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -107,6 +114,23 @@ class FaultInjectionEnv final : public Env {
   // Files written since this Env saw them: content at last sync
   // (nullopt: never synced, so a crash leaves them empty).
   std::map<std::string, std::optional<std::string>> synced_;
+
+  // A directory entry change not yet made durable by SyncDir.
+  struct DirOp {
+    enum Kind { kCreate, kMkDir, kRename, kUnlink } kind = kCreate;
+    std::string path;  // the name created, unlinked, or renamed to
+    std::string from;  // kRename: the old name
+    std::set<std::string> unsynced_dirs;  // durable once all are synced
+    // kUnlink, and kRename over an existing file: that file's durable
+    // content, to bring it back.
+    bool restore = false;
+    std::string content;
+  };
+  static DirOp MakeOp(DirOp::Kind kind, std::string path, std::string from,
+                      std::set<std::string> dirs);
+  // The durable content of an existing file as far as this Env knows. mu_ held.
+  std::string DurableContentLocked(const std::string& path);
+  std::vector<DirOp> pending_;  // oldest first
 };
 
 }  // namespace tierfs
