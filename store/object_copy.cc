@@ -120,7 +120,7 @@ Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, 
       install(false);
       return st;
     }
-    Status u = env_->Unlink(final_path);
+    Status u = UnlinkObjectFile(final_path);
     if (u.ok() || u.IsNotFound()) return st;
     if (tier == Tier::kHot) {
       install(true);  // the new hot copy would win at recovery anyway
@@ -138,7 +138,7 @@ Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, 
   // The new copy is durable: now the old one in the other tier goes.
   // (An old hot copy whose unlink is not yet durable would win a recovery:
   // a crash then leaves dst as it was. Either state is complete.)
-  Status unlinked = env_->Unlink(other_path);
+  Status unlinked = UnlinkObjectFile(other_path);
   const bool gone = unlinked.ok() || unlinked.IsNotFound();
   install(/*stray=*/!gone);
   if (!gone) return unlinked;

@@ -282,10 +282,10 @@ Status ObjectStore::RemoveWithLockHeld(ObjectKey key) {
   if (stray) {
     // First the copy in the other tier, so that a failure leaves the entry
     // (and its flag) in place for a retry.
-    Status st = env_->Unlink(tier == Tier::kHot ? ColdPath(key) : HotPath(key));
+    Status st = UnlinkObjectFile(tier == Tier::kHot ? ColdPath(key) : HotPath(key));
     if (!st.ok() && !st.IsNotFound()) return st;
   }
-  Status st = env_->Unlink(tier == Tier::kHot ? HotPath(key) : ColdPath(key));
+  Status st = UnlinkObjectFile(tier == Tier::kHot ? HotPath(key) : ColdPath(key));
   if (!st.ok() && !st.IsNotFound()) return st;
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
@@ -302,7 +302,36 @@ Result<uint64_t> ObjectStore::RemoveGroup(uint64_t group) {
   return static_cast<uint64_t>(objects.size());
 }
 
+Status ObjectStore::UnlinkObjectFile(const std::string& path) {
+  Status st = env_->Unlink(path);
+  if (st.ok()) {
+    std::lock_guard lock(mu_);
+    unsynced_unlink_dirs_.insert(DirName(path));
+  }
+  return st;
+}
+
+Status ObjectStore::SyncUnlinks() {
+  std::set<std::string> dirs;
+  {
+    std::lock_guard lock(mu_);
+    dirs.swap(unsynced_unlink_dirs_);
+  }
+  for (auto it = dirs.begin(); it != dirs.end(); ++it) {
+    Status st = env_->SyncDir(*it);
+    if (!st.ok()) {
+      std::lock_guard lock(mu_);
+      unsynced_unlink_dirs_.insert(it, dirs.end());
+      return st;
+    }
+  }
+  return Status::OK();
+}
+
 Status ObjectStore::Sync(ObjectKey key) {
+  // Removals first: an unlink that a crash could undo would bring back
+  // bytes the caller's namespace no longer covers.
+  TIERFS_RETURN_IF_ERROR(SyncUnlinks());
   std::shared_lock object_lock(LockFor(key));
   bool dir_dirty;
   {

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cerrno>
 #include <cstdio>
+#include <set>
 
 #include "store/object_store_internal.h"
 
@@ -35,6 +36,13 @@ std::string ShardName(size_t shard) {
   char buf[3];
   std::snprintf(buf, sizeof(buf), "%02zx", shard);
   return buf;
+}
+
+std::string ParentDir(const std::string& path) {
+  size_t slash = path.find_last_not_of('/');
+  slash = slash == std::string::npos ? std::string::npos : path.rfind('/', slash);
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 size_t ShardOf(ObjectKey key) { return (ObjectKeyHash()(key) >> 24) % kShards; }
@@ -75,7 +83,11 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(Env* env, const std::stri
     TIERFS_ASSIGN_OR_RETURN(FileStat st, env->Stat(dir));
     if (!st.is_dir) return Status::InvalidArgument("not a store directory: " + dir);
   } else {
+    const bool created = !env->Stat(dir).ok();
     TIERFS_RETURN_IF_ERROR(env->MkDir(dir));
+    // A new store's own directory entry must be durable too, or a power
+    // cut can take the store with everything synced in it.
+    if (created) TIERFS_RETURN_IF_ERROR(env->SyncDir(ParentDir(dir)));
   }
   std::unique_ptr<ObjectStore> store(new ObjectStore(env, dir, opts));
   TIERFS_RETURN_IF_ERROR(store->pool_.status());
@@ -127,6 +139,14 @@ Status ObjectStore::Recover() {
       TIERFS_RETURN_IF_ERROR(env_->MkDir(tier_dir + "/" + ShardName(s)));
     }
   }
+  if (!opts_.read_only) {
+    // Directories made above are durable only once their parents are
+    // synced; an object's Sync() syncs only its shard directory. (Cheap when
+    // nothing was created.)
+    std::set<std::string> parents = {opts_.hot_dir, opts_.cold_dir, ParentDir(opts_.hot_dir),
+                                     ParentDir(opts_.cold_dir)};
+    for (const std::string& d : parents) TIERFS_RETURN_IF_ERROR(env_->SyncDir(d));
+  }
   // Hot first, so that a cold duplicate of a hot object is recognised.
   TIERFS_RETURN_IF_ERROR(ScanTier(Tier::kHot));
   return ScanTier(Tier::kCold);
@@ -153,7 +173,7 @@ Status ObjectStore::ScanTier(Tier tier) {
         // Crash between rename and unlink of a move: both copies are
         // complete, and the hot one may be newer. Hot wins (read-only: in
         // memory only, the cold file stays).
-        if (!opts_.read_only) TIERFS_RETURN_IF_ERROR(env_->Unlink(path));
+        if (!opts_.read_only) TIERFS_RETURN_IF_ERROR(UnlinkObjectFile(path));
         continue;
       }
       TIERFS_ASSIGN_OR_RETURN(FileStat st, env_->Stat(path));

@@ -143,7 +143,11 @@ class ObjectStore {
   // Removes every object of a group (all chunks of a file); returns how many.
   Result<uint64_t> RemoveGroup(uint64_t group);
   Result<ObjectInfo> Stat(ObjectKey key) const;
-  // Makes the object's data and its directory entry durable.
+  // Makes the object's data and its directory entry durable, and every
+  // object file unlinked before the call (Remove, RemoveGroup, the source
+  // of a finished tier move): a removed object cannot come back after a
+  // crash once any Sync has returned. OK for a missing or cold object (which
+  // still flushes the removals).
   Status Sync(ObjectKey key);
   // A snapshot of all objects (optionally of one group), in key order.
   std::vector<ObjectInfo> List() const;
@@ -238,6 +242,10 @@ class ObjectStore {
   // if that fails, marks the entry's stray_copy. Caller holds the object
   // lock exclusive.
   void WithdrawCopy(ObjectKey key, const std::string& path);
+  // Unlinks an object file (never a temp file) and remembers its directory
+  // until SyncUnlinks() makes the unlink durable.
+  Status UnlinkObjectFile(const std::string& path);
+  Status SyncUnlinks();
   void TouchOpenFileLocked(ObjectKey key, Entry& e);  // LRU bookkeeping; mu_ held
 
   Env* const env_;
@@ -254,6 +262,7 @@ class ObjectStore {
   std::list<ObjectKey> open_lru_;  // objects with cached open files, front = recent
   std::set<uint64_t> pinned_;
   std::set<ObjectKey> promote_hints_;
+  std::set<std::string> unsynced_unlink_dirs_;  // see UnlinkObjectFile
   uint64_t next_generation_ = 1;
   uint64_t next_version_ = 0;  // Entry::version source; only ever grows
   uint64_t promotions_ = 0, demotions_ = 0, abandoned_ = 0;

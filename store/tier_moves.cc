@@ -73,7 +73,7 @@ Status ObjectStore::Demote(ObjectKey key) {
     WithdrawCopy(key, final_path);
     return st;
   }
-  st = env_->Unlink(HotPath(key));
+  st = UnlinkObjectFile(HotPath(key));
   if (!st.ok()) {
     // Without the unlink the hot copy stays authoritative: drop the cold one.
     WithdrawCopy(key, final_path);
@@ -130,7 +130,7 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
     return st;
   }
   // From here the hot copy wins at recovery even if the unlink fails.
-  Status unlinked = env_->Unlink(ColdPath(key));
+  Status unlinked = UnlinkObjectFile(ColdPath(key));
   std::lock_guard lock(mu_);
   Entry& e = (*table_)[key];
   e.tier = Tier::kHot;
@@ -147,7 +147,7 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
 }
 
 void ObjectStore::WithdrawCopy(ObjectKey key, const std::string& path) {
-  Status st = env_->Unlink(path);
+  Status st = UnlinkObjectFile(path);
   if (st.ok() || st.IsNotFound()) return;
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
