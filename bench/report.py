@@ -30,6 +30,8 @@ def workloads(meta):
         ("seqwrite", f"seq write 1M, {size}, end_fsync", "MiB/s", True),
         ("seqread", f"seq read 1M, {size}", "MiB/s", True),
         ("randread", f"rand read 4K, 2 jobs, {meta['rand_secs']} s", "ops/s", True),
+        ("copy_cfr", f"cp {size} (copy_file_range)", "MiB/s", True),
+        ("copy_rw", f"cp --reflink=never {size} (read + write)", "MiB/s", True),
         ("sf_create", f"small files: create+write 4K ({n})", "ops/s", True),
         ("sf_stat", f"small files: stat ({n})", "ops/s", True),
         ("sf_read", f"small files: read ({n})", "ops/s", True),

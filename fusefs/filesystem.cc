@@ -469,13 +469,17 @@ bool Filesystem::AtimeDue(uint64_t ino) {
 
 bool Filesystem::TouchAtime(uint64_t ino) {
   if (!AtimeDue(ino)) return false;
+  SetAtimeNow(ino);
+  return true;
+}
+
+void Filesystem::SetAtimeNow(uint64_t ino) {
   const Timespec now = Now();
   std::lock_guard lock(mu_);
   Inode& n = inodes_[ino];
   if (!n.atime) n.atime_touches_ctime = false;
   n.atime = now;
   n.atime_fresh = config_.atime == AtimeMode::kRelatime;
-  return true;
 }
 
 Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
@@ -663,7 +667,16 @@ Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read, 
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
     r.kill_priv_on_write = KillPrivBits(cur.mode, cur.gid, caller) != 0;
   }
-  if (for_read) r.keep_cache = !AtimeDue(ino);
+  if (for_read && AtimeDue(ino)) {
+    r.keep_cache = false;  // the next read must reach us
+    // ... but a read of an empty file never does (the kernel answers it at
+    // EOF), so its atime moves now.
+    TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
+    if (size == 0) {
+      SetAtimeNow(ino);
+      r.attr_changed = true;
+    }
+  }
   std::lock_guard lock(mu_);
   ++inodes_[ino].opens;
   return r;

@@ -239,6 +239,7 @@ class Filesystem {
   Status Writable() const;
   // atime after a read (relatime/strictatime/noatime); true when it changed.
   bool TouchAtime(uint64_t ino);
+  void SetAtimeNow(uint64_t ino);
   // Whether a read now would change atime (so the kernel must not answer it
   // from its cache).
   bool AtimeDue(uint64_t ino);

@@ -12,6 +12,7 @@
 // fuse_lowlevel_notify_inval_inode before replying.
 #define FUSE_USE_VERSION 312
 #include "fusefs/fuse_ops.h"
+#include "fusefs/guard.h"
 
 #include <fuse_lowlevel.h>
 #include <spdlog/spdlog.h>
@@ -60,23 +61,6 @@ Filesystem* FS(fuse_req_t req) { return D(req)->fs; }
 void InvalidateInode(fuse_req_t req, fuse_ino_t ino, off_t offset, off_t length) {
   int rc = fuse_lowlevel_notify_inval_inode(D(req)->se, ino, offset, length);
   if (rc != 0 && rc != -ENOENT) spdlog::warn("invalidating inode {}: {}", ino, std::strerror(-rc));
-}
-
-// Runs body; a stray exception is logged and passed to on_error.
-template <class F, class E>
-void Catching(const char* op, F&& body, E&& on_error) {
-  try {
-    body();
-  } catch (const std::bad_alloc&) {
-    spdlog::error("{}: out of memory", op);
-    on_error(ENOMEM);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: unexpected exception: {}", op, e.what());
-    on_error(EIO);
-  } catch (...) {
-    spdlog::error("{}: unexpected exception", op);
-    on_error(EIO);
-  }
 }
 
 template <class F>

@@ -13,6 +13,7 @@
 #                seq/rand read always, small-file stat/read and the tree's
 #                find | cat in full mode only (preparing them is too slow)
 # Workloads: fio seq write / seq read 1 MiB, fio random read 4 KiB x 2 jobs,
+# cp of the seq file (copy_file_range) and cp --reflink=never (read+write),
 # small files (create+write 4 KiB, stat, read, unlink; bench/smallfiles.c),
 # a real tree (untar /usr/include, find | xargs cat, rm -rf), the daemon's
 # peak RSS, and single-threaded `zstd -d` on the same data as the reference
@@ -178,8 +179,7 @@ tierfs_mount() {  # SYSTEM
 
 tierfs_umount() {  # SYSTEM
   sample_rss "$1"
-  fusermount3 -u "${DIR[$1]}"
-  wait_store_unlocked "${STORE[$1]}"
+  "$TIERFS" umount "${DIR[$1]}"   # returns once the daemon has exited
 }
 
 remount() {  # SYSTEM: empties the daemon's frame cache
@@ -318,6 +318,27 @@ for ((rep = 1; rep <= REPS; rep++)); do
       --time_based "--runtime=$RAND_SECS" "--size=${SIZE_MB}M" --filename="${DIR[$s]}/seq.dat")"
     record randread "$s" "$rep" "$(awk -v x="$iops" 'BEGIN { printf "%.1f", x }')" ops/s
     after_run "$s"
+  done
+done
+
+# --- 3b. copies: cp (copy_file_range, in the daemon for tierfs: whole chunks
+# as objects, cold ones still compressed) and cp --reflink=never (read+write)
+for ((rep = 1; rep <= REPS; rep++)); do
+  for s in native bindfs tierfs-hot tierfs-cold; do
+    for variant in cfr rw; do
+      [ "$s" = tierfs-cold ] && remount "$s"
+      rm -f "${DIR[$s]}/copy.dat"
+      drop_caches
+      args=()
+      [ "$variant" = rw ] && args=(--reflink=never)
+      t0="$(now)"
+      cp "${args[@]}" "${DIR[$s]}/seq.dat" "${DIR[$s]}/copy.dat"
+      record "copy_$variant" "$s" "$rep" "$(awk -v t="$(since "$t0")" -v m="$SIZE_MB" \
+        'BEGIN { printf "%.2f", m / t }')" MiB/s
+      cmp -s "${DIR[$s]}/seq.dat" "${DIR[$s]}/copy.dat" || die "copy on $s differs"
+      rm -f "${DIR[$s]}/copy.dat"
+      after_run "$s"
+    done
   done
 done
 

@@ -12,7 +12,7 @@ STORE="${TIERFS_STORE:-$ROOT/var/default-store}"
 "$ROOT/scripts/build.sh"
 mkdir -p "$MNT" "$(dirname "$STORE")"
 if mountpoint -q "$MNT"; then
-  echo "run: $MNT is already a mountpoint; unmount it first: fusermount3 -u $MNT" >&2
+  echo "run: $MNT is already a mountpoint; unmount it first: $ROOT/build/bin/tierfs umount $MNT" >&2
   exit 1
 fi
 "$ROOT/build/bin/tierfs" mount "$STORE" "$MNT" "$@"
@@ -20,5 +20,5 @@ cat <<MSG
 tierfs is mounted at $MNT (store: $STORE)
   status:   $ROOT/build/bin/tierfs status $MNT
   where:    $ROOT/build/bin/tierfs where $MNT/FILE
-  unmount:  fusermount3 -u $MNT
+  unmount:  $ROOT/build/bin/tierfs umount $MNT
 MSG

@@ -100,17 +100,17 @@ _store_lock_free() {
   [[ ! -e "$STORE/LOCK" ]] || flock -n "$STORE/LOCK" true
 }
 
-# unmount_tierfs — fusermount3 -u, then wait (max 20 s) for the daemon to exit
-# and release the store lock.
+# unmount_tierfs — tierfs umount (which returns once the daemon has exited),
+# retried while the mount is busy; then check the store lock is free.
 unmount_tierfs() {
   local _i
   sync
   for _i in $(seq 1 50); do
-    fusermount3 -u "$MNT" 2>/dev/null && break
+    "$TIERFS" umount "$MNT" 2>"$TMP/umount.err" && break
     mountpoint -q "$MNT" || break
     sleep 0.2
   done
-  mountpoint -q "$MNT" && fail "could not unmount $MNT (busy?)"
+  mountpoint -q "$MNT" && fail "could not unmount $MNT: $(cat "$TMP/umount.err")"
   for _i in $(seq 1 200); do
     _store_lock_free && return 0
     sleep 0.1
@@ -118,15 +118,47 @@ unmount_tierfs() {
   fail "daemon did not release $STORE/LOCK within 20 s of unmount"
 }
 
-# remount_tierfs [OPT...] — unmount, then mount the same store again (same
-# options as last time unless new ones are given).
+# remount_tierfs [OPT...] — unmount, drop the page, dentry and inode caches
+# (as root), then mount the same store again (same options as last time
+# unless new ones are given): what is read next comes from the store.
 remount_tierfs() {
   local opts=("$@")
   if [[ ${#opts[@]} -eq 0 && -n "$MOUNT_OPTS" ]]; then
     IFS=, read -r -a opts <<<"$MOUNT_OPTS"
   fi
   unmount_tierfs
+  [[ "$(id -u)" -ne 0 ]] || echo 3 >/proc/sys/vm/drop_caches
   mount_tierfs "${opts[@]}"
+}
+
+# compare_trees EXPECTED ACTUAL — fails unless both trees have the same
+# names, types, sizes, permission modes, link counts, symlink targets,
+# user.* xattrs and file contents (times and owners are not compared).
+compare_trees() {
+  python3 - "$1" "$2" <<'PYEOF' || fail "trees differ: $1 vs $2 (above)"
+import os, stat, sys
+def walk(root):
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            rec = [stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_nlink]
+            if stat.S_ISREG(st.st_mode):
+                rec += [st.st_size, open(full, "rb").read()]
+            elif stat.S_ISLNK(st.st_mode):
+                rec.append(os.readlink(full))
+            if not stat.S_ISLNK(st.st_mode):
+                rec.append(sorted((x, os.getxattr(full, x)) for x in os.listxattr(full)
+                                  if x.startswith("user.")))
+            out[os.path.relpath(full, root)] = rec
+    return out
+a, b = walk(sys.argv[1]), walk(sys.argv[2])
+bad = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+for k in bad[:20]:
+    print("  %s: %r vs %r" % (k, str(a.get(k))[:120], str(b.get(k))[:120]), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PYEOF
 }
 
 _cleanup() {
