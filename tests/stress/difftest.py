@@ -41,6 +41,7 @@ import os
 import random
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -1072,8 +1073,25 @@ def parse_args(argv):
     return a
 
 
+def die_with_parent():
+    """SIGTERM when the parent (timeout, the test script) dies, and SIGTERM runs the
+    finally blocks that unmount: an orphaned tester must not keep working in a
+    directory its test script is removing (rm -rf would go through the mount)."""
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_term)
+    ppid = os.getppid()
+    try:
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)       # PR_SET_PDEATHSIG
+    except AttributeError:
+        pass
+    if os.getppid() != ppid:
+        raise SystemExit(143)
+
+
 def main(argv):
     args = parse_args(argv)
+    die_with_parent()
     if args.list_ops:
         print(",".join(ALL_OPS))
         return 0

@@ -73,5 +73,5 @@ done
 log "$SEEDS seeds x $OPS ops in $((SECONDS - start)) s"
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf '    %s\n' "${failed[@]}" >&2
-  fail "${#failed[@]} of $SEEDS seeds found tierfs behaving unlike the native directory (reproducers above, JSON in $REPRO_DIR)"
+  fail "${#failed[@]} of $SEEDS seeds failed: a mismatch between tierfs and the native directory (reproducer above, JSON in $REPRO_DIR) or a harness error"
 fi
