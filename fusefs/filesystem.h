@@ -154,8 +154,8 @@ class Filesystem {
   Status Fsync(uint64_t ino, bool datasync);
   Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length,
                    const Caller& caller = {});
-  // copy_file_range: copies up to len bytes (none from past the source's
-  // end) inside the store. Whole chunks are copied as objects — a cold one
+  // copy_file_range: copies len bytes (the kernel has clamped it to the
+  // source's end) inside the store. Whole chunks are copied as objects — a cold one
   // as stored, still compressed, never decoded (ObjectStore::CopyObject);
   // the rest goes through pooled buffers. The kernel has checked the
   // descriptors and ranges (EBADF, EINVAL for overlap) and flushed both

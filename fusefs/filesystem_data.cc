@@ -184,7 +184,7 @@ Status Filesystem::CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out,
   const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
   auto lease = store_->ReadLease(src, pos_in % chunk_size_, n);
   size_t got = 0;
-  if (lease.ok()) {
+  if (lease.ok() && lease->size() > 0) {
     got = lease->size();
     TIERFS_RETURN_IF_ERROR(store_->Write(dst, pos_out % chunk_size_, lease->contents()));
   } else if (!lease.status().IsNotFound()) {
@@ -197,26 +197,32 @@ Status Filesystem::CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out,
 Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint64_t ino_out,
                                          uint64_t off_out, size_t len, const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(Writable());
-  TIERFS_ASSIGN_OR_RETURN(uint64_t src_size, FileSize(ino_in));
+  // The kernel has clamped len to the source's size as it knows it, which
+  // can be larger than ours: pages it holds dirty past the copied range are
+  // not flushed yet. Bytes of the range we have no object for are holes.
+  TIERFS_RETURN_IF_ERROR(FileSize(ino_in).status());
   TIERFS_ASSIGN_OR_RETURN(uint64_t dst_size, FileSize(ino_out));
-  if (off_in >= src_size || len == 0) return size_t{0};
-  len = static_cast<size_t>(std::min<uint64_t>(len, src_size - off_in));
+  if (len == 0) return size_t{0};
   TIERFS_RETURN_IF_ERROR(KillPriv(ino_out, caller).status());
   const size_t max_piece = store_->options().max_io;
   for (size_t done = 0; done < len;) {
     const uint64_t pos_in = off_in + done, pos_out = off_out + done;
     const uint64_t n = std::min<uint64_t>(len - done, chunk_size_ - pos_in % chunk_size_);
-    // A whole object moves as one when both sides start a chunk and it
-    // covers the target chunk's bytes: all of it, or the source's tail with
-    // nothing after it in the target.
-    const bool aligned = pos_in % chunk_size_ == 0 && pos_out % chunk_size_ == 0;
-    if (aligned && (n == chunk_size_ || (pos_in + n == src_size && pos_out + n >= dst_size))) {
-      const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
-      Status st = store_->CopyObject(src, dst);
-      if (st.IsNotFound()) st = store_->Remove(dst);  // a hole copies as a hole
-      TIERFS_RETURN_IF_ERROR(st);
-      done += n;
-      continue;
+    const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
+    if (pos_in % chunk_size_ == 0 && pos_out % chunk_size_ == 0) {
+      // A whole object moves as one when it covers the target chunk: all
+      // of it, or all the source object holds with nothing after it in the
+      // target.
+      auto info = store_->Stat(src);
+      if (!info.ok() && !info.status().IsNotFound()) return info.status();
+      const uint64_t src_bytes = info.ok() ? info->logical_size : 0;
+      if (n == chunk_size_ || (src_bytes <= n && pos_out + n >= dst_size)) {
+        Status st = store_->CopyObject(src, dst);
+        if (st.IsNotFound()) st = store_->Remove(dst);  // a hole copies as a hole
+        TIERFS_RETURN_IF_ERROR(st);
+        done += n;
+        continue;
+      }
     }
     const size_t piece = static_cast<size_t>(
         std::min<uint64_t>({n, chunk_size_ - pos_out % chunk_size_, max_piece}));
