@@ -183,12 +183,10 @@ Status Filesystem::CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out,
                              uint64_t pos_out, size_t n) {
   const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
   auto lease = store_->ReadLease(src, pos_in % chunk_size_, n);
-  size_t got = 0;
-  if (lease.ok() && lease->size() > 0) {
-    got = lease->size();
+  if (!lease.ok() && !lease.status().IsNotFound()) return lease.status();
+  const size_t got = lease.ok() ? lease->size() : 0;
+  if (got > 0) {  // (an empty write would still stretch the object's size)
     TIERFS_RETURN_IF_ERROR(store_->Write(dst, pos_out % chunk_size_, lease->contents()));
-  } else if (!lease.status().IsNotFound()) {
-    return lease.status();
   }
   // A hole in the source (or its object ends early): zeros at the target.
   return got < n ? ZeroData(ino_out, pos_out + got, pos_out + n) : Status::OK();
