@@ -128,9 +128,16 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
   if (!config.read_only) TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
   // One process per store: take the lock before reading or changing anything
-  // (read-only: only if there is a lock file, which a used store has).
-  if (!config.read_only || env->Stat(config.store_dir + "/LOCK").ok()) {
+  // (read-only: the existing lock file, opened read-only, if there is one).
+  if (!config.read_only) {
     TIERFS_ASSIGN_OR_RETURN(fs->lock_, env->LockFile(config.store_dir + "/LOCK"));
+  } else {
+    auto lock = env->LockExistingFile(config.store_dir + "/LOCK");
+    if (lock.ok()) {
+      fs->lock_ = std::move(lock).value();
+    } else if (!lock.status().IsNotFound()) {
+      return lock.status();
+    }
   }
   TIERFS_RETURN_IF_ERROR(CheckNamespaceNotLost(env, config.store_dir));
   MetadataOptions mo;
@@ -322,6 +329,9 @@ Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
   std::vector<std::pair<uint64_t, AttrUpdate>> updates;
   {
     std::lock_guard lock(mu_);
+    // The cached values stay in place (and keep answering getattr) until
+    // they are committed: cleared before, a getattr meanwhile would read
+    // SQLite's older ones.
     auto take = [&](uint64_t ino, Inode& n) {
       if (!n.pending()) return;
       AttrUpdate u;
@@ -334,9 +344,6 @@ Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
       }
       u.atime = n.atime;
       updates.emplace_back(ino, u);
-      n.dirty = false;
-      n.atime.reset();
-      n.atime_touches_ctime = true;
     };
     if (only) {
       auto it = inodes_.find(*only);
@@ -347,14 +354,22 @@ Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
   }
   if (updates.empty()) return Status::OK();
   Status st = meta_->SetAttrs(updates, Now());
+  if (!st.ok()) return st;  // all still pending: tried again at the next write-back
   std::lock_guard lock(mu_);
   for (const auto& [ino, u] : updates) {
     auto it = inodes_.find(ino);
     if (it == inodes_.end()) continue;
     Inode& n = it->second;
-    if (!st.ok()) {
-      n.dirty = true;  // try again at the next write-back
-    } else if (n.lookups == 0 && n.opens == 0 && !n.pending() && !n.unlinked) {
+    // What changed again since it was taken stays pending.
+    if (n.dirty && u.mtime && n.mtime == *u.mtime && n.ctime == *u.ctime &&
+        (!u.size || n.size == *u.size)) {
+      n.dirty = false;
+    }
+    if (n.atime && u.atime && *n.atime == *u.atime) {
+      n.atime.reset();
+      n.atime_touches_ctime = true;
+    }
+    if (n.lookups == 0 && n.opens == 0 && !n.pending() && !n.unlinked) {
       inodes_.erase(it);  // nothing left to remember
     }
   }

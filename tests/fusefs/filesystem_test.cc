@@ -243,7 +243,9 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
   ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
   // An object past the end of file (a crash before the size was written).
   ASSERT_TRUE(fs_->store().Write({ino, 5}, 0, test::TextBytes(10, 13)).ok());
-  ASSERT_TRUE(fs_->store().Write({ino, 7}, 0, {}).ok());  // an empty object past EOF
+  // An empty object past EOF (a crash after its file was created).
+  ASSERT_TRUE(fs_->store().Write({ino, 7}, 0, test::TextBytes(10, 15)).ok());
+  ASSERT_TRUE(fs_->store().Truncate({ino, 7}, 0).ok());
   ASSERT_TRUE(fs_->store().Write({999, 0}, 0, test::TextBytes(10, 14)).ok());  // no inode
   ASSERT_TRUE(fs_->Unlink(kRootIno, "gone").ok());  // open + unlinked: an orphan inode
   std::string cold0 = fs_->store().ColdPath({ino, 0});

@@ -53,6 +53,18 @@ TEST_F(ObjectStoreTest, WriteThenReadHot) {
   EXPECT_TRUE(std::filesystem::exists(store_->HotPath(k)));
 }
 
+TEST_F(ObjectStoreTest, EmptyWriteChangesNothing) {
+  // An empty write past the end once stretched the logical size past the
+  // file's end, and a spliced read of the object came up short.
+  ObjectKey k{7, 4};
+  ASSERT_TRUE(store_->Write(k, 0, RandomBytes(10, 2)).ok());
+  ASSERT_TRUE(store_->Write(k, 5000, {}).ok());
+  EXPECT_EQ(store_->Stat(k)->logical_size, 10u);
+  EXPECT_EQ(std::filesystem::file_size(store_->HotPath(k)), 10u);
+  ASSERT_TRUE(store_->Write({7, 5}, 100, {}).ok());
+  EXPECT_TRUE(store_->Stat({7, 5}).status().IsNotFound());
+}
+
 TEST_F(ObjectStoreTest, ReadOfMissingObjectIsNotFound) {
   std::vector<std::byte> buf(10);
   EXPECT_TRUE(store_->Read({1, 1}, 0, buf).status().IsNotFound());
