@@ -549,12 +549,15 @@ class Side:
         # A file unlinked while one of our slots still holds it open: ext4
         # refuses its handle (ESTALE), but the kernel's FUSE export code
         # answers from its inode cache without asking the daemon, so tierfs
-        # opens it (the same file, never another one). Not compared; README
-        # "Known limits". Once no slot holds it, both must give ESTALE.
+        # opens it (the same file, never another one; README "Known
+        # limits"). Such a handle counts as ESTALE without being tried. (On
+        # ext4 a slot may hold a newer unlinked file that reuses the inode
+        # number; its handle is ESTALE there anyway.) Once no slot holds the
+        # file, both sides must really give ESTALE.
         for fd_held, _ in self.slots.values():
             st = os.fstat(fd_held)
             if st.st_ino == ino and st.st_nlink == 0:
-                return "unlinked-but-open"
+                return "ESTALE"
         fd = open_by_handle(self.mount_fd, h, os.O_RDONLY | os.O_CLOEXEC)
         try:
             data = read_all(fd)
