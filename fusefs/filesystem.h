@@ -235,6 +235,9 @@ class Filesystem {
                    size_t n);
   // Zeroes [offset, end) of a file: whole chunks removed, parts punched.
   Status ZeroData(uint64_t ino, uint64_t offset, uint64_t end);
+  // Bytes up to `end` of a file were written (write, copy_file_range): the
+  // size grows to it, mtime and ctime are now, to be written back.
+  void Wrote(uint64_t ino, uint64_t end);
   // EROFS while read-only.
   Status Writable() const;
   // atime after a read (relatime/strictatime/noatime); true when it changed.

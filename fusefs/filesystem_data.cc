@@ -90,15 +90,19 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
     }
     done += len;
   }
+  Wrote(ino, offset + done);
+  return done;
+}
+
+void Filesystem::Wrote(uint64_t ino, uint64_t end) {
   const Timespec now = Now();
   std::lock_guard lock(mu_);
   Inode& n = inodes_[ino];
-  n.size = std::max(n.size, offset + done);
+  n.size = std::max(n.size, end);
   n.size_known = true;
   n.mtime = n.ctime = now;
   n.dirty = true;
   n.atime_fresh = false;
-  return done;
 }
 
 Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
@@ -227,14 +231,7 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
     TIERFS_RETURN_IF_ERROR(CopyPiece(ino_in, pos_in, ino_out, pos_out, piece));
     done += piece;
   }
-  const Timespec now = Now();
-  std::lock_guard lock(mu_);
-  Inode& n = inodes_[ino_out];
-  n.size = std::max(n.size, off_out + len);
-  n.size_known = true;
-  n.mtime = n.ctime = now;
-  n.dirty = true;
-  n.atime_fresh = false;
+  Wrote(ino_out, off_out + len);
   return len;
 }
 
