@@ -466,7 +466,12 @@ bool Filesystem::AtimeDue(uint64_t ino) {
   {
     std::lock_guard lock(mu_);
     auto it = inodes_.find(ino);
-    if (it != inodes_.end() && it->second.atime_fresh) return false;
+    if (it != inodes_.end()) {
+      // A writer's cached writes carry an mtime we have not seen: take
+      // atime as due, as relatime would once they land.
+      if (it->second.write_opens > 0) return true;
+      if (it->second.atime_fresh) return false;
+    }
   }
   auto a = Attr(ino);
   if (!a.ok()) return false;
@@ -693,17 +698,20 @@ Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read, 
     }
   }
   std::lock_guard lock(mu_);
-  ++inodes_[ino].opens;
+  Inode& n = inodes_[ino];
+  ++n.opens;
+  if (for_write) ++n.write_opens;
   return r;
 }
 
 Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name, uint32_t mode,
-                                       const Caller& caller) {
+                                       const Caller& caller, bool for_write) {
   TIERFS_ASSIGN_OR_RETURN(struct stat st, MakeNode(parent, name, S_IFREG | (mode & 07777), 0,
                                                    caller));
   std::lock_guard lock(mu_);
   Inode& n = inodes_[st.st_ino];
   ++n.opens;
+  if (for_write) ++n.write_opens;
   n.size = 0;
   n.size_known = true;
   return st;
@@ -713,11 +721,14 @@ Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name,
 // write-back (every kWritebackInterval), fsync or unmount, batched.
 Status Filesystem::Flush(uint64_t ino) { return Status::OK(); }
 
-Status Filesystem::Release(uint64_t ino) {
+Status Filesystem::Release(uint64_t ino, bool for_write) {
   {
     std::lock_guard lock(mu_);
     auto it = inodes_.find(ino);
     if (it != inodes_.end() && it->second.opens > 0) --it->second.opens;
+    if (for_write && it != inodes_.end() && it->second.write_opens > 0) {
+      --it->second.write_opens;
+    }
   }
   MaybeFree(ino);
   return Status::OK();

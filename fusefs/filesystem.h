@@ -143,14 +143,15 @@ class Filesystem {
   // true when the mode changed (the kernel's cached mode is stale).
   Result<bool> KillPriv(uint64_t ino, const Caller& caller);
   Result<struct stat> Create(uint64_t parent, const std::string& name, uint32_t mode,
-                             const Caller& caller);  // also opens
+                             const Caller& caller, bool for_write = true);  // also opens
   Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size);
   // `writeback`: the kernel flushing pages it accepted earlier (writepage),
   // which lands even while a remount to read-only is under way.
   Result<size_t> Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,
                        bool writeback = false);
   Status Flush(uint64_t ino);
-  Status Release(uint64_t ino);
+  // `for_write`: the open being closed could write (as passed to Open).
+  Status Release(uint64_t ino, bool for_write = false);
   Status Fsync(uint64_t ino, bool datasync);
   Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length,
                    const Caller& caller = {});
@@ -194,6 +195,9 @@ class Filesystem {
   struct Inode {
     uint64_t lookups = 0;
     uint32_t opens = 0;
+    // Opens that can write: the kernel may hold their writes in its cache,
+    // with an mtime the daemon has not seen yet.
+    uint32_t write_opens = 0;
     bool size_known = false;  // `size` is authoritative
     uint64_t size = 0;
     bool dirty = false;  // size/mtime/ctime newer than SQLite

@@ -298,7 +298,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
   Guarded(req, "create", [&] {
-    auto r = FS(req)->Create(parent, name, mode, CallerOf(req));
+    auto r = FS(req)->Create(parent, name, mode, CallerOf(req),
+                             (fi->flags & O_ACCMODE) != O_RDONLY);
     if (!r.ok()) {
       fuse_reply_err(req, Err(r.status(), "create", parent));
       return;
@@ -384,8 +385,10 @@ void OpFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   Guarded(req, "flush", [&] { ReplyStatus(req, FS(req)->Flush(ino), "flush", ino); });
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  Guarded(req, "release", [&] { ReplyStatus(req, FS(req)->Release(ino), "release", ino); });
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guarded(req, "release", [&] {
+    ReplyStatus(req, FS(req)->Release(ino, (fi->flags & O_ACCMODE) != O_RDONLY), "release", ino);
+  });
 }
 
 void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {

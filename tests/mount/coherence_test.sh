@@ -91,6 +91,30 @@ assert_eq "$t1" "$(stat -c %X "$MNT/a")" "relatime: a second read must not updat
 assert_eq "$m1" "$(stat -c %Y "$MNT/a")" "a read must not change mtime"
 assert_eq "$ctime_before" "$(stat -c %z "$MNT/a")" "a read must not change ctime"
 
+log "atime: relatime with a writer holding the file open (its writes still cached)"
+python3 - "$MNT/w" <<'EOF' || fail "relatime: a read after a cached write left atime < mtime"
+import os, sys, time
+p = sys.argv[1]
+open(p, "wb").write(b"0" * 5000)
+w = os.open(p, os.O_WRONLY)
+open(p, "rb").read()               # atime now newer than mtime
+time.sleep(1.1)
+os.pwrite(w, b"1", 10)             # kernel cache only: no close, no fsync
+fd = os.open(p, os.O_RDONLY)
+os.read(fd, 1 << 16)
+st = os.fstat(fd)
+os.close(fd)
+os.close(w)
+assert st.st_atime_ns >= st.st_mtime_ns, (st.st_atime_ns, st.st_mtime_ns)
+EOF
+from_store chunk_size=64K
+python3 - "$MNT/w" <<'EOF' || fail "relatime with a writer: after a remount"
+import os, sys
+st = os.stat(sys.argv[1])
+assert st.st_atime_ns >= st.st_mtime_ns, (st.st_atime_ns, st.st_mtime_ns)
+assert open(sys.argv[1], "rb").read(11)[10:] == b"1"
+EOF
+
 log "atime: strictatime"
 from_store chunk_size=64K strictatime
 t2=$(stat -c %X "$MNT/a")
