@@ -14,7 +14,10 @@ namespace tierfs {
 Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) {
   TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, FileSize(ino));
   ReadResult r;
-  if (offset >= file_size) return r;
+  if (offset >= file_size) {
+    r.atime_changed = TouchAtime(ino);  // a read at EOF is a read
+    return r;
+  }
   const uint64_t end = std::min<uint64_t>(offset + size, file_size);
   auto zeros = [&r](size_t n) {
     if (n == 0) return;
