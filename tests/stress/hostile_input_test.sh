@@ -118,6 +118,9 @@ wait_for 20 "store_b daemon to exit" _store_lock_free_b
 # The same store mounted twice.
 mount_tierfs chunk_size=64K cold_after=3600
 before_mounted=$(cat "$MNT/dir/f1")
+# That read moved f1's atime (relatime), which the daemon writes back within
+# 200 ms: make it land now, or it lands inside the snapshot window below.
+sync "$MNT/dir/f1"
 EXPECT_LOCKED=1 refuse "store already mounted elsewhere" 'in use|lock|already|busy' "$MNT2"
 assert_eq "$before_mounted" "$(cat "$MNT/dir/f1")" "the first mount still works"
 unmount_tierfs
