@@ -127,19 +127,24 @@ Status ObjectStore::WithHotFile(ObjectKey key,
     }
     // Missing or cold: fix that under the exclusive lock, then retry.
     std::unique_lock object_lock(LockFor(key));
-    bool present, cold = false;
-    {
-      std::lock_guard lock(mu_);
-      auto it = table_->find(key);
-      present = it != table_->end();
-      if (present) cold = it->second.tier == Tier::kCold;
-    }
-    if (cold) {
-      TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
-    } else if (!present) {
-      TIERFS_RETURN_IF_ERROR(CreateHotWithLockHeld(key));
-    }
+    TIERFS_RETURN_IF_ERROR(MakeHotWithLockHeld(key).status());
   }
+}
+
+Result<bool> ObjectStore::MakeHotWithLockHeld(ObjectKey key) {
+  bool present, cold = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    present = it != table_->end();
+    if (present) cold = it->second.tier == Tier::kCold;
+  }
+  if (!present) {
+    TIERFS_RETURN_IF_ERROR(CreateHotWithLockHeld(key));
+  } else if (cold) {
+    TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
+  }
+  return present;
 }
 
 Status ObjectStore::CreateHotWithLockHeld(ObjectKey key) {
@@ -181,18 +186,7 @@ Status ObjectStore::Allocate(ObjectKey key, uint64_t offset, uint64_t len) {
   // Exclusive: creation, promotion and the reservation are one step for
   // readers (fallocate only maps extents; it writes no data).
   std::unique_lock object_lock(LockFor(key));
-  bool present, cold = false;
-  {
-    std::lock_guard lock(mu_);
-    auto it = table_->find(key);
-    present = it != table_->end();
-    if (present) cold = it->second.tier == Tier::kCold;
-  }
-  if (!present) {
-    TIERFS_RETURN_IF_ERROR(CreateHotWithLockHeld(key));
-  } else if (cold) {
-    TIERFS_RETURN_IF_ERROR(PromoteWithLockHeld(key));
-  }
+  TIERFS_ASSIGN_OR_RETURN(bool present, MakeHotWithLockHeld(key));
   auto f = HotFileLocked(key);
   Status st = f.ok() ? (*f)->Allocate(offset, len) : f.status();
   if (!st.ok()) {

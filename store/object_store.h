@@ -216,6 +216,9 @@ class ObjectStore {
   Status PromoteWithLockHeld(ObjectKey key);  // caller holds the object lock exclusive
   // Creates an empty hot object (the table has none). Object lock exclusive.
   Status CreateHotWithLockHeld(ObjectKey key);
+  // Makes the object hot: created when missing, promoted when cold. Returns
+  // whether it existed before. Object lock exclusive.
+  Result<bool> MakeHotWithLockHeld(ObjectKey key);
   Status RemoveWithLockHeld(ObjectKey key);  // object lock exclusive
   // Sets a reserved hot entry's stored bytes from st_blocks.
   void RefreshStoredBytes(ObjectKey key);
