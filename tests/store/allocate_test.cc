@@ -14,36 +14,18 @@ namespace tierfs {
 namespace {
 
 using test::RandomBytes;
-using test::TempDir;
 using test::TextBytes;
 
 StoreOptions Options() { return test::TestStoreOptions(64 << 10, 1 << 20); }
 constexpr uint64_t kMiB = 1 << 20;
 
-class ObjectStoreAllocateTest : public ::testing::Test {
+class ObjectStoreAllocateTest : public test::StoreTest {
  protected:
-  void SetUp() override { Reopen(Env::Default()); }
-  void Reopen(Env* env) {
-    store_.reset();
-    auto s = ObjectStore::Open(env, dir_.path() + "/store", Options());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-  }
-  std::vector<std::byte> ReadAll(ObjectKey k, size_t n) {
-    std::vector<std::byte> out(n);
-    auto r = store_->Read(k, 0, out);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    out.resize(r.ok() ? *r : 0);
-    return out;
-  }
   uint64_t AllocatedOnDisk(ObjectKey k) {
     auto st = Env::Default()->Stat(store_->HotPath(k));
     EXPECT_TRUE(st.ok());
     return st.ok() ? st->allocated : 0;
   }
-
-  TempDir dir_;
-  std::unique_ptr<ObjectStore> store_;
 };
 
 TEST_F(ObjectStoreAllocateTest, ReservesBlocksWithoutChangingTheLogicalSize) {
@@ -63,7 +45,7 @@ TEST_F(ObjectStoreAllocateTest, ReservesBlocksWithoutChangingTheLogicalSize) {
   ASSERT_TRUE(store_->Write(k, kMiB, data).ok());
   EXPECT_EQ(store_->Stat(k)->logical_size, kMiB + data.size());
   EXPECT_GE(store_->Stat(k)->stored_bytes, 2 * kMiB);
-  Reopen(Env::Default());
+  Reopen();
   EXPECT_GE(store_->Stat(k)->stored_bytes, 2 * kMiB);
   EXPECT_EQ(store_->Stat(k)->logical_size, kMiB + data.size());
 }
@@ -112,7 +94,7 @@ TEST_F(ObjectStoreAllocateTest, TruncateBelowAReservationDropsIt) {
 
 TEST_F(ObjectStoreAllocateTest, NoSpaceLeavesTheObjectAsItWas) {
   FaultInjectionEnv env(Env::Default());
-  Reopen(&env);
+  Reopen(Options(), &env);
   const ObjectKey existing{5, 0}, missing{5, 1};
   const auto data = RandomBytes(30000, 4);
   ASSERT_TRUE(store_->Write(existing, 0, data).ok());
@@ -128,7 +110,7 @@ TEST_F(ObjectStoreAllocateTest, NoSpaceLeavesTheObjectAsItWas) {
   EXPECT_TRUE(store_->Stat(missing).status().IsNotFound());
   EXPECT_FALSE(std::filesystem::exists(store_->HotPath(missing)));
   env.ClearFaults();
-  Reopen(Env::Default());
+  Reopen();
   EXPECT_TRUE(store_->Stat(missing).status().IsNotFound());
   EXPECT_EQ(ReadAll(existing, kMiB), data);
 }

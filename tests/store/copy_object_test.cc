@@ -14,36 +14,15 @@ namespace tierfs {
 namespace {
 
 using test::RandomBytes;
-using test::TempDir;
 using test::TextBytes;
 
-StoreOptions Options() { return test::TestStoreOptions(64 << 10, 1 << 20); }
 
 std::string FileBytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-class ObjectStoreCopyTest : public ::testing::Test {
- protected:
-  void SetUp() override { Reopen(); }
-  void Reopen() {
-    store_.reset();
-    auto s = ObjectStore::Open(Env::Default(), dir_.path() + "/store", Options());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-  }
-  std::vector<std::byte> ReadAll(ObjectKey k, size_t n = 4 << 20) {
-    std::vector<std::byte> out(n);
-    auto r = store_->Read(k, 0, out);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    out.resize(r.ok() ? *r : 0);
-    return out;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<ObjectStore> store_;
-};
+using ObjectStoreCopyTest = test::StoreTest;
 
 TEST_F(ObjectStoreCopyTest, HotSourceGivesAHotCopyWithItsHoles) {
   const ObjectKey src{1, 0}, dst{2, 0};

@@ -15,31 +15,11 @@ namespace tierfs {
 namespace {
 
 using test::RandomBytes;
-using test::TempDir;
 using test::TextBytes;
 
 StoreOptions SmallOptions() { return test::TestStoreOptions(64 << 10, 1 << 20); }
 
-class ObjectStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override { Reopen(); }
-  void Reopen(StoreOptions o = SmallOptions()) {
-    store_.reset();
-    auto s = ObjectStore::Open(Env::Default(), dir_.path() + "/store", o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-  }
-  std::vector<std::byte> ReadAll(ObjectKey k, size_t n) {
-    std::vector<std::byte> out(n);
-    auto r = store_->Read(k, 0, out);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    out.resize(r.ok() ? *r : 0);
-    return out;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<ObjectStore> store_;
-};
+using ObjectStoreTest = test::StoreTest;
 
 TEST_F(ObjectStoreTest, WriteThenReadHot) {
   auto data = RandomBytes(300000, 1);

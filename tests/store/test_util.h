@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "common/temp_dir.h"
 #include "store/object_store.h"
 
@@ -48,5 +50,29 @@ inline StoreOptions TestStoreOptions(uint32_t frame_size, uint64_t cache_bytes) 
   o.frame_cache_bytes = cache_bytes;
   return o;
 }
+
+// The fixture of the ObjectStore tests: a store in a temp dir (64 KiB
+// frames, 1 MiB frame cache unless told otherwise), reopened at will.
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen(StoreOptions o = TestStoreOptions(64 << 10, 1 << 20), Env* env = Env::Default()) {
+    store_.reset();
+    auto s = ObjectStore::Open(env, dir_.path() + "/store", o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  // Up to n bytes of the object, read from offset 0.
+  std::vector<std::byte> ReadAll(ObjectKey k, size_t n = 4 << 20) {
+    std::vector<std::byte> out(n);
+    auto r = store_->Read(k, 0, out);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    out.resize(r.ok() ? *r : 0);
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ObjectStore> store_;
+};
 
 }  // namespace tierfs::test
