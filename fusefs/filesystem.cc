@@ -124,7 +124,8 @@ Filesystem::~Filesystem() {
   (void)SyncAll();
 }
 
-Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env) {
+Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env,
+                                                     const MetadataWrap& wrap) {
   std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
   if (!config.read_only) TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
   // One process per store: take the lock before reading or changing anything
@@ -145,6 +146,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   mo.read_only = config.read_only;
   mo.create_if_missing = !config.read_only;
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
+  if (wrap) fs->meta_ = wrap(std::move(fs->meta_));
   TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
                           LoadStoreSettings(*fs->meta_, config.chunk_size, config.cold_dir));
   fs->chunk_size_ = settings.chunk_size;
@@ -242,10 +244,11 @@ Timespec Filesystem::Now() {
 
 // ---- inode table -------------------------------------------------------------
 
-void Filesystem::Overlay(InodeAttr* a) {
+bool Filesystem::Overlay(InodeAttr* a, uint64_t seen) {
   std::lock_guard lock(mu_);
+  if (write_backs_ != seen) return false;
   auto it = inodes_.find(a->ino);
-  if (it == inodes_.end()) return;
+  if (it == inodes_.end()) return true;
   const Inode& n = it->second;
   if (n.size_known) a->size = n.size;
   if (n.atime) a->atime = *n.atime;
@@ -256,28 +259,49 @@ void Filesystem::Overlay(InodeAttr* a) {
     };
     if (later(n.ctime, a->ctime)) a->ctime = n.ctime;
   }
+  return true;
 }
 
-Result<InodeAttr> Filesystem::Attr(uint64_t ino) {
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
-  Overlay(&a);
+uint64_t Filesystem::WriteBacks() {
+  std::lock_guard lock(mu_);
+  return write_backs_;
+}
+
+Result<InodeAttr> Filesystem::Overlaid(uint64_t seen, InodeAttr a) {
+  while (!Overlay(&a, seen)) {
+    // A write-back committed cached values and dropped them after `a` was
+    // read: `a` may hold SQLite's older ones. Read again.
+    seen = WriteBacks();
+    TIERFS_ASSIGN_OR_RETURN(a, meta_->GetAttr(a.ino));
+  }
   return a;
 }
 
-Result<uint64_t> Filesystem::FileSize(uint64_t ino) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it != inodes_.end() && it->second.size_known) return it->second.size;
-  }
+Result<InodeAttr> Filesystem::Attr(uint64_t ino) {
+  const uint64_t seen = WriteBacks();
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
-  std::lock_guard lock(mu_);
-  Inode& n = inodes_[ino];
-  if (!n.size_known) {
-    n.size = a.size;
-    n.size_known = true;
+  return Overlaid(seen, a);
+}
+
+Result<uint64_t> Filesystem::FileSize(uint64_t ino) {
+  for (;;) {
+    uint64_t seen;
+    {
+      std::lock_guard lock(mu_);
+      auto it = inodes_.find(ino);
+      if (it != inodes_.end() && it->second.size_known) return it->second.size;
+      seen = write_backs_;
+    }
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
+    std::lock_guard lock(mu_);
+    if (write_backs_ != seen) continue;  // a.size may be older than one written back since
+    Inode& n = inodes_[ino];
+    if (!n.size_known) {
+      n.size = a.size;
+      n.size_known = true;
+    }
+    return n.size;
   }
-  return n.size;
 }
 
 struct stat Filesystem::ToStat(const InodeAttr& a) {
@@ -301,12 +325,12 @@ struct stat Filesystem::ToStat(const InodeAttr& a) {
   return st;
 }
 
-struct stat Filesystem::Remember(InodeAttr a) {
+Result<struct stat> Filesystem::Remember(uint64_t seen, const InodeAttr& read) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Overlaid(seen, read));
   {
     std::lock_guard lock(mu_);
     ++inodes_[a.ino].lookups;
   }
-  Overlay(&a);
   return ToStat(a);
 }
 
@@ -356,6 +380,7 @@ Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
   Status st = meta_->SetAttrs(updates, Now());
   if (!st.ok()) return st;  // all still pending: tried again at the next write-back
   std::lock_guard lock(mu_);
+  ++write_backs_;  // what is dropped below: a getattr that read SQLite before the commit reads again
   for (const auto& [ino, u] : updates) {
     auto it = inodes_.find(ino);
     if (it == inodes_.end()) continue;
@@ -443,15 +468,17 @@ Result<struct stat> Filesystem::Lookup(uint64_t parent, const std::string& name)
     TIERFS_ASSIGN_OR_RETURN(uint64_t up, meta_->ParentOf(parent));
     return LookupDot(up);
   }
+  const uint64_t seen = WriteBacks();
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Lookup(parent, name));
-  return Remember(a);
+  return Remember(seen, a);
 }
 
 Result<struct stat> Filesystem::LookupDot(uint64_t ino) {
+  const uint64_t seen = WriteBacks();
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
   // An unlinked inode is gone for a file handle (ESTALE), even while open.
   if (a.nlink == 0) return Status::NotFound("inode " + std::to_string(ino) + " is unlinked");
-  return Remember(a);
+  return Remember(seen, a);
 }
 
 void Filesystem::Changed(uint64_t ino) {
@@ -587,7 +614,7 @@ Result<struct stat> Filesystem::MakeNode(uint64_t parent, const std::string& nam
   n.rdev = rdev;
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
   TIERFS_RETURN_IF_ERROR(DirSync());
-  return Remember(a);
+  return Remember(WriteBacks(), a);  // new: nothing of it cached
 }
 
 Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name,
@@ -601,7 +628,7 @@ Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name
   n.symlink_target = target;
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
   TIERFS_RETURN_IF_ERROR(DirSync());
-  return Remember(a);
+  return Remember(WriteBacks(), a);  // new: nothing of it cached
 }
 
 Result<std::string> Filesystem::ReadLink(uint64_t ino) { return meta_->ReadLink(ino); }
@@ -644,10 +671,11 @@ Result<struct stat> Filesystem::Link(uint64_t ino, uint64_t new_parent,
                                      const std::string& new_name) {
   TIERFS_RETURN_IF_ERROR(Writable());
   TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
+  const uint64_t seen = WriteBacks();
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Link(ino, new_parent, new_name, Now()));
   Changed(ino);
   TIERFS_RETURN_IF_ERROR(DirSync());
-  return Remember(a);
+  return Remember(seen, a);
 }
 
 Status Filesystem::ReadDir(

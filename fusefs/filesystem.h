@@ -98,8 +98,9 @@ struct FsUsage {
 class Filesystem {
  public:
   // Opens the store in config.store_dir (creating it), recovers orphans and
-  // starts the migrator.
-  static Result<std::unique_ptr<Filesystem>> Open(const MountConfig& config, Env* env);
+  // starts the migrator. `wrap` (tests) wraps the metadata store it opened.
+  static Result<std::unique_ptr<Filesystem>> Open(const MountConfig& config, Env* env,
+                                                  const MetadataWrap& wrap = nullptr);
   ~Filesystem();
   Filesystem(const Filesystem&) = delete;
   Filesystem& operator=(const Filesystem&) = delete;
@@ -213,10 +214,18 @@ class Filesystem {
   Filesystem(const MountConfig& config, Env* env);
   // Attributes from SQLite with the cached write state laid over them.
   Result<InodeAttr> Attr(uint64_t ino);
-  void Overlay(InodeAttr* a);
+  // A write-back commits cached values to SQLite, then drops them from the
+  // table: attributes read from SQLite before that commit and overlaid
+  // after the drop would show SQLite's older values. So a reader notes
+  // WriteBacks() before it reads SQLite, and Overlay refuses (false) when a
+  // write-back has run since; Overlaid then reads again.
+  uint64_t WriteBacks();
+  bool Overlay(InodeAttr* a, uint64_t seen);
+  Result<InodeAttr> Overlaid(uint64_t seen, InodeAttr a);
   struct stat ToStat(const InodeAttr& a);
-  // Records a kernel lookup of the entry and returns its stat.
-  struct stat Remember(InodeAttr a);
+  // Records a kernel lookup of the entry `read` from SQLite after
+  // WriteBacks() returned `seen`, and returns its current stat.
+  Result<struct stat> Remember(uint64_t seen, const InodeAttr& read);
   Result<uint64_t> FileSize(uint64_t ino);
   bool HasXattrs(uint64_t ino);
   // Writes cached sizes and times to SQLite in one transaction: of one inode,
@@ -275,8 +284,9 @@ class Filesystem {
   MigratorOptions migrator_options_;
 
   std::mutex writeback_mu_;  // orders write-backs and attribute changes; before mu_
-  std::mutex mu_;           // guards inodes_ and stop_writeback_
+  std::mutex mu_;           // guards inodes_, write_backs_ and stop_writeback_
   std::unordered_map<uint64_t, Inode> inodes_;
+  uint64_t write_backs_ = 0;  // committed write-backs (see Overlay)
   // Inodes with xattrs: the kernel asks for security.capability before every
   // write, and a miss is answered from here without SQLite.
   std::unordered_set<uint64_t> xattr_inodes_;

@@ -172,4 +172,88 @@ class MetadataStore {
   virtual Status Sync() = 0;
 };
 
+// A MetadataStore that passes every call to another one: a test overrides
+// the calls it wants to watch or delay, as leveldb's EnvWrapper does for an
+// Env (Filesystem::Open takes a MetadataWrap to install one).
+class MetadataStoreWrapper : public MetadataStore {
+ public:
+  explicit MetadataStoreWrapper(std::unique_ptr<MetadataStore> target)
+      : target_(std::move(target)) {}
+  MetadataStore& target() { return *target_; }
+
+  Result<std::string> GetSetting(std::string_view key) override {
+    return target_->GetSetting(key);
+  }
+  Status SetSetting(std::string_view key, std::string_view value) override {
+    return target_->SetSetting(key, value);
+  }
+  Result<InodeAttr> GetAttr(uint64_t ino) override { return target_->GetAttr(ino); }
+  Result<InodeAttr> Lookup(uint64_t parent, std::string_view name) override {
+    return target_->Lookup(parent, name);
+  }
+  Result<uint64_t> ParentOf(uint64_t dir) override { return target_->ParentOf(dir); }
+  Result<InodeAttr> Create(uint64_t parent, std::string_view name, const NewNode& node,
+                           Timespec now) override {
+    return target_->Create(parent, name, node, now);
+  }
+  Result<InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                         Timespec now) override {
+    return target_->Link(ino, new_parent, new_name, now);
+  }
+  Result<InodeAttr> Unlink(uint64_t parent, std::string_view name, Timespec now) override {
+    return target_->Unlink(parent, name, now);
+  }
+  Result<InodeAttr> Rmdir(uint64_t parent, std::string_view name, Timespec now) override {
+    return target_->Rmdir(parent, name, now);
+  }
+  Result<RenameResult> Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                              std::string_view new_name, RenameMode mode,
+                              Timespec now) override {
+    return target_->Rename(parent, name, new_parent, new_name, mode, now);
+  }
+  Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& update, Timespec now) override {
+    return target_->SetAttr(ino, update, now);
+  }
+  Status SetAttrs(const std::vector<std::pair<uint64_t, AttrUpdate>>& updates,
+                  Timespec now) override {
+    return target_->SetAttrs(updates, now);
+  }
+  Result<std::string> ReadLink(uint64_t ino) override { return target_->ReadLink(ino); }
+  Status ReadDir(uint64_t ino, uint64_t after,
+                 const std::function<bool(const DirEntry&)>& fn) override {
+    return target_->ReadDir(ino, after, fn);
+  }
+  Status SetXattr(uint64_t ino, std::string_view name, std::string_view value,
+                  XattrMode mode) override {
+    return target_->SetXattr(ino, name, value, mode);
+  }
+  Result<std::string> GetXattr(uint64_t ino, std::string_view name) override {
+    return target_->GetXattr(ino, name);
+  }
+  Result<std::vector<std::string>> ListXattr(uint64_t ino) override {
+    return target_->ListXattr(ino);
+  }
+  Status RemoveXattr(uint64_t ino, std::string_view name) override {
+    return target_->RemoveXattr(ino, name);
+  }
+  Status SetPinned(uint64_t ino, bool pinned) override { return target_->SetPinned(ino, pinned); }
+  Result<std::vector<uint64_t>> ListPinned() override { return target_->ListPinned(); }
+  Result<std::vector<uint64_t>> InodesWithXattrs() override {
+    return target_->InodesWithXattrs();
+  }
+  Result<std::vector<uint64_t>> ListOrphans() override { return target_->ListOrphans(); }
+  Status DeleteInode(uint64_t ino) override { return target_->DeleteInode(ino); }
+  Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) override {
+    return target_->ForEachInode(fn);
+  }
+  Result<uint64_t> InodeCount() override { return target_->InodeCount(); }
+  Status Sync() override { return target_->Sync(); }
+
+ private:
+  std::unique_ptr<MetadataStore> target_;
+};
+
+// Replaces the store Filesystem::Open opened by one wrapping it.
+using MetadataWrap = std::function<std::unique_ptr<MetadataStore>(std::unique_ptr<MetadataStore>)>;
+
 }  // namespace tierfs
