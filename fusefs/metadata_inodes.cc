@@ -50,7 +50,9 @@ Status SqliteMetadataStore::DeleteInode(uint64_t ino) {
     TIERFS_ASSIGN_OR_RETURN(SqliteStmt xattrs, db_->Prepare("DELETE FROM xattrs WHERE ino = ?"));
     TIERFS_RETURN_IF_ERROR(xattrs.Bind(ino).Run());
     TIERFS_ASSIGN_OR_RETURN(SqliteStmt inode, db_->Prepare("DELETE FROM inodes WHERE ino = ?"));
-    return inode.Bind(ino).Run();
+    TIERFS_RETURN_IF_ERROR(inode.Bind(ino).Run());
+    Stage(ino, std::nullopt);
+    return Status::OK();
   });
 }
 

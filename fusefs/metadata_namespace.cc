@@ -100,6 +100,7 @@ Result<InodeAttr> SqliteMetadataStore::Create(uint64_t parent, std::string_view 
     }
     TIERFS_RETURN_IF_ERROR(insert.Run());
     a.ino = db_->LastInsertRowid();
+    Stage(a.ino, a);
     TIERFS_RETURN_IF_ERROR(InsertEntry(parent, name, a.ino));
     if (is_dir) ++dir.nlink;
     Touch(&dir, now);

@@ -40,11 +40,43 @@ InodeAttr ReadInodeRow(const SqliteStmt& stmt) {
 }
 
 Result<InodeAttr> SqliteMetadataStore::LoadInode(uint64_t ino) {
+  if (in_write_) {
+    for (auto it = staged_.rbegin(); it != staged_.rend(); ++it) {
+      if (it->first != ino) continue;
+      if (!it->second) return Status::NotFound(InodeName(ino));
+      return *it->second;
+    }
+  }
+  if (auto it = attrs_.find(ino); it != attrs_.end()) return it->second;
   TIERFS_ASSIGN_OR_RETURN(
       SqliteStmt stmt, db_->Prepare("SELECT " TIERFS_INODE_COLUMNS " FROM inodes WHERE ino = ?"));
   TIERFS_ASSIGN_OR_RETURN(bool found, stmt.Bind(ino).Step());
   if (!found) return Status::NotFound(InodeName(ino));
-  return ReadInodeRow(stmt);
+  InodeAttr a = ReadInodeRow(stmt);
+  CacheRow(a);  // not written by this transaction (staged_ said so): committed
+  return a;
+}
+
+void SqliteMetadataStore::CacheRow(const InodeAttr& a) {
+  if (attrs_.size() >= kAttrCacheEntries && !attrs_.count(a.ino)) {
+    attrs_.erase(attrs_.begin());  // any one: the kernel's own caches keep the hot ones warm
+  }
+  attrs_.insert_or_assign(a.ino, a);
+}
+
+void SqliteMetadataStore::Stage(uint64_t ino, std::optional<InodeAttr> row) {
+  staged_.emplace_back(ino, std::move(row));
+}
+
+void SqliteMetadataStore::Unstage(bool committed) {
+  for (const auto& [ino, row] : staged_) {
+    if (committed && row) {
+      CacheRow(*row);
+    } else {
+      attrs_.erase(ino);
+    }
+  }
+  staged_.clear();
 }
 
 Result<InodeAttr> SqliteMetadataStore::LoadDir(uint64_t ino) {
@@ -68,7 +100,7 @@ Status SqliteMetadataStore::StoreInode(const InodeAttr& a) {
       db_->Prepare("UPDATE inodes SET mode = ?, uid = ?, gid = ?, size = ?, nlink = ?, rdev = ?, "
                    "atime_sec = ?, atime_nsec = ?, mtime_sec = ?, mtime_nsec = ?, "
                    "ctime_sec = ?, ctime_nsec = ?, pinned = ? WHERE ino = ?"));
-  return stmt.Bind(a.mode)
+  TIERFS_RETURN_IF_ERROR(stmt.Bind(a.mode)
       .Bind(a.uid)
       .Bind(a.gid)
       .Bind(static_cast<int64_t>(a.size))
@@ -82,7 +114,9 @@ Status SqliteMetadataStore::StoreInode(const InodeAttr& a) {
       .Bind(a.ctime.nsec)
       .Bind(a.pinned ? 1 : 0)
       .Bind(static_cast<int64_t>(a.ino))
-      .Run();
+      .Run());
+  Stage(a.ino, a);
+  return Status::OK();
 }
 
 Status SqliteMetadataStore::StoreAll(const InodeSet& set) {
@@ -152,7 +186,11 @@ Result<InodeAttr> SqliteMetadataStore::Lookup(uint64_t parent, std::string_view 
                           db_->Prepare("SELECT " TIERFS_INODE_COLUMNS " FROM inodes WHERE ino = "
                                        "(SELECT ino FROM dentries WHERE parent = ? AND name = ?)"));
   TIERFS_ASSIGN_OR_RETURN(bool found, stmt.Bind(parent).BindBlob(name).Step());
-  if (found) return ReadInodeRow(stmt);
+  if (found) {
+    InodeAttr a = ReadInodeRow(stmt);
+    CacheRow(a);
+    return a;
+  }
   // A miss: tell a missing name from a missing or non-directory parent.
   TIERFS_RETURN_IF_ERROR(LoadDir(parent).status());
   return Status::NotFound(std::string(name));

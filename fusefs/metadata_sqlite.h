@@ -10,13 +10,25 @@
 // behind mu_, and every helper below expects the caller to hold mu_. ReadDir
 // and ForEachInode call their callback without holding mu_, so the callback
 // may call back into the store.
+//
+// Attribute cache: the committed rows of up to kAttrCacheEntries recently
+// used inodes are kept in memory, and LoadInode (GetAttr, and the loads of
+// every write) answers from there without SQL and without allocating. The
+// daemon is the database's only writer (it holds the store lock), and every
+// inode row written goes through StoreInode, Create or DeleteInode, which
+// stage the new row; Write() applies the staged rows to the cache only after
+// COMMIT succeeded, and drops them from it otherwise.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "fusefs/metadata.h"
 #include "fusefs/sqlite_util.h"
@@ -32,6 +44,9 @@ namespace tierfs {
 // Rows fetched per lock hold by ReadDir and ForEachInode; the callback runs
 // between batches without the lock.
 inline constexpr int kBatchRows = 256;
+
+// Inodes whose attributes SqliteMetadataStore keeps in memory (~120 bytes each).
+inline constexpr size_t kAttrCacheEntries = 1 << 16;
 
 // Reads the TIERFS_INODE_COLUMNS of the current row of `stmt`, starting at column 0.
 InodeAttr ReadInodeRow(const SqliteStmt& stmt);
@@ -96,13 +111,26 @@ class SqliteMetadataStore final : public MetadataStore {
     if (read_only_) return Status::Posix(EROFS, "metadata store is open read-only");
     SqliteTransaction txn(db_.get());
     TIERFS_RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
+    staged_.clear();
+    in_write_ = true;
     auto result = fn();
+    const Status committed = result.ok() ? txn.Commit() : Status::OK();
+    in_write_ = false;
+    Unstage(result.ok() && committed.ok());
     if (!result.ok()) return result;
-    TIERFS_RETURN_IF_ERROR(txn.Commit());
+    TIERFS_RETURN_IF_ERROR(committed);
     return result;
   }
 
+  // The inode's committed row: from the cache, or read (and cached). Inside
+  // a write, a row this transaction already wrote comes from staged_.
   Result<InodeAttr> LoadInode(uint64_t ino);
+  // Records a row this transaction wrote (nullopt: deleted).
+  void Stage(uint64_t ino, std::optional<InodeAttr> row);
+  // After a write: applies the staged rows to the cache (committed), or
+  // drops them from it (rolled back).
+  void Unstage(bool committed);
+  void CacheRow(const InodeAttr& a);
   // SetAttr's work inside a transaction the caller holds.
   Result<InodeAttr> ApplyAttr(uint64_t ino, const AttrUpdate& update, Timespec now);
   Result<InodeAttr> LoadDir(uint64_t ino);  // ENOTDIR when not a directory
@@ -134,6 +162,12 @@ class SqliteMetadataStore final : public MetadataStore {
   std::mutex mu_;
   const std::unique_ptr<SqliteDb> db_;
   const bool read_only_;
+  // The attribute cache, guarded by mu_; its nodes come from attr_nodes_,
+  // which keeps what an eviction frees for the next insert.
+  std::pmr::unsynchronized_pool_resource attr_nodes_;
+  std::pmr::unordered_map<uint64_t, InodeAttr> attrs_{&attr_nodes_};
+  bool in_write_ = false;
+  std::vector<std::pair<uint64_t, std::optional<InodeAttr>>> staged_;  // this write's rows
 };
 
 }  // namespace tierfs

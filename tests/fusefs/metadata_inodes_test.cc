@@ -1,6 +1,11 @@
 // MetadataStore tests: xattrs, pins, orphans and DeleteInode, inode
-// iteration, and a multi-threaded smoke test of one shared store.
+// iteration, the attribute cache against commits and rollbacks, and a
+// multi-threaded smoke test of one shared store.
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "tests/fusefs/metadata_test_util.h"
@@ -9,6 +14,60 @@ namespace tierfs {
 namespace {
 
 using InodesTest = MetadataTest;
+
+// The attribute cache answers what the database holds: every kind of row
+// write (update, create, delete) shows at once and after a reopen.
+TEST_F(InodesTest, CachedAttributesFollowEveryWrite) {
+  InodeAttr dir = MakeDir(kRootIno, "d");
+  InodeAttr f = MakeFile(dir.ino, "f");
+  EXPECT_EQ(Attr(f.ino).nlink, 1u);  // cached now
+  AttrUpdate u;
+  u.size = 4096;
+  u.mode = 0600;
+  ASSERT_TRUE(store_->SetAttr(f.ino, u, At(20)).ok());
+  ASSERT_TRUE(store_->Link(f.ino, kRootIno, "g", At(21)).ok());
+  EXPECT_EQ(Attr(f.ino).size, 4096u);
+  EXPECT_EQ(Attr(f.ino).mode & 07777, 0600u);
+  EXPECT_EQ(Attr(f.ino).nlink, 2u);
+  EXPECT_EQ(Attr(dir.ino).mtime, At(10));
+  ASSERT_TRUE(store_->Unlink(dir.ino, "f", At(22)).ok());
+  ASSERT_TRUE(store_->Unlink(kRootIno, "g", At(22)).ok());
+  EXPECT_EQ(Attr(f.ino).nlink, 0u);
+  EXPECT_EQ(Attr(dir.ino).mtime, At(22));
+  ASSERT_TRUE(store_->DeleteInode(f.ino).ok());
+  EXPECT_TRUE(store_->GetAttr(f.ino).status().IsNotFound());
+  Reopen();
+  EXPECT_TRUE(store_->GetAttr(f.ino).status().IsNotFound());
+  EXPECT_EQ(Attr(dir.ino).mtime, At(22));
+}
+
+// A transaction that fails at COMMIT (here: the WAL cannot grow, as on a full
+// disk) leaves the cache with the committed rows, not the ones it wrote.
+TEST_F(InodesTest, ARolledBackWriteLeavesTheCachedAttributesAsCommitted) {
+  InodeAttr f = MakeFile(kRootIno, "f");
+  EXPECT_EQ(Attr(f.ino).size, 0u);  // cached
+  const std::string wal = db_path() + "-wal";
+  ASSERT_TRUE(std::filesystem::exists(wal));
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* old_handler = signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  struct rlimit low = old;
+  low.rlim_cur = std::filesystem::file_size(wal);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &low), 0);
+  AttrUpdate u;
+  u.size = 12345;
+  Status st = store_->SetAttrs({{f.ino, u}}, At(30));
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(st.ok()) << "the WAL grew past RLIMIT_FSIZE";
+  EXPECT_EQ(Attr(f.ino).size, 0u);
+  EXPECT_EQ(Attr(f.ino).ctime, At(10));
+  // And the store still works, with what was committed.
+  ASSERT_TRUE(store_->SetAttrs({{f.ino, u}}, At(31)).ok());
+  EXPECT_EQ(Attr(f.ino).size, 12345u);
+  Reopen();
+  EXPECT_EQ(Attr(f.ino).size, 12345u);
+}
 
 TEST_F(InodesTest, Xattrs) {
   InodeAttr file = MakeFile(kRootIno, "f");
