@@ -144,7 +144,7 @@ Status ApplyMountOptions(const std::string& list, MountConfig* c) {
       TIERFS_RETURN_IF_ERROR(ParseCompression(value, &c->compression));
     } else if (name == "chunk_size") {
       TIERFS_RETURN_IF_ERROR(size(&c->chunk_size));
-      if (c->chunk_size < (64u << 10) || c->chunk_size > (64u << 20) ||
+      if (c->chunk_size < kMinChunkSize || c->chunk_size > (64u << 20) ||
           (c->chunk_size & (c->chunk_size - 1)) != 0) {
         return Status::InvalidArgument("option " + opt +
                                        ": must be a power of two from 64K to 64M");

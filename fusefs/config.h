@@ -14,6 +14,7 @@
 namespace tierfs {
 
 inline constexpr uint64_t kDefaultChunkSize = 4ull << 20;
+inline constexpr uint64_t kMinChunkSize = 64ull << 10;  // chunk_size: a power of two, at least this
 // Longest cold_after: its nanoseconds must fit an int64_t (about 292 years).
 inline constexpr uint64_t kMaxColdAfterSeconds = 9'000'000'000ull;
 

@@ -19,6 +19,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +28,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -76,18 +78,31 @@ struct OpenResult {
   bool kill_priv_on_write = false;
 };
 
+// The largest read (the FUSE max_read): a spliced reply (data + header)
+// must fit a pipe, whose size is capped at /proc/sys/fs/pipe-max-size (1 MiB
+// by default); a bigger reply makes libfuse copy through a fresh heap
+// buffer per request.
+inline constexpr size_t kMaxReadBytes = 512u << 10;
+
 // One piece of a read reply, in file order.
 struct ReadPiece {
   std::shared_ptr<File> file;  // hot object: splice `length` bytes at `file_offset`
   uint64_t file_offset = 0;
-  std::shared_ptr<const BufferLease> data;  // cold object bytes (data->contents())
-  size_t length = 0;                        // zeros when neither file nor data
+  BufferLease data;            // cold object bytes (data.contents())
+  size_t length = 0;           // zeros when neither file nor data
 };
 
+// A read reply: its pieces live in the result itself, so that a read
+// allocates nothing (tests/fusefs/alloc_test.cc).
 struct ReadResult {
-  std::vector<ReadPiece> pieces;
+  // A read of kMaxReadBytes spans at most this many chunks, each at most a
+  // piece of data and a piece of zeros.
+  static constexpr size_t kMaxPieces = 2 * (kMaxReadBytes / kMinChunkSize + 1);
+  std::array<ReadPiece, kMaxPieces> pieces;
+  size_t count = 0;
   size_t total = 0;
   bool atime_changed = false;  // the kernel's cached atime is now stale
+  std::span<const ReadPiece> view() const { return {pieces.data(), count}; }
 };
 
 struct FsUsage {
@@ -145,6 +160,7 @@ class Filesystem {
   Result<bool> KillPriv(uint64_t ino, const Caller& caller);
   Result<struct stat> Create(uint64_t parent, const std::string& name, uint32_t mode,
                              const Caller& caller, bool for_write = true);  // also opens
+  // Reads at most kMaxReadBytes (fewer than `size` only past EOF or above that).
   Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size);
   // `writeback`: the kernel flushing pages it accepted earlier (writepage),
   // which lands even while a remount to read-only is under way.

@@ -18,13 +18,15 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
     r.atime_changed = TouchAtime(ino);  // a read at EOF is a read
     return r;
   }
-  const uint64_t end = std::min<uint64_t>(offset + size, file_size);
-  auto zeros = [&r](size_t n) {
+  const uint64_t end = std::min<uint64_t>(offset + std::min(size, kMaxReadBytes), file_size);
+  auto add = [&r]() -> ReadPiece& { return r.pieces[r.count++]; };
+  auto zeros = [&](size_t n) {
     if (n == 0) return;
-    if (!r.pieces.empty() && !r.pieces.back().file && !r.pieces.back().data) {
-      r.pieces.back().length += n;
+    ReadPiece* last = r.count > 0 ? &r.pieces[r.count - 1] : nullptr;
+    if (last && !last->file && !last->data) {
+      last->length += n;
     } else {
-      r.pieces.push_back(ReadPiece{nullptr, 0, nullptr, n});
+      add().length = n;
     }
   };
   for (uint64_t pos = offset; pos < end;) {
@@ -51,7 +53,10 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
     if (have > 0 && info->tier == Tier::kHot) {
       auto file = store_->HotFile(key);
       if (file.ok() && *file) {
-        r.pieces.push_back(ReadPiece{*file, within, nullptr, have});
+        ReadPiece& p = add();
+        p.file = std::move(file).value();
+        p.file_offset = within;
+        p.length = have;
         zeros(len - have);
         continue;
       }
@@ -64,10 +69,10 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
         continue;
       }
       TIERFS_RETURN_IF_ERROR(lease.status());
-      size_t got = lease->size();
-      auto shared = std::make_shared<const BufferLease>(std::move(lease).value());
-      r.pieces.push_back(ReadPiece{nullptr, 0, shared, got});
-      zeros(len - got);
+      ReadPiece& p = add();
+      p.length = lease->size();
+      p.data = std::move(lease).value();
+      zeros(len - p.length);
     } else {
       zeros(len);
     }

@@ -35,11 +35,8 @@ namespace {
 
 constexpr double kTimeout = 3600.0;  // tierfs is the only writer of its store
 constexpr size_t kMaxIo = 1u << 20;  // largest write
-// Largest read: a spliced reply (data + header) must fit a pipe, whose size
-// is capped at /proc/sys/fs/pipe-max-size (1 MiB by default); a bigger reply
-// makes libfuse copy through a fresh heap buffer per request.
-constexpr size_t kMaxRead = 512u << 10;
-constexpr size_t kMaxPieces = 64;
+constexpr size_t kMaxRead = kMaxReadBytes;
+constexpr size_t kMaxPieces = ReadResult::kMaxPieces;
 alignas(4096) const char kZeros[kMaxRead] = {};
 
 // Inode numbers are SQLite AUTOINCREMENT row ids, never reused in a store,
@@ -325,8 +322,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
     }
     PieceVec pv{};
     size_t n = 0;
-    for (const ReadPiece& p : r->pieces) {
-      if (n >= kMaxPieces) throw std::length_error("read reply has too many pieces");
+    for (const ReadPiece& p : r->view()) {
       fuse_buf& b = (&pv.vec.buf[0])[n++];
       b = fuse_buf{};
       b.size = p.length;
@@ -335,7 +331,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
         b.fd = p.file->fd();
         b.pos = static_cast<off_t>(p.file_offset);
       } else if (p.data) {
-        b.mem = const_cast<std::byte*>(p.data->data());
+        b.mem = p.data.data();
       } else {
         b.mem = const_cast<char*>(kZeros);
       }
@@ -349,7 +345,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
     // Splice pays when there is a file to splice from; bytes already in our
     // memory (cold frames, zeros) go out with one writev instead, as a
     // splice would first copy them into a pipe.
-    const bool from_file = std::any_of(r->pieces.begin(), r->pieces.end(),
+    const bool from_file = std::any_of(r->view().begin(), r->view().end(),
                                        [](const ReadPiece& p) { return p.file != nullptr; });
     fuse_reply_data(req, &pv.vec, from_file ? FUSE_BUF_SPLICE_MOVE : FUSE_BUF_NO_SPLICE);
   });

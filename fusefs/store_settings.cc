@@ -43,7 +43,7 @@ Result<StoreSettings> LoadStoreSettings(MetadataStore& meta, uint64_t requested_
       FixedSetting(meta, "chunk_size", requested_chunk ? std::to_string(requested_chunk) : "",
                    std::to_string(kDefaultChunkSize)));
   auto parsed = ParseSize(chunk);
-  if (!parsed.ok() || *parsed < (64u << 10) || (*parsed & (*parsed - 1)) != 0) {
+  if (!parsed.ok() || *parsed < kMinChunkSize || (*parsed & (*parsed - 1)) != 0) {
     return Status::Corruption("store records an invalid chunk_size: " + chunk);
   }
   s.chunk_size = *parsed;

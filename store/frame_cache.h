@@ -9,12 +9,18 @@
 // after it was evicted, and its buffer returns to the pool when the last
 // user drops it. Capacity 0 disables caching.
 //
+// No allocation in steady state: the LRU's and the index's nodes come from a
+// pool resource that keeps what evictions free for the next insert, and
+// NewFrame() places a frame and its shared_ptr control block in blocks of a
+// second, thread-safe pool (a frame may be dropped on any thread).
+//
 // Thread-safety: thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <unordered_map>
 
@@ -41,6 +47,11 @@ class FrameCache {
   FrameCache& operator=(const FrameCache&) = delete;
 
   bool enabled() const { return capacity_ > 0; }
+  // An empty frame to fill and Insert (or use uncached).
+  std::shared_ptr<CachedFrame> NewFrame() {
+    return std::allocate_shared<CachedFrame>(
+        std::pmr::polymorphic_allocator<CachedFrame>(&frame_blocks_));
+  }
   std::shared_ptr<const CachedFrame> Lookup(uint64_t generation, uint32_t frame);
   void Insert(uint64_t generation, uint32_t frame, std::shared_ptr<const CachedFrame> value);
   FrameCacheStats stats() const;
@@ -56,12 +67,15 @@ class FrameCache {
       return std::hash<uint64_t>()(k.generation * 0x9E3779B97F4A7C15ULL ^ k.frame);
     }
   };
-  using Lru = std::list<std::pair<Key, std::shared_ptr<const CachedFrame>>>;
+  using Lru = std::pmr::list<std::pair<Key, std::shared_ptr<const CachedFrame>>>;
 
   const uint64_t capacity_;
+  // Declared first: destroyed after every frame and node placed in them.
+  std::pmr::synchronized_pool_resource frame_blocks_;
   mutable std::mutex mu_;
-  Lru lru_;  // front = most recent
-  std::unordered_map<Key, Lru::iterator, KeyHash> map_;
+  std::pmr::unsynchronized_pool_resource nodes_;  // guarded by mu_
+  Lru lru_{&nodes_};  // front = most recent
+  std::pmr::unordered_map<Key, Lru::iterator, KeyHash> map_{&nodes_};
   uint64_t bytes_ = 0;
   uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
 };

@@ -15,7 +15,7 @@ Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandl
     if (auto hit = cache_.Lookup(gen, static_cast<uint32_t>(i))) return hit;
   }
   const ColdObjectReader& r = *h.reader;
-  auto frame = std::make_shared<CachedFrame>();
+  std::shared_ptr<CachedFrame> frame = cache_.NewFrame();
   TIERFS_ASSIGN_OR_RETURN(frame->buffer, pool_.Lease(r.frame_size()));
   TIERFS_ASSIGN_OR_RETURN(BufferLease scratch, pool_.Lease(r.frame_size()));
   Status st = r.ReadFrame(i, scratch.span(), frame->buffer.span());

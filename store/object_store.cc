@@ -323,10 +323,13 @@ std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
 }
 
 GroupUsage ObjectStore::UsageOf(uint64_t group) const {
-  GroupUsage u;
-  for (const ObjectInfo& o : ListGroup(group)) {
-    (o.tier == Tier::kHot ? u.hot_bytes : u.cold_bytes) += o.logical_size;
-    u.stored_bytes += o.stored_bytes;
+  GroupUsage u;  // (no ListGroup: a getattr asks, and must not allocate)
+  std::lock_guard lock(mu_);
+  for (auto it = table_->lower_bound(ObjectKey{group, 0});
+       it != table_->end() && it->first.group == group; ++it) {
+    const Entry& e = it->second;
+    (e.tier == Tier::kHot ? u.hot_bytes : u.cold_bytes) += e.logical_size;
+    u.stored_bytes += e.stored;
   }
   return u;
 }

@@ -60,14 +60,14 @@ class FilesystemTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     std::vector<std::byte> out;
     if (!r.ok()) return out;
-    for (const ReadPiece& p : r->pieces) {
+    for (const ReadPiece& p : r->view()) {
       size_t at = out.size();
       out.resize(at + p.length);
       if (p.file) {
         auto n = p.file->PRead(p.file_offset, std::span(out).subspan(at));
         EXPECT_TRUE(n.ok() && *n == p.length);
       } else if (p.data) {
-        std::memcpy(out.data() + at, p.data->data(), p.length);
+        std::memcpy(out.data() + at, p.data.data(), p.length);
       }
     }
     EXPECT_EQ(out.size(), r->total);
