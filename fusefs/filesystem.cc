@@ -764,7 +764,7 @@ Status Filesystem::Release(uint64_t ino, bool for_write) {
 
 Status Filesystem::Fsync(uint64_t ino, bool datasync) {
   if (read_only_) return Status::OK();  // nothing can be unwritten
-  for (const ObjectInfo& o : store_->ListGroup(ino)) TIERFS_RETURN_IF_ERROR(store_->Sync(o.key));
+  TIERFS_RETURN_IF_ERROR(store_->SyncGroup(ino));
   // On a full disk the data may already sit in reserved (fallocated)
   // blocks; what SQLite needs to log the new size comes from the reserve.
   return FreeingSpace([&]() -> Status {

@@ -43,6 +43,10 @@ class File {
   // Hints that the whole file will be read soon (readahead in the
   // background); a no-op where unsupported.
   virtual void WillNeed() {}
+  // Starts writing the file's dirty pages back without waiting and without
+  // making anything durable (sync_file_range WRITE), so that the Sync()s of
+  // several files that follow wait for I/O already under way together.
+  virtual void StartWriteback() {}
   // The OS descriptor for zero-copy splice, or -1 when there is none.
   virtual int fd() const = 0;
   virtual const std::string& path() const = 0;

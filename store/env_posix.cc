@@ -107,6 +107,7 @@ class PosixFile final : public File {
   }
 
   void WillNeed() override { (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_WILLNEED); }
+  void StartWriteback() override { (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }
 
   int fd() const override { return fd_; }
   const std::string& path() const override { return path_; }

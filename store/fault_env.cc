@@ -132,6 +132,12 @@ int FaultInjectionEnv::mutating_ops() const {
   return mutating_ops_;
 }
 
+int FaultInjectionEnv::ops(FaultOp op) const {
+  std::lock_guard lock(mu_);
+  auto it = ops_.find(op);
+  return it == ops_.end() ? 0 : it->second;
+}
+
 void FaultInjectionEnv::ClearFaults() {
   std::lock_guard lock(mu_);
   rules_.clear();
@@ -158,6 +164,7 @@ Status FaultInjectionEnv::Check(FaultOp op, bool mutating) {
   }
   if (hook) hook();
   std::lock_guard lock(mu_);
+  ++ops_[op];
   if (crashed_) return Status::IOError("injected crash", EIO);
   if (mutating) {
     if (crash_countdown_ == 0) {

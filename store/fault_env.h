@@ -63,6 +63,8 @@ class FaultInjectionEnv final : public Env {
   bool crashed() const;
   // Mutating operations performed so far (to enumerate crash points).
   int mutating_ops() const;
+  // Operations of kind `op` attempted so far (e.g. how many fsyncs).
+  int ops(FaultOp op) const;
   void ClearFaults();
   // Applies the crash model to the files written through this Env and
   // clears the crashed state.
@@ -110,6 +112,7 @@ class FaultInjectionEnv final : public Env {
   int crash_countdown_ = -1;  // < 0: no crash scheduled
   bool crashed_ = false;
   int mutating_ops_ = 0;
+  std::map<FaultOp, int> ops_;
   int64_t now_ns_ = 0;
   // Files written since this Env saw them: content at last sync
   // (nullopt: never synced, so a crash leaves them empty).

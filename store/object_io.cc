@@ -2,6 +2,7 @@
 // writes (in place on hot objects; cold ones are promoted first).
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "store/object_store.h"
 #include "store/object_store_internal.h"
@@ -325,26 +326,62 @@ Status ObjectStore::SyncUnlinks() {
   return Status::OK();
 }
 
-Status ObjectStore::Sync(ObjectKey key) {
+Status ObjectStore::Sync(ObjectKey key) { return SyncKeys({key}); }
+
+Status ObjectStore::SyncGroup(uint64_t group) {
+  std::vector<ObjectKey> keys;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = table_->lower_bound(ObjectKey{group, 0});
+         it != table_->end() && it->first.group == group; ++it) {
+      keys.push_back(it->first);
+    }
+  }
+  return SyncKeys(keys);
+}
+
+Status ObjectStore::SyncKeys(const std::vector<ObjectKey>& keys) {
   // Removals first: an unlink that a crash could undo would bring back
   // bytes the caller's namespace no longer covers.
   TIERFS_RETURN_IF_ERROR(SyncUnlinks());
-  std::shared_lock object_lock(LockFor(key));
-  bool dir_dirty;
-  {
-    std::lock_guard lock(mu_);
-    auto it = table_->find(key);
-    if (it == table_->end()) return Status::OK();
-    if (it->second.tier == Tier::kCold) return Status::OK();  // synced when written
-    dir_dirty = it->second.dir_dirty;
+  struct Owed {
+    ObjectKey key;
+    uint64_t version;  // what the fsync covers: every change up to it
+    std::shared_ptr<File> file;
+  };
+  std::vector<Owed> owed;
+  // Directories to sync, each with the objects whose entries it holds (and
+  // their versions then: a later change may have re-created one).
+  std::map<std::string, std::vector<std::pair<ObjectKey, uint64_t>>> dirs;
+  for (ObjectKey key : keys) {
+    // (The object lock keeps a tier move from swapping the file meanwhile.)
+    std::shared_lock object_lock(LockFor(key));
+    uint64_t version;
+    {
+      std::lock_guard lock(mu_);
+      auto it = table_->find(key);
+      if (it == table_->end() || it->second.tier == Tier::kCold) continue;  // cold: synced when written
+      if (it->second.dir_dirty) dirs[DirName(HotPath(key))].emplace_back(key, it->second.version);
+      if (it->second.synced_version == it->second.version) continue;
+      version = it->second.version;
+    }
+    TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
+    f->StartWriteback();
+    owed.push_back(Owed{key, version, std::move(f)});
   }
-  TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
-  TIERFS_RETURN_IF_ERROR(f->Sync());
-  if (dir_dirty) {
-    TIERFS_RETURN_IF_ERROR(env_->SyncDir(DirName(HotPath(key))));
+  for (const Owed& o : owed) {
+    TIERFS_RETURN_IF_ERROR(o.file->Sync());
     std::lock_guard lock(mu_);
-    auto it = table_->find(key);
-    if (it != table_->end()) it->second.dir_dirty = false;
+    auto it = table_->find(o.key);
+    if (it != table_->end()) it->second.synced_version = std::max(it->second.synced_version, o.version);
+  }
+  for (const auto& [dir, entries] : dirs) {
+    TIERFS_RETURN_IF_ERROR(env_->SyncDir(dir));
+    std::lock_guard lock(mu_);
+    for (const auto& [key, version] : entries) {
+      auto it = table_->find(key);
+      if (it != table_->end() && it->second.version == version) it->second.dir_dirty = false;
+    }
   }
   return Status::OK();
 }

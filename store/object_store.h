@@ -149,6 +149,11 @@ class ObjectStore {
   // crash once any Sync has returned. OK for a missing or cold object (which
   // still flushes the removals).
   Status Sync(ObjectKey key);
+  // Sync of every object of the group (a file's fsync), doing only what is
+  // owed: objects changed since their last sync are written back together
+  // (all started before the first is waited for), and each directory that
+  // gained an object is synced once.
+  Status SyncGroup(uint64_t group);
   // A snapshot of all objects (optionally of one group), in key order.
   std::vector<ObjectInfo> List() const;
   std::vector<ObjectInfo> ListGroup(uint64_t group) const;
@@ -210,6 +215,8 @@ class ObjectStore {
   // The final step of a promotion: tmp (complete, synced) becomes the hot
   // copy and the cold one goes. Caller holds the object lock exclusive.
   Status SwapInHot(ObjectKey key, const std::string& tmp);
+  // Sync and SyncGroup: syncs the owed files of `keys`, then their directories.
+  Status SyncKeys(const std::vector<ObjectKey>& keys);
   Result<size_t> ReadCold(const ColdHandle& h, uint64_t gen, uint64_t offset,
                           std::span<std::byte> dst);
   void EvictOpenFilesLocked();  // mu_ held

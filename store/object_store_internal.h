@@ -66,6 +66,9 @@ struct ObjectStore::Entry {
   uint64_t generation = 0;  // cold: frame cache generation
   bool damaged = false;
   bool dir_dirty = false;  // hot file created since its directory was synced
+  // Hot: `version` as of the last Sync that covered it; the object's file
+  // has unsynced changes unless the two are equal.
+  uint64_t synced_version = 0;
   // A complete copy of this object also lies at its path in the *other*
   // tier (a move whose clean-up unlink failed). Remove unlinks it too; the
   // next move into that tier replaces it; Open() resolves it (hot wins).
