@@ -225,6 +225,7 @@ class Filesystem {
     // relatime: atime is known to be newer than mtime and ctime, so reads
     // need not look at it until the next change.
     bool atime_fresh = false;
+    uint64_t read_end = 0;  // where the last read ended: the next one is sequential if it starts here
     bool pending() const { return dirty || atime.has_value(); }
   };
   Filesystem(const MountConfig& config, Env* env);
@@ -255,6 +256,9 @@ class Filesystem {
   void MaybeFree(uint64_t ino);
   void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
   Status TruncateData(uint64_t ino, uint64_t new_size);
+  // For a read of [offset, end): has the object a sequential reader reaches
+  // next read ahead (see Read).
+  void ReadAhead(uint64_t ino, uint64_t offset, uint64_t end);
   // Reserves disk space for [offset, offset + length) of the file's chunks
   // (fallocate); on failure the objects it created are removed again.
   Status Reserve(uint64_t ino, uint64_t offset, uint64_t length);

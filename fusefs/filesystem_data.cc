@@ -77,8 +77,28 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
       zeros(len);
     }
   }
+  ReadAhead(ino, offset, end);
   r.atime_changed = TouchAtime(ino);
   return r;
+}
+
+void Filesystem::ReadAhead(uint64_t ino, uint64_t offset, uint64_t end) {
+  {
+    std::lock_guard lock(mu_);
+    Inode& n = inodes_[ino];
+    const bool sequential = n.read_end == offset;
+    n.read_end = end;
+    if (!sequential) return;
+  }
+  // The kernel reads ahead within one object file, and stops at its end:
+  // the next chunk is a different file to it. So a sequential reader has
+  // the next chunk's object read in the background once it is halfway
+  // through this one (and the first one as it starts).
+  if (offset == 0) store_->WillNeed({ino, 0});
+  for (uint64_t k = offset / chunk_size_; k * chunk_size_ < end; ++k) {
+    const uint64_t half = k * chunk_size_ + chunk_size_ / 2;
+    if (offset <= half && half < end) store_->WillNeed({ino, k + 1});
+  }
 }
 
 Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,

@@ -74,7 +74,10 @@ class FaultFile final : public File {
     env_->NoteWrite(path());
     return base_->Allocate(offset, len);
   }
-  void WillNeed() override { base_->WillNeed(); }
+  void WillNeed() override {
+    (void)env_->Check(FaultOp::kWillNeed, false);
+    base_->WillNeed();
+  }
   int fd() const override { return base_->fd(); }
   const std::string& path() const override { return base_->path(); }
 

@@ -42,6 +42,7 @@ enum class FaultOp {
   kTruncate,
   kSyncDir,
   kAllocate,  // File::Allocate (fallocate); e.g. FailOp(kAllocate, NoSpace)
+  kWillNeed,  // File::WillNeed (a readahead hint: counted, cannot fail)
 };
 
 class FaultInjectionEnv final : public Env {

@@ -96,6 +96,17 @@ Result<std::shared_ptr<File>> ObjectStore::HotFile(ObjectKey key) {
   return HotFileLocked(key);
 }
 
+void ObjectStore::WillNeed(ObjectKey key) {
+  std::shared_lock object_lock(LockFor(key));
+  {
+    std::lock_guard lock(mu_);
+    auto it = table_->find(key);
+    if (it == table_->end() || it->second.tier != Tier::kHot) return;
+  }
+  auto f = HotFileLocked(key);
+  if (f.ok()) (*f)->WillNeed();
+}
+
 // ---- writes ----------------------------------------------------------------
 
 Status ObjectStore::WithHotFile(ObjectKey key,

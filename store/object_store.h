@@ -128,6 +128,10 @@ class ObjectStore {
   // The open file of a hot object, for zero-copy splice; nullptr when the
   // object is cold (NotFound when missing). Counts as a read access.
   Result<std::shared_ptr<File>> HotFile(ObjectKey key);
+  // Has the OS read a hot object's file into the page cache in the
+  // background (a sequential reader is about to reach it); nothing for a
+  // missing object or a cold one (whose file is read ahead when opened).
+  void WillNeed(ObjectKey key);
   Status Truncate(ObjectKey key, uint64_t size);
   // Frees [offset, offset+len) of a hot object (cold ones are promoted).
   Status PunchHole(ObjectKey key, uint64_t offset, uint64_t len);

@@ -15,6 +15,7 @@
 
 #include "common/temp_dir.h"
 #include "fusefs/fsck.h"
+#include "store/fault_env.h"
 #include "store/test_util.h"
 
 namespace tierfs {
@@ -31,7 +32,7 @@ Filesystem::SetAttrRequest SizeTo(uint64_t size) {
 class FilesystemTest : public ::testing::Test {
  protected:
   void SetUp() override { Mount(); }
-  void Mount(MountConfig c = {}) {
+  void Mount(MountConfig c = {}, Env* env = Env::Default()) {
     fs_.reset();
     c.store_dir = dir_.path() + "/store";
     if (c.chunk_size == 0 && !created_) c.chunk_size = kChunk;
@@ -39,7 +40,7 @@ class FilesystemTest : public ::testing::Test {
     c.cache_size = 1 << 20;
     c.policy.cold_after_ns = -1;  // the migrator moves nothing: tests move data explicitly
     c.policy.promote_reads = 0;
-    auto fs = Filesystem::Open(c, Env::Default());
+    auto fs = Filesystem::Open(c, env);
     ASSERT_TRUE(fs.ok()) << fs.status().ToString();
     fs_ = std::move(fs).value();
     created_ = true;
@@ -76,6 +77,7 @@ class FilesystemTest : public ::testing::Test {
 
   test::TempDir dir_;
   bool created_ = false;
+  FaultInjectionEnv counting_env_{Env::Default()};  // outlives fs_
   std::unique_ptr<Filesystem> fs_;
 };
 
@@ -180,6 +182,30 @@ TEST_F(FilesystemTest, TimesDoNotGoBackWhenAWriteBackCommitsDuringAGetattr) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->st_atim.tv_nsec, cached->st_atim.tv_nsec);
   EXPECT_EQ(st->st_atim.tv_sec, cached->st_atim.tv_sec);
+}
+
+// The kernel's readahead stops at the end of each object file; a reader
+// going through a file in order has the next chunk's object read ahead
+// halfway through the current one. Random reads prefetch nothing.
+TEST_F(FilesystemTest, ASequentialReaderHasTheNextChunkReadAhead) {
+  Mount({}, &counting_env_);
+  uint64_t ino = NewFile("f");
+  auto data = test::RandomBytes(4 * kChunk, 50);
+  Write(ino, 0, data);
+  auto read_aheads = [&] { return counting_env_.ops(FaultOp::kWillNeed); };
+  int before = read_aheads();
+  std::vector<std::byte> got;
+  for (uint64_t off = 0; off < data.size(); off += 16 << 10) {
+    auto piece = Read(ino, off, 16 << 10);
+    got.insert(got.end(), piece.begin(), piece.end());
+  }
+  EXPECT_EQ(got, data);
+  EXPECT_EQ(read_aheads() - before, 4);  // chunk 0 at the start, 1..3 halfway through 0..2
+  before = read_aheads();
+  Read(ino, 3 * kChunk + 100, 10);
+  Read(ino, kChunk + 5000, 10000);
+  Read(ino, 200, 30000);
+  EXPECT_EQ(read_aheads() - before, 0);
 }
 
 TEST_F(FilesystemTest, OpenUnlinkedFileLivesUntilLastCloseAndForget) {
