@@ -57,7 +57,9 @@ constexpr const char* kUsage =
 
 constexpr const char* kMountHelp =
     "usage: tierfs mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
+    "       tierfs mount --list-options\n"
     "  -f                    stay in the foreground (log to stderr)\n"
+    "  --list-options        print every option -o accepts, one a line\n"
     "  -o cold_after=SEC     demote data idle this long (default 3600)\n"
     "  -o hot_capacity=SIZE  hot tier budget (K/M/G/T; default unlimited)\n"
     "  -o hot_high=PCT,hot_low=PCT  watermarks of hot_capacity (default 90, 70)\n"
@@ -294,6 +296,10 @@ int CmdUmount(std::vector<std::string> args) {
 int CmdMount(std::vector<std::string> args) {
   if (HasFlag(args, "--help") || HasFlag(args, "-h")) {
     std::cout << kMountHelp;
+    return 0;
+  }
+  if (HasFlag(args, "--list-options")) {
+    for (const MountOption& o : MountOptions()) std::cout << o.Synopsis() << "\n";
     return 0;
   }
   MountConfig config;
