@@ -21,13 +21,18 @@ def canonical(token):
     return token
 
 
-def readme_options(path):
-    text = open(path).read()
-    m = re.search(r"^### Mount options\n(.*?)(?=^#)", text, re.S | re.M)
+def section(path, heading, until):
+    """The lines of PATH after the line HEADING, up to one matching UNTIL."""
+    m = re.search("^%s\n(.*?)(?=%s)" % (re.escape(heading), until), open(path).read(),
+                  re.S | re.M)
     if not m:
-        sys.exit("options_doc_test: no '### Mount options' section in " + path)
+        sys.exit("options_doc_test: no '%s' section in %s" % (heading, path))
+    return m.group(1).splitlines()
+
+
+def readme_options(path):
     out = []
-    for line in m.group(1).splitlines():
+    for line in section(path, "### Mount options", "^#"):
         if not line.startswith("|") or line.startswith("|---") or line.startswith("| option"):
             continue
         first = re.split(r"(?<!\\)\|", line)[1]  # the first cell ("\|" is a literal bar)
@@ -36,14 +41,10 @@ def readme_options(path):
 
 
 def man_options(path):
-    text = open(path).read()
-    m = re.search(r"^# MOUNT OPTIONS\n(.*?)(?=^# )", text, re.S | re.M)
-    if not m:
-        sys.exit("options_doc_test: no '# MOUNT OPTIONS' section in " + path)
     out = []
     # A term is an unindented line starting with a bold span; each bold span
     # on it is one option ("*hot_high=*_PCT_, *hot_low=*_PCT_").
-    for line in m.group(1).splitlines():
+    for line in section(path, "# MOUNT OPTIONS", "^# "):
         if line.startswith("*"):
             for span in re.findall(r"\*((?:\\.|[^*\\])+)\*", line):
                 out.append(canonical(re.sub(r"\\(.)", r"\1", span)))
