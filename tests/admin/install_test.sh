@@ -6,6 +6,7 @@
 # ExecStop unmounts, the daemon exits 0, the file is in the store), the bash
 # completion loaded by bash-completion's own loader; then --uninstall
 # removes exactly what was installed. Bad arguments are refused clearly.
+# As root, the README's fstab lines are mounted by mount(8) itself.
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../mount/lib.sh
 source "$HERE/../mount/lib.sh"
@@ -78,6 +79,33 @@ mountpoint -q "$MNT" || fail "mount.tierfs did not mount $MNT"
 echo helper >"$MNT/by-helper"
 unmount_tierfs
 
+# ---- the README's fstab lines, mounted by mount(8) ---------------------------
+# mount(8) looks for helpers in /sbin only: in a mount namespace of its own
+# the installed sbindir stands in for /sbin (nothing outside sees it), and
+# -n keeps the host's /run/mount/utab out of it.
+if [[ $(id -u) -eq 0 ]]; then
+  mkdir -p "$TMP/mnt2"
+  cat >"$TMP/fstab" <<FSTAB
+$STORE  $MNT  tierfs  defaults,cold_after=86400,hot_capacity=100G  0  0
+$TMP/store2  $TMP/mnt2  tierfs  _netdev,x-systemd.requires-mounts-for=$TMP  0  0
+FSTAB
+  unshare -m --propagation private bash -c '
+    set -e
+    trap "for m in \"\$2\" \"\$3\"; do
+            ! mountpoint -q \"\$m\" || fusermount3 -u \"\$m\"; done" EXIT
+    mount --bind "$1" /sbin
+    for m in "$2" "$3"; do
+      mount -n -T "$4" "$m"
+      grep -q " $m .* - fuse.tierfs tierfs:" /proc/self/mountinfo
+      echo "by fstab" >"$m/by-fstab"
+      [[ $(cat "$m/by-fstab") == "by fstab" ]]
+      "$5" umount "$m"
+    done' fstab "$S" "$MNT" "$TMP/mnt2" "$TMP/fstab" "$TIERFS" ||
+    fail "mount(8) with the README's fstab lines (above)"
+else
+  log "not root: the fstab lines are not mounted by mount(8) (it needs a mount namespace)"
+fi
+
 # ---- tierfs@.service ---------------------------------------------------------
 INSTANCE=$(systemd-escape --path "$MNT")
 for unit in "$UNIT" "$(dirname "$UNIT")/tierfs@$INSTANCE.service"; do
@@ -95,6 +123,7 @@ rmdir "$MNT"  # ExecStartPre makes it
 python3 "$HERE/unit_run.py" "$UNIT" "$INSTANCE" --dropin "$TMP/store.conf" -- bash -c '
   set -e
   [[ $(cat "$1/by-helper") == helper ]]
+  [[ $(id -u) -ne 0 || $(cat "$1/by-fstab") == "by fstab" ]]
   echo "served by the unit" >"$1/by-unit"
   [[ $(cat "$1/by-unit") == "served by the unit" ]]
   [[ $(ps -o args= -p "$UNIT_MAIN_PID") == *"mount -f $2 $1 -o cold_after=3600,promote_reads=0" ]]
