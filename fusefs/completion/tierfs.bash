@@ -59,7 +59,7 @@ _tierfs() {
       fi
       flags="--to --help"
       ;;
-    umount)
+    umount | unmount)
       paths=mounts
       ;;
     fsck) flags="--repair --scrub --json --help" paths=dirs ;;
