@@ -15,6 +15,17 @@ INSTALL="$REPO_ROOT/scripts/install.sh"
 P="$TMP/prefix"
 S="$TMP/sbin"
 
+# What the CLI itself says it has: the commands of `tierfs --help`, and the
+# flags of `tierfs COMMAND --help` (sorted, one line each).
+help_commands() {
+  "$P/bin/tierfs" --help | sed -n '/^commands:/,/^$/p' | grep -oE '^  [a-z]+|\| [a-z]+' |
+    grep -oE '[a-z]+' | sort | paste -sd' '
+}
+help_flags() {  # (pin --help exits 2, umount --help shows no flag)
+  { "$P/bin/tierfs" "$1" --help || true; } | { grep -oE '(^|[ [])--?[a-z][a-z-]*' || true; } |
+    { grep -oE -- '--?[a-z-]+' || true; } | sort -u | paste -sd' '
+}
+
 # ---- bad arguments ----------------------------------------------------------
 refused() {  # refused EXPECTED_MESSAGE ARG... — install.sh fails, saying so
   local want=$1 out rc=0
@@ -68,8 +79,13 @@ done
 for section in COMMANDS "MOUNT OPTIONS" FILES SYSTEMD; do
   grep -q "^$section\$" "$TMP/tierfs.txt" || fail "tierfs(8) has no $section section"
 done
-for cmd in mount status where pin unpin migrate umount fsck; do
+COMMANDS=$(help_commands)
+[[ -n $COMMANDS ]] || fail "tierfs --help lists no commands"
+for cmd in $COMMANDS; do
   grep -Eq "^ {7}tierfs $cmd( |\$)" "$TMP/tierfs.txt" || fail "tierfs(8) SYNOPSIS lacks $cmd"
+  for flag in $(help_flags "$cmd"); do
+    grep -q -- "$flag" "$TMP/tierfs.txt" || fail "tierfs(8) does not document $cmd $flag"
+  done
 done
 grep -q "^FSTAB\$" "$TMP/mount.tierfs.txt" || fail "mount.tierfs(8) has no FSTAB section"
 
@@ -163,13 +179,11 @@ expect() {  # expect "WANT" WORD...
   offers "$@"
   [[ $OFFERED == "$want" ]] || { echo "completing [$*]: expected [$want], got [$OFFERED]"; exit 1; }
 }
-# The commands and each command's flags are those of tierfs --help.
-cmds=$(tierfs --help | sed -n '/^commands:/,/^$/p' | grep -oE '^  [a-z]+|\| [a-z]+' |
-  grep -oE '[a-z]+' | sort | paste -sd' ')
-expect "$cmds" tierfs ""
-for c in $cmds; do
-  flags=$({ tierfs "$c" --help || true; } | grep -oE '(^|[ [])--?[a-z][a-z-]*' |
-    grep -oE -- '--?[a-z-]+' | sort -u | paste -sd' ')
+# The commands and each command's flags are those of tierfs --help: $2 is
+# the commands, then one argument "COMMAND FLAGS..." per command.
+expect "$2" tierfs ""
+for spec in "${@:3}"; do
+  read -r c flags <<<"$spec"
   offers tierfs "$c" -
   got=$(tr ' ' '\n' <<<"$OFFERED" | grep -vx -- --help | paste -sd' ')
   [[ $got == "$flags" ]] || { echo "$c: completion offers [$got], --help shows [$flags]"; exit 1; }
@@ -186,7 +200,9 @@ offers tierfs unmount ""
   { echo "tierfs unmount offers [$OFFERED]: not just the mounted tierfs"; exit 1; }
 BASH
 }
-complete_test "$MNT" || fail "bash completion (above)"
+specs=()
+for cmd in $COMMANDS; do specs+=("$cmd $(help_flags "$cmd")"); done
+complete_test "$MNT" "$COMMANDS" "${specs[@]}" || fail "bash completion (above)"
 unmount_tierfs
 tfs fsck "$STORE" >"$TMP/fsck.out" || fail "fsck after the unit's run: $(cat "$TMP/fsck.out")"
 
