@@ -61,7 +61,7 @@ check_dir() {
   [[ -d $up && -w $up ]] || die "$name $dir: $up is not writable (run as root?)"
 }
 check_dir --prefix "$PREFIX"
-PREFIX=$(realpath -m "$PREFIX")
+PREFIX=$(realpath -ms "$PREFIX")  # normalised, links kept: /sbin stays /sbin
 MANIFEST="$PREFIX/share/tierfs/install-manifest"
 
 uninstall() {
@@ -88,7 +88,7 @@ if $UNINSTALL; then
 fi
 
 check_dir --sbindir "$SBINDIR"
-SBINDIR=$(realpath -m "$SBINDIR")
+SBINDIR=$(realpath -ms "$SBINDIR")
 if [[ -z $BUILD ]]; then
   BUILD="$ROOT/build"
   "$ROOT/scripts/build.sh"
