@@ -14,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,7 +58,10 @@ constexpr const char* kUsage =
 
 constexpr const char* kMountHelp =
     "usage: tierfs mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
-    "  -f                    stay in the foreground (log to stderr)\n"
+    "       tierfs mount --list-options\n"
+    "  -f                    stay in the foreground (log to stderr; under systemd,\n"
+    "                        tell it READY=1 once the mount is up)\n"
+    "  --list-options        print every option -o accepts, one a line\n"
     "  -o cold_after=SEC     demote data idle this long (default 3600)\n"
     "  -o hot_capacity=SIZE  hot tier budget (K/M/G/T; default unlimited)\n"
     "  -o hot_high=PCT,hot_low=PCT  watermarks of hot_capacity (default 90, 70)\n"
@@ -296,6 +300,10 @@ int CmdMount(std::vector<std::string> args) {
     std::cout << kMountHelp;
     return 0;
   }
+  if (HasFlag(args, "--list-options")) {
+    for (const MountOption& o : MountOptions()) std::cout << o.Synopsis() << "\n";
+    return 0;
+  }
   MountConfig config;
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -336,8 +344,14 @@ int CmdMount(std::vector<std::string> args) {
   }
   WaitForExitingDaemon(config.store_dir);
   if (config.foreground) {
+    // Under a Type=notify unit (tierfs@.service) the service is up once the
+    // mount is; sd_notify does nothing when systemd did not ask for it.
     return Serve(config, [](const Status& s) {
-      if (!s.ok()) std::cerr << "tierfs: " << s.message() << "\n";
+      if (s.ok()) {
+        (void)sd_notify(0, "READY=1");
+      } else {
+        std::cerr << "tierfs: " << s.message() << "\n";
+      }
     });
   }
   // Daemonize: the child mounts and tells the parent through a pipe; the

@@ -47,23 +47,6 @@ Status ParseCompression(const std::string& v, CompressionOptions* out) {
   return Status::InvalidArgument("option compress=" + v + ": expected zstd[:LEVEL] or none");
 }
 
-// Options that libfuse 3.14 / the kernel apply to the mount itself, passed
-// through unchanged.
-const std::set<std::string> kFuseFlags = {"allow_root", "auto_unmount", "nodev", "nosuid", "dev",
-                                          "suid", "exec", "noexec", "async"};
-// atime flags: tierfs keeps atime itself (AtimeMode). Directory atimes are
-// never updated by readdir, so nodiratime always holds and diratime is
-// accepted and ignored; atime updates are always lazy (in memory, written
-// back), so lazytime always holds.
-const std::set<std::string> kAtimeIgnored = {"diratime", "nodiratime", "lazytime",
-                                             "nolazytime"};
-const std::set<std::string> kFuseValued = {"fsname", "subtype"};
-// Options mount(8), fstab and systemd may hand to mount.tierfs that mean
-// nothing to the daemon (x-* options are ignored too, as mount(8) does).
-const std::set<std::string> kIgnored = {"defaults", "auto", "noauto", "user", "nouser", "users",
-                                        "owner", "group", "_netdev", "nofail",
-                                        "default_permissions", "loud", "silent", "iversion",
-                                        "noiversion", "nomand", "nosymfollow", "symfollow"};
 }  // namespace
 
 Result<uint64_t> ParseSize(const std::string& text) {
@@ -87,98 +70,243 @@ Result<uint64_t> ParseSize(const std::string& text) {
   return n * mult;
 }
 
+namespace {
+
+// The handlers of the table below: `text` is the option as written
+// ("cold_after=60"), `value` what follows its '=' (empty for a flag).
+Status Ignore(const std::string&, const std::string&, MountConfig*) { return Status::OK(); }
+
+Status PassToFuse(const std::string& text, const std::string&, MountConfig* c) {
+  c->fuse_options.push_back(text);
+  return Status::OK();
+}
+
+Status Relatime(const std::string&, const std::string&, MountConfig* c) {
+  c->atime = AtimeMode::kRelatime;
+  return Status::OK();
+}
+
+Status Strictatime(const std::string&, const std::string&, MountConfig* c) {
+  c->atime = AtimeMode::kStrictatime;
+  return Status::OK();
+}
+
+Status Sync(const std::string& text, const std::string&, MountConfig* c) {
+  c->dirsync = true;  // the kernel fsyncs each write itself under sync
+  c->fuse_options.push_back(text);
+  return Status::OK();
+}
+
+Status SizeInto(const std::string& text, const std::string& value, uint64_t* out) {
+  auto r = ParseSize(value);
+  if (!r.ok()) return Status::InvalidArgument("option " + text + ": " + r.status().message());
+  *out = *r;
+  return Status::OK();
+}
+
+using Form = MountOption::Form;
+
+// Every option the parser accepts, in the order of the README's table; the
+// docs (README, tierfs(8)) and the bash completion are checked against it.
+const MountOption kMountOptions[] = {
+    {"cold_after", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint("cold_after", v));
+       if (s > kMaxColdAfterSeconds) {
+         return Status::InvalidArgument("option " + text + ": at most " +
+                                        std::to_string(kMaxColdAfterSeconds) + " seconds");
+       }
+       c->policy.cold_after_ns = static_cast<int64_t>(s) * 1000000000LL;
+       return Status::OK();
+     }},
+    {"hot_capacity", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return SizeInto(text, v, &c->policy.hot_capacity);
+     }},
+    {"hot_high", Form::kValued,
+     [](const std::string&, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_ASSIGN_OR_RETURN(c->policy.hot_high_pct, ParsePercent("hot_high", v));
+       return Status::OK();
+     }},
+    {"hot_low", Form::kValued,
+     [](const std::string&, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_ASSIGN_OR_RETURN(c->policy.hot_low_pct, ParsePercent("hot_low", v));
+       return Status::OK();
+     }},
+    {"compress", Form::kValued,
+     [](const std::string&, const std::string& v, MountConfig* c) {
+       return ParseCompression(v, &c->compression);
+     }},
+    {"chunk_size", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_RETURN_IF_ERROR(SizeInto(text, v, &c->chunk_size));
+       if (c->chunk_size < kMinChunkSize || c->chunk_size > (64u << 20) ||
+           (c->chunk_size & (c->chunk_size - 1)) != 0) {
+         return Status::InvalidArgument("option " + text +
+                                        ": must be a power of two from 64K to 64M");
+       }
+       return Status::OK();
+     }},
+    {"cold_dir", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       if (v.empty() || v[0] != '/') {
+         return Status::InvalidArgument("option " + text + ": must be an absolute path");
+       }
+       c->cold_dir = v;
+       return Status::OK();
+     }},
+    {"buffer_pool", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return SizeInto(text, v, &c->buffer_pool);
+     }},
+    {"cache_size", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return SizeInto(text, v, &c->cache_size);
+     }},
+    {"promote_reads", Form::kValued,
+     [](const std::string&, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_ASSIGN_OR_RETURN(uint64_t n, ParseUint("promote_reads", v));
+       c->policy.promote_reads = static_cast<uint32_t>(n);
+       return Status::OK();
+     }},
+    {"migrate_rate", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return SizeInto(text, v, &c->migrate_rate);
+     }},
+    {"meta_sync", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       if (v != "normal" && v != "full") {
+         return Status::InvalidArgument("option " + text + ": expected normal or full");
+       }
+       c->sync_full = v == "full";
+       return Status::OK();
+     }},
+    {"log_level", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       static const std::set<std::string> kLevels = {"trace", "debug", "info",
+                                                     "warn",  "error", "off"};
+       if (!kLevels.count(v)) {
+         return Status::InvalidArgument("option " + text +
+                                        ": expected trace|debug|info|warn|error|off");
+       }
+       c->log_level = v;
+       return Status::OK();
+     }},
+    // tierfs keeps atime itself (AtimeMode).
+    {"relatime", Form::kFlag, Relatime},
+    {"atime", Form::kFlag, Relatime},
+    {"nostrictatime", Form::kFlag, Relatime},
+    {"strictatime", Form::kFlag, Strictatime},
+    {"norelatime", Form::kFlag, Strictatime},
+    {"noatime", Form::kFlag,
+     [](const std::string& text, const std::string&, MountConfig* c) {
+       c->atime = AtimeMode::kNoatime;
+       return PassToFuse(text, "", c);  // so that mount(8) shows it
+     }},
+    {"sync", Form::kFlag, Sync},
+    {"dirsync", Form::kFlag, Sync},
+    {"ro", Form::kFlag,
+     [](const std::string&, const std::string&, MountConfig* c) {
+       c->read_only = true;
+       return Status::OK();
+     }},
+    {"rw", Form::kFlag,
+     [](const std::string&, const std::string&, MountConfig* c) {
+       c->read_only = false;
+       return Status::OK();
+     }},
+    {"remount", Form::kFlag,
+     [](const std::string&, const std::string&, MountConfig* c) {
+       c->remount = true;
+       return Status::OK();
+     }},
+    {"allow_other", Form::kFlag,
+     [](const std::string& text, const std::string&, MountConfig* c) {
+       c->allow_other = true;
+       return PassToFuse(text, "", c);
+     }},
+    // What libfuse 3.14 / the kernel apply to the mount itself, unchanged.
+    {"allow_root", Form::kFlag, PassToFuse},
+    {"auto_unmount", Form::kFlag, PassToFuse},
+    {"fsname", Form::kValued, PassToFuse},
+    {"subtype", Form::kValued, PassToFuse},
+    {"dev", Form::kFlag, PassToFuse},
+    {"nodev", Form::kFlag, PassToFuse},
+    {"suid", Form::kFlag, PassToFuse},
+    {"nosuid", Form::kFlag, PassToFuse},
+    {"exec", Form::kFlag, PassToFuse},
+    {"noexec", Form::kFlag, PassToFuse},
+    {"async", Form::kFlag, PassToFuse},
+    // What mount(8), fstab and systemd may hand to mount.tierfs that means
+    // nothing to the daemon (x-* options are ignored too, as mount(8) does).
+    {"defaults", Form::kFlag, Ignore},
+    {"auto", Form::kFlag, Ignore},
+    {"noauto", Form::kFlag, Ignore},
+    {"user", Form::kFlag, Ignore},
+    {"nouser", Form::kFlag, Ignore},
+    {"users", Form::kFlag, Ignore},
+    {"owner", Form::kFlag, Ignore},
+    {"group", Form::kFlag, Ignore},
+    {"_netdev", Form::kFlag, Ignore},
+    {"nofail", Form::kFlag, Ignore},
+    {"x-", Form::kPrefix, Ignore},
+    {"comment", Form::kValued, Ignore},
+    {"default_permissions", Form::kFlag, Ignore},  // always on
+    // Directory atimes are never updated by readdir, so nodiratime always
+    // holds; atime updates are always lazy (in memory, written back), so
+    // lazytime always holds.
+    {"diratime", Form::kFlag, Ignore},
+    {"nodiratime", Form::kFlag, Ignore},
+    {"lazytime", Form::kFlag, Ignore},
+    {"nolazytime", Form::kFlag, Ignore},
+    {"iversion", Form::kFlag, Ignore},
+    {"noiversion", Form::kFlag, Ignore},
+    {"nomand", Form::kFlag, Ignore},
+    {"nosymfollow", Form::kFlag, Ignore},
+    {"symfollow", Form::kFlag, Ignore},
+    {"loud", Form::kFlag, Ignore},
+    {"silent", Form::kFlag, Ignore},
+};
+
+// The table entry `text` ("name" or "name=value") is an instance of, if any.
+const MountOption* FindOption(const std::string& text) {
+  const auto eq = text.find('=');
+  const std::string name = text.substr(0, eq);
+  for (const MountOption& o : kMountOptions) {
+    const bool match = o.form == Form::kPrefix ? text.rfind(o.name, 0) == 0 : name == o.name;
+    if (match) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::span<const MountOption> MountOptions() { return kMountOptions; }
+
+std::string MountOption::Synopsis() const {
+  switch (form) {
+    case Form::kFlag: return std::string(name);
+    case Form::kValued: return std::string(name) + "=";
+    case Form::kPrefix: return std::string(name) + "*";
+  }
+  return std::string(name);
+}
+
 Status ApplyMountOptions(const std::string& list, MountConfig* c) {
   std::stringstream ss(list);
-  std::string opt;
-  while (std::getline(ss, opt, ',')) {
-    if (opt.empty()) continue;
-    auto eq = opt.find('=');
-    std::string name = opt.substr(0, eq);
-    std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
-    bool has_value = eq != std::string::npos;
-    auto size = [&](uint64_t* out) -> Status {
-      auto r = ParseSize(value);
-      if (!r.ok()) return Status::InvalidArgument("option " + opt + ": " + r.status().message());
-      *out = *r;
-      return Status::OK();
-    };
-    if (kIgnored.count(opt) || opt.rfind("x-", 0) == 0 || name == "comment") continue;
-    if (kAtimeIgnored.count(opt)) continue;
-    if (opt == "noatime") {
-      c->atime = AtimeMode::kNoatime;
-      c->fuse_options.push_back(opt);  // so that mount(8) shows it
-    } else if (opt == "atime" || opt == "relatime" || opt == "nostrictatime") {
-      c->atime = AtimeMode::kRelatime;
-    } else if (opt == "strictatime" || opt == "norelatime") {
-      c->atime = AtimeMode::kStrictatime;
-    } else if (opt == "sync" || opt == "dirsync") {
-      c->dirsync = true;  // the kernel fsyncs each write itself under sync
-      c->fuse_options.push_back(opt);
-    } else if (opt == "remount") {
-      c->remount = true;
-    } else if (kFuseFlags.count(opt) || (has_value && kFuseValued.count(name))) {
-      c->fuse_options.push_back(opt);
-    } else if (opt == "allow_other") {
-      c->allow_other = true;
-      c->fuse_options.push_back(opt);
-    } else if (opt == "ro") {
-      c->read_only = true;
-    } else if (opt == "rw") {
-      c->read_only = false;
-    } else if (!has_value) {
-      return Status::InvalidArgument("unknown mount option: " + opt);
-    } else if (name == "cold_after") {
-      TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint(name, value));
-      if (s > kMaxColdAfterSeconds) {
-        return Status::InvalidArgument("option " + opt + ": at most " +
-                                       std::to_string(kMaxColdAfterSeconds) + " seconds");
-      }
-      c->policy.cold_after_ns = static_cast<int64_t>(s) * 1000000000LL;
-    } else if (name == "hot_capacity") {
-      TIERFS_RETURN_IF_ERROR(size(&c->policy.hot_capacity));
-    } else if (name == "hot_high") {
-      TIERFS_ASSIGN_OR_RETURN(c->policy.hot_high_pct, ParsePercent(name, value));
-    } else if (name == "hot_low") {
-      TIERFS_ASSIGN_OR_RETURN(c->policy.hot_low_pct, ParsePercent(name, value));
-    } else if (name == "compress") {
-      TIERFS_RETURN_IF_ERROR(ParseCompression(value, &c->compression));
-    } else if (name == "chunk_size") {
-      TIERFS_RETURN_IF_ERROR(size(&c->chunk_size));
-      if (c->chunk_size < kMinChunkSize || c->chunk_size > (64u << 20) ||
-          (c->chunk_size & (c->chunk_size - 1)) != 0) {
-        return Status::InvalidArgument("option " + opt +
-                                       ": must be a power of two from 64K to 64M");
-      }
-    } else if (name == "cold_dir") {
-      if (value.empty() || value[0] != '/') {
-        return Status::InvalidArgument("option " + opt + ": must be an absolute path");
-      }
-      c->cold_dir = value;
-    } else if (name == "buffer_pool") {
-      TIERFS_RETURN_IF_ERROR(size(&c->buffer_pool));
-    } else if (name == "cache_size") {
-      TIERFS_RETURN_IF_ERROR(size(&c->cache_size));
-    } else if (name == "migrate_rate") {
-      TIERFS_RETURN_IF_ERROR(size(&c->migrate_rate));
-    } else if (name == "promote_reads") {
-      TIERFS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(name, value));
-      c->policy.promote_reads = static_cast<uint32_t>(n);
-    } else if (name == "log_level") {
-      static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
-                                                    "error", "off"};
-      if (!kLevels.count(value)) {
-        return Status::InvalidArgument("option " + opt +
-                                       ": expected trace|debug|info|warn|error|off");
-      }
-      c->log_level = value;
-    } else if (name == "meta_sync") {
-      if (value != "normal" && value != "full") {
-        return Status::InvalidArgument("option " + opt + ": expected normal or full");
-      }
-      c->sync_full = value == "full";
-    } else {
-      return Status::InvalidArgument("unknown mount option: " + opt);
+  std::string text;
+  while (std::getline(ss, text, ',')) {
+    if (text.empty()) continue;
+    const MountOption* o = FindOption(text);
+    const auto eq = text.find('=');
+    if (o == nullptr || (o->form == Form::kFlag && eq != std::string::npos)) {
+      return Status::InvalidArgument("unknown mount option: " + text);
     }
+    if (o->form == Form::kValued && eq == std::string::npos) {
+      return Status::InvalidArgument("option " + text + " needs a value (" + text + "=...)");
+    }
+    const std::string value = eq == std::string::npos ? "" : text.substr(eq + 1);
+    TIERFS_RETURN_IF_ERROR(o->apply(text, value, c));
   }
   if (c->policy.hot_low_pct > c->policy.hot_high_pct) {
     return Status::InvalidArgument("option hot_low must not exceed hot_high");

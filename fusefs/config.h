@@ -1,10 +1,13 @@
 // MountConfig: everything `tierfs mount` can be told, and the parser of the
-// -o option list. Unknown or malformed options are errors naming the option.
-// Thread-safety: plain values and a pure function.
+// -o option list with its table of options. Unknown or malformed options are
+// errors naming the option.
+// Thread-safety: plain values, a constant table and pure functions.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compress/cold_object.h"
@@ -48,6 +51,24 @@ struct MountConfig {
   // Options passed to libfuse unchanged (allow_other, fsname=, ...).
   std::vector<std::string> fuse_options;
 };
+
+// One entry of the option parser's table: ApplyMountOptions accepts exactly
+// the options of MountOptions(). The README, tierfs(8) and the bash
+// completion are checked against this table (tests/fusefs/options_doc_test.py).
+struct MountOption {
+  // kFlag: "ro"; kValued: "cold_after=VALUE"; kPrefix: any option starting
+  // with name ("x-systemd.automount").
+  enum class Form { kFlag, kValued, kPrefix };
+  std::string_view name;
+  Form form;
+  // `text` is the option as written, `value` what follows its '=' (empty
+  // for a flag).
+  Status (*apply)(const std::string& text, const std::string& value, MountConfig* config);
+  // How the docs and `tierfs mount --list-options` write it: "ro",
+  // "cold_after=", "x-*".
+  std::string Synopsis() const;
+};
+std::span<const MountOption> MountOptions();
 
 // Parses "1024", "64K", "16M", "2G", "1T" (binary multiples).
 Result<uint64_t> ParseSize(const std::string& text);

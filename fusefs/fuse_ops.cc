@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -671,6 +672,13 @@ Status RunSession(Filesystem* fs, const MountConfig& config,
   fuse_loop_cfg_set_max_threads(loop, 16);
   int rc = fuse_session_loop_mt(se, loop);
   fuse_loop_cfg_destroy(loop);
+  // The session is over (unmounted, or told to stop: ~Session unmounts);
+  // what is left is flushing and exiting. systemd sends SIGTERM to what
+  // remains of a mount unit (the daemon mount.tierfs forked) once umount(8)
+  // returns, which must not cut the flush short: from here the stop signals
+  // are ignored (libfuse's removal in ~Session leaves a handler it did not
+  // install as it is). SIGKILL still ends a daemon that hangs.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) std::signal(sig, SIG_IGN);
   return rc == 0 ? Status::OK() : Status::IOError("session loop ended with an error", -rc);
 }
 

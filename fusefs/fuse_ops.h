@@ -15,7 +15,8 @@ namespace tierfs {
 // Mounts fs at config.mountpoint and serves it until unmounted or signalled
 // (SIGTERM, SIGINT, SIGHUP). `ready` is called once the mount exists (or
 // with a non-OK status if it could not be made). Returns the session's end
-// status.
+// status; from then on the process ignores those signals (it is flushing
+// and about to exit: see RunSession).
 Status RunSession(Filesystem* fs, const MountConfig& config,
                   const std::function<void(const Status&)>& ready);
 

@@ -420,12 +420,32 @@ TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
        {"bogus", "bogus=1", "cold_after=abc", "cold_after=-1", "hot_capacity=12Q", "hot_high=0",
         "hot_high=101", "compress=zstd:99", "compress=lz4", "chunk_size=3000", "chunk_size=128M",
         "log_level=loud", "meta_sync=sometimes", "cold_dir=relative", "hot_high=50,hot_low=60",
-        "cold_after=9000000001", "cold_after=18446744073709551615", "nodiratimes"}) {
+        "cold_after=9000000001", "cold_after=18446744073709551615", "nodiratimes", "cold_after",
+        "ro=1", "comment"}) {
     MountConfig m;
     Status st = ApplyMountOptions(bad, &m);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
     std::string name = std::string(bad).substr(0, std::string(bad).find_first_of("=,"));
     EXPECT_NE(st.message().find(name), std::string::npos) << bad << ": " << st.message();
+  }
+}
+
+// The table is the parser: each flag and prefix entry parses by its name
+// alone, each valued one refuses to go without a value.
+TEST(MountOptionsTest, EveryTableEntryIsWhatTheParserAccepts) {
+  ASSERT_GT(MountOptions().size(), 50u);
+  for (const MountOption& o : MountOptions()) {
+    MountConfig c;
+    const std::string name(o.name);
+    if (o.form == MountOption::Form::kValued) {
+      EXPECT_EQ(o.Synopsis(), name + "=");
+      EXPECT_NE(ApplyMountOptions(name, &c).message().find("needs a value"), std::string::npos)
+          << name;
+    } else {
+      const std::string text = o.form == MountOption::Form::kPrefix ? name + "anything" : name;
+      EXPECT_EQ(o.Synopsis(), o.form == MountOption::Form::kPrefix ? name + "*" : name);
+      EXPECT_TRUE(ApplyMountOptions(text, &c).ok()) << text;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Daemon lifecycle: SIGTERM and SIGINT unmount cleanly (metadata flushed,
-# store lock released, nothing lost); mount refuses a second daemon on the
+# store lock released, nothing lost), and a SIGTERM right after an unmount
+# lets the daemon finish flushing and exit 0; mount refuses a second daemon on the
 # same store and a busy mountpoint; mount.tierfs accepts the argument form
 # mount(8) uses for an fstab line; the log file and the store's 0700 mode.
 source "$(dirname "$0")/lib.sh"
@@ -29,6 +30,24 @@ for sig in TERM INT; do
   cmp "$TMP/data.$sig" "$MNT/file.$sig" || fail "file written before SIG$sig differs after remount"
   unmount_tierfs
 done
+# systemd signals what is left in a mount unit's control group (the daemon
+# that mount.tierfs forked for an fstab line) once umount(8) returns: that
+# SIGTERM lands while the daemon flushes, and must not cut the flush short.
+"$TIERFS" mount -f "$STORE" "$MNT" 2>"$TMP/foreground.log" &
+pid=$!
+wait_for 30 "the mount -f of $MNT" mountpoint -q "$MNT"
+for i in $(seq 1 200); do echo "$i" >"$MNT/small.$i"; done
+fusermount3 -u "$MNT"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+assert_eq 0 "$rc" "exit status of a daemon sent SIGTERM right after its unmount"
+_store_lock_free || fail "the daemon exited without releasing $STORE/LOCK"
+mount_tierfs
+for i in $(seq 1 200); do
+  assert_eq "$i" "$(cat "$MNT/small.$i")" "small.$i written before the unmount and SIGTERM"
+done
+unmount_tierfs
 [[ ! -e "$STORE/MOUNTPOINT" ]] || fail "STORE/MOUNTPOINT left behind after unmount"
 assert_eq 700 "$(stat -c %a "$STORE")" "store directory mode"
 grep -q "serving store $STORE" "$STORE/tierfs.log" || fail "daemon log lacks the serving line"
