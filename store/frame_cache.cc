@@ -3,11 +3,14 @@
 
 namespace tierfs {
 
-std::shared_ptr<const CachedFrame> FrameCache::Lookup(uint64_t generation, uint32_t frame) {
-  std::lock_guard lock(mu_);
-  auto it = map_.find(Key{generation, frame});
+std::shared_ptr<const CachedFrame> FrameCache::Begin(uint64_t generation, uint32_t frame) {
+  const Key key{generation, frame};
+  std::unique_lock lock(mu_);
+  decoded_.wait(lock, [&] { return !decoding_.count(key); });
+  auto it = map_.find(key);
   if (it == map_.end()) {
     ++misses_;
+    if (enabled()) decoding_.insert(key);
     return nullptr;
   }
   ++hits_;
@@ -15,14 +18,28 @@ std::shared_ptr<const CachedFrame> FrameCache::Lookup(uint64_t generation, uint3
   return it->second->second;
 }
 
-void FrameCache::Insert(uint64_t generation, uint32_t frame,
-                        std::shared_ptr<const CachedFrame> value) {
-  if (!enabled() || !value) return;
-  uint64_t size = value->buffer.capacity();
-  if (size > capacity_) return;
+bool FrameCache::TryBegin(uint64_t generation, uint32_t frame) {
+  const Key key{generation, frame};
   std::lock_guard lock(mu_);
-  Key key{generation, frame};
-  if (map_.count(key)) return;  // another reader decoded it first
+  if (!enabled() || map_.count(key) || decoding_.count(key)) return false;
+  decoding_.insert(key);
+  return true;
+}
+
+void FrameCache::End(uint64_t generation, uint32_t frame,
+                     std::shared_ptr<const CachedFrame> value) {
+  const Key key{generation, frame};
+  {
+    std::lock_guard lock(mu_);
+    decoding_.erase(key);
+    if (value) InsertLocked(key, std::move(value));
+  }
+  decoded_.notify_all();
+}
+
+void FrameCache::InsertLocked(const Key& key, std::shared_ptr<const CachedFrame> value) {
+  const uint64_t size = value->buffer.capacity();
+  if (size > capacity_ || map_.count(key)) return;
   lru_.emplace_front(key, std::move(value));
   map_[key] = lru_.begin();
   bytes_ += size;

@@ -9,6 +9,12 @@
 // after it was evicted, and its buffer returns to the pool when the last
 // user drops it. Capacity 0 disables caching.
 //
+// Each frame is decoded once even when a reader and the read-ahead workers
+// want it at the same time: whoever finds it neither cached nor being
+// decoded claims it (Begin / TryBegin), decodes it and hands it over with
+// End; a reader that finds it claimed waits for that End instead of
+// decoding it again.
+//
 // No allocation in steady state: the LRU's and the index's nodes come from a
 // pool resource that keeps what evictions free for the next insert, and
 // NewFrame() places a frame and its shared_ptr control block in blocks of a
@@ -17,12 +23,14 @@
 // Thread-safety: thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <memory_resource>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "store/buffer_pool.h"
 
@@ -52,8 +60,16 @@ class FrameCache {
     return std::allocate_shared<CachedFrame>(
         std::pmr::polymorphic_allocator<CachedFrame>(&frame_blocks_));
   }
-  std::shared_ptr<const CachedFrame> Lookup(uint64_t generation, uint32_t frame);
-  void Insert(uint64_t generation, uint32_t frame, std::shared_ptr<const CachedFrame> value);
+  // The cached frame (a hit), waiting first while another thread decodes
+  // it; or nullptr (a miss), and the caller has claimed the frame: it
+  // decodes it and must call End.
+  std::shared_ptr<const CachedFrame> Begin(uint64_t generation, uint32_t frame);
+  // Claims the frame when it is neither cached nor being decoded (then the
+  // caller must call End); counts neither a hit nor a miss.
+  bool TryBegin(uint64_t generation, uint32_t frame);
+  // Ends a claim: caches `value` (nullptr: the decode failed) and wakes the
+  // readers waiting for the frame.
+  void End(uint64_t generation, uint32_t frame, std::shared_ptr<const CachedFrame> value);
   FrameCacheStats stats() const;
 
  private:
@@ -68,6 +84,7 @@ class FrameCache {
     }
   };
   using Lru = std::pmr::list<std::pair<Key, std::shared_ptr<const CachedFrame>>>;
+  void InsertLocked(const Key& key, std::shared_ptr<const CachedFrame> value);  // mu_ held
 
   const uint64_t capacity_;
   // Declared first: destroyed after every frame and node placed in them.
@@ -76,6 +93,8 @@ class FrameCache {
   std::pmr::unsynchronized_pool_resource nodes_;  // guarded by mu_
   Lru lru_{&nodes_};  // front = most recent
   std::pmr::unordered_map<Key, Lru::iterator, KeyHash> map_{&nodes_};
+  std::pmr::unordered_set<Key, KeyHash> decoding_{&nodes_};  // claimed frames
+  std::condition_variable decoded_;  // signalled by End
   uint64_t bytes_ = 0;
   uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
 };

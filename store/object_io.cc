@@ -12,9 +12,17 @@ namespace tierfs {
 Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandle& h,
                                                                  uint64_t gen, size_t i,
                                                                  bool use_cache) {
+  const auto index = static_cast<uint32_t>(i);
   if (use_cache) {
-    if (auto hit = cache_.Lookup(gen, static_cast<uint32_t>(i))) return hit;
+    if (auto hit = cache_.Begin(gen, index)) return hit;  // else: ours to decode
   }
+  auto frame = DecodeFrame(h, i);
+  if (use_cache) cache_.End(gen, index, frame.ok() ? *frame : nullptr);
+  return frame;
+}
+
+Result<std::shared_ptr<const CachedFrame>> ObjectStore::DecodeFrame(const ColdHandle& h,
+                                                                    size_t i) {
   const ColdObjectReader& r = *h.reader;
   std::shared_ptr<CachedFrame> frame = cache_.NewFrame();
   TIERFS_ASSIGN_OR_RETURN(frame->buffer, pool_.Lease(r.frame_size()));
@@ -22,8 +30,31 @@ Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandl
   Status st = r.ReadFrame(i, scratch.span(), frame->buffer.span());
   if (!st.ok()) return st.WithContext(h.file->path() + " frame " + std::to_string(i));
   frame->buffer.set_size(r.frame_logical_size(i));
-  if (use_cache) cache_.Insert(gen, static_cast<uint32_t>(i), frame);
+  frames_decoded_.fetch_add(1, std::memory_order_relaxed);
   return std::shared_ptr<const CachedFrame>(std::move(frame));
+}
+
+void ObjectStore::DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen,
+                              uint64_t offset, size_t len) {
+  if (!decode_ahead_ || len == 0) return;
+  const uint64_t fs = h->reader->frame_size();
+  const int64_t first = static_cast<int64_t>(offset / fs);
+  const int64_t last = static_cast<int64_t>((offset + len - 1) / fs);
+  const int64_t before = h->last_frame.exchange(last);
+  // A sequential reader entering a new frame: decode the next ones now, on
+  // the workers, so that they are in the cache when it gets there.
+  if (last == before || (first != before && first != before + 1)) return;
+  const auto frames = static_cast<int64_t>(h->reader->frame_count());
+  for (int64_t i = last + 1; i <= last + decode_ahead_depth_ && i < frames; ++i) {
+    decode_ahead_->Submit(AheadJob{h, gen, static_cast<uint32_t>(i)});
+  }
+}
+
+void ObjectStore::RunAheadJob(AheadJob& job) {
+  if (!cache_.TryBegin(job.gen, job.frame)) return;  // cached, or being decoded
+  auto frame = DecodeFrame(*job.handle, job.frame);
+  cache_.End(job.gen, job.frame, frame.ok() ? *frame : nullptr);
+  if (frame.ok()) frames_decoded_ahead_.fetch_add(1, std::memory_order_relaxed);
 }
 
 Result<size_t> ObjectStore::ReadCold(const ColdHandle& h, uint64_t gen, uint64_t offset,
@@ -74,7 +105,9 @@ Result<size_t> ObjectStore::Read(ObjectKey key, uint64_t offset, std::span<std::
     return f->PRead(offset, want);
   }
   TIERFS_ASSIGN_OR_RETURN(auto h, ColdHandleFor(key));
-  return ReadCold(*h, gen, offset, want);
+  TIERFS_ASSIGN_OR_RETURN(size_t n, ReadCold(*h, gen, offset, want));
+  DecodeAhead(h, gen, offset, n);
+  return n;
 }
 
 Result<BufferLease> ObjectStore::ReadLease(ObjectKey key, uint64_t offset, size_t len) {

@@ -63,7 +63,15 @@ ObjectStore::ObjectStore(Env* env, std::string dir, const StoreOptions& opts)
       pool_(PoolClasses(opts)),
       cache_(opts.frame_cache_bytes),
       object_locks_(kObjectLockStripes),
-      table_(std::make_unique<Table>()) {}
+      table_(std::make_unique<Table>()) {
+  decode_ahead_depth_ = std::min<int64_t>(opts.decode_ahead_frames,
+                                          opts.frame_cache_bytes / opts.frame_size / 8);
+  if (decode_ahead_depth_ > 0) {
+    const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+    decode_ahead_ = std::make_unique<WorkerPool<AheadJob>>(
+        threads, [this](AheadJob& job) { RunAheadJob(job); });
+  }
+}
 
 ObjectStore::~ObjectStore() = default;
 
@@ -382,6 +390,8 @@ StoreStats ObjectStore::stats() const {
   }
   s.pool = pool_.stats();
   s.cache = cache_.stats();
+  s.frames_decoded = frames_decoded_.load(std::memory_order_relaxed);
+  s.frames_decoded_ahead = frames_decoded_ahead_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -38,6 +38,7 @@
 #include "store/buffer_pool.h"
 #include "store/env.h"
 #include "store/frame_cache.h"
+#include "store/worker_pool.h"
 
 namespace tierfs {
 
@@ -83,6 +84,9 @@ struct StoreOptions {
   uint32_t io_size = 256u << 10;
   uint32_t max_io = 1u << 20;  // largest single read; a pool class of this size exists
   uint64_t frame_cache_bytes = 64ull << 20;
+  // Frames decoded ahead of a sequential cold reader, on one worker per
+  // core (at most 4); bounded to an eighth of the frame cache. 0: none.
+  uint32_t decode_ahead_frames = 4;
   size_t open_files = 512;             // cached open object files
   int64_t promote_window_ns = 60'000'000'000;
   // Reads of an object closer together than this count as one access, so a
@@ -103,6 +107,8 @@ struct StoreStats {
   uint64_t promotions = 0, demotions = 0, moves_abandoned = 0;
   BufferPoolStats pool;
   FrameCacheStats cache;
+  uint64_t frames_decoded = 0;        // cold frames decoded, by anyone
+  uint64_t frames_decoded_ahead = 0;  // ... of them by the read-ahead workers
 };
 
 class ObjectStore {
@@ -212,6 +218,19 @@ class ObjectStore {
   // Frame i of a cold object, from the cache or decoded into a pooled buffer.
   Result<std::shared_ptr<const CachedFrame>> GetFrame(const ColdHandle& h, uint64_t gen,
                                                       size_t i, bool use_cache);
+  // Frame i decoded into a fresh pooled buffer (counted in frames_decoded_).
+  Result<std::shared_ptr<const CachedFrame>> DecodeFrame(const ColdHandle& h, size_t i);
+  // After a read of [offset, offset + len) of a cold object: when the reads
+  // of this handle go in order and this one entered a new frame, queues the
+  // next decode_ahead_depth_ frames for the workers.
+  struct AheadJob {
+    std::shared_ptr<ColdHandle> handle;
+    uint64_t gen = 0;
+    uint32_t frame = 0;
+  };
+  void DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen, uint64_t offset,
+                   size_t len);
+  void RunAheadJob(AheadJob& job);  // on a worker: decode one frame unless cached or claimed
   // Runs fn on the object's hot file under its shared lock, creating the
   // object when missing and promoting it when cold; fn returns the new
   // minimum logical size of the object.
@@ -282,6 +301,10 @@ class ObjectStore {
   uint64_t promotions_ = 0, demotions_ = 0, abandoned_ = 0;
   std::atomic<uint64_t> temp_counter_{0};
   std::atomic<uint32_t> promote_reads_{0};
+  std::atomic<uint64_t> frames_decoded_{0}, frames_decoded_ahead_{0};
+  int64_t decode_ahead_depth_ = 0;
+  // Declared last: its threads stop (joined) before anything they use goes.
+  std::unique_ptr<WorkerPool<AheadJob>> decode_ahead_;  // null: no read-ahead
 };
 
 }  // namespace tierfs

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <list>
 #include <map>
 #include <memory>
@@ -41,6 +42,7 @@ struct ObjectStore::ColdHandle final : public ByteSource {
   std::unique_ptr<File> file;
   uint64_t file_size = 0;
   std::unique_ptr<ColdObjectReader> reader;
+  std::atomic<int64_t> last_frame{-1};  // the last frame a read reached (DecodeAhead)
 
   uint64_t size() const override { return file_size; }
   Status ReadExactAt(uint64_t offset, std::span<std::byte> dst) override {

@@ -2,13 +2,17 @@
 // calling thread by interposing malloc and its relatives (libstdc++'s
 // operator new and SQLite both allocate through malloc). In steady state a
 // getattr, a hot read, a cold read that hits the frame cache, one that
-// misses it (and evicts), and a write perform none: their buffers come from
+// misses it (and evicts), a sequential cold read that queues frames for the
+// decode-ahead workers, and a write perform none: their buffers come from
 // the pools sized at mount, and the pools never fall back to the heap under
-// the default sizes. Built without sanitizers only (they own malloc).
+// the default sizes. (The workers' own decoding is theirs, not the
+// request's.) Built without sanitizers only (they own malloc).
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "common/temp_dir.h"
 #include "fusefs/filesystem.h"
@@ -51,7 +55,16 @@ namespace {
 
 constexpr uint64_t kChunk = 1 << 20;  // four 256 KiB frames per cold object
 constexpr uint64_t kFrame = 256 << 10;
-constexpr uint64_t kColdFrames = 16;
+constexpr uint64_t kColdFrames = 32;  // 8 objects
+constexpr uint64_t kFramesPerChunk = kChunk / kFrame;
+
+// The k-th frame of an order in which no object's frames are ever read
+// in sequence (each object backwards, the objects taken in turn), so that no
+// read queues frames for the decode-ahead workers.
+uint64_t Scattered(uint64_t k) {
+  const uint64_t objects = kColdFrames / kFramesPerChunk;
+  return k % objects * kFramesPerChunk + (kFramesPerChunk - 1 - k / objects);
+}
 
 // Compressible, so that cold frames go through zstd.
 std::vector<std::byte> Text(size_t n, unsigned seed) {
@@ -66,7 +79,7 @@ class AllocTest : public ::testing::Test {
     MountConfig c;  // default buffer pool
     c.store_dir = dir_.path() + "/store";
     c.chunk_size = kChunk;
-    c.cache_size = 4 * kFrame;  // smaller than the cold file: misses evict
+    c.cache_size = 16 * kFrame;  // half the cold file: misses evict
     c.policy.cold_after_ns = -1;
     c.policy.promote_reads = 0;
     auto fs = Filesystem::Open(c, Env::Default());
@@ -111,15 +124,17 @@ TEST_F(AllocTest, SteadyStateRequestsAllocateNothing) {
   // grows the pools' free lists to their working size.
   for (int pass = 0; pass < 2; ++pass) {
     ASSERT_TRUE(getattr(hot_) && getattr(cold_) && write(0) && ReadOk(hot_, 0, 128 << 10));
-    for (uint64_t f = 0; f < kColdFrames; ++f) ASSERT_TRUE(ReadOk(cold_, f * kFrame, 4096));
+    for (uint64_t k = 0; k < kColdFrames; ++k) ASSERT_TRUE(ReadOk(cold_, Scattered(k) * kFrame, 4096));
   }
   for (int round = 0; round < 3; ++round) {
     EXPECT_EQ(Allocations([&] { return getattr(hot_); }), 0u) << "getattr";
     EXPECT_EQ(Allocations([&] { return ReadOk(hot_, 8192 * round, 128 << 10); }), 0u)
         << "hot read";
     EXPECT_EQ(Allocations([&] { return write(4096 * round); }), 0u) << "write";
-    for (uint64_t f = 0; f < kColdFrames; ++f) {
-      // Frames in order through an LRU of four: each first read misses.
+    for (uint64_t k = 0; k < kColdFrames; ++k) {
+      // Scattered (no decode-ahead), through an LRU of half of them: each
+      // first read misses.
+      const uint64_t f = Scattered(k);
       const uint64_t misses = Cache().misses, hits = Cache().hits;
       EXPECT_EQ(Allocations([&] { return ReadOk(cold_, f * kFrame + 100, 4096); }), 0u)
           << "cold read, frame cache miss, frame " << f;
@@ -129,6 +144,15 @@ TEST_F(AllocTest, SteadyStateRequestsAllocateNothing) {
       EXPECT_EQ(Cache().hits, hits + 1);
     }
   }
+  // Last (the workers then fill the cache behind the counts above): in order.
+  for (uint64_t f = 0; f < kColdFrames; ++f) {
+    EXPECT_EQ(Allocations([&] { return ReadOk(cold_, f * kFrame, 4096); }), 0u)
+        << "sequential cold read, frame " << f;
+  }
+  for (int i = 0; i < 1000 && fs_->store().stats().frames_decoded_ahead == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the workers ran
+  }
+  EXPECT_GT(fs_->store().stats().frames_decoded_ahead, 0u);
   EXPECT_GT(Cache().evictions, 0u);
   EXPECT_EQ(fs_->store().stats().pool.overflow_allocations, 0u);
 }
