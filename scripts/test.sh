@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, in three stages; exits non-zero at the first failure:
 #   1. Release build and every CTest test (labels unit, mount, stress);
-#   2. ThreadSanitizer build (clang) of the store's concurrency tests;
+#   2. ThreadSanitizer build (clang) of the concurrency tests (store, filesystem core);
 #   3. ASan+UBSan build (clang) of all unit tests, run with bounded libFuzzer
 #      runs of the cold object reader and the metadata open path.
 # Installs the Debian packages it needs first (scripts/setup.sh).
@@ -27,13 +27,14 @@ cmake --build build -j"$JOBS"
 echo "== Release tests"
 (cd build && ctest --output-on-failure -j"$JOBS" --timeout 900)
 
-echo "== ThreadSanitizer build of the store's concurrency tests (clang)"
+echo "== ThreadSanitizer build of the concurrency tests (clang)"
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DTIERFS_UNIT_ONLY=ON -DTIERFS_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j"$JOBS" --target object_store_test buffer_pool_test migrator_test
-echo "== ThreadSanitizer store tests"
+cmake --build build-tsan -j"$JOBS" --target object_store_test buffer_pool_test migrator_test \
+  filesystem_test sync_test
+echo "== ThreadSanitizer concurrency tests"
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
-  ctest --output-on-failure -j"$JOBS" -R '^(ObjectStoreTest|BufferPoolTest|MigratorTest)\.')
+  ctest --output-on-failure -j"$JOBS" -R '^(ObjectStoreTest|BufferPoolTest|MigratorTest|FilesystemTest|SyncGroupTest)\.')
 
 echo "== ASan+UBSan build of the unit tests (clang)"
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
