@@ -553,17 +553,23 @@ class Side:
         # limits"). Such a handle counts as ESTALE without being tried. (On
         # ext4 a slot may hold a newer unlinked file that reuses the inode
         # number; its handle is ESTALE there anyway.) Once no slot holds the
-        # file, both sides must really give ESTALE.
+        # file, both sides must really give ESTALE -- on FUSE once the kernel
+        # has also finished the release of the last close, which it sends
+        # in the background and which holds the inode in its cache until
+        # answered: an unlinked file that opens is tried again for up to 2 s.
         for fd_held, _ in self.slots.values():
             st = os.fstat(fd_held)
             if st.st_ino == ino and st.st_nlink == 0:
                 return "ESTALE"
-        fd = open_by_handle(self.mount_fd, h, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            data = read_all(fd)
-            return [len(data), digest(data)]
-        finally:
-            os.close(fd)
+        for attempt in range(201):
+            fd = open_by_handle(self.mount_fd, h, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                if attempt == 200 or os.fstat(fd).st_nlink > 0:
+                    data = read_all(fd)
+                    return [len(data), digest(data)]
+            finally:
+                os.close(fd)
+            time.sleep(0.01)
 
     # -- observing state -------------------------------------------------------------
     def observe_path(self, rel, checks, read_atime=True):
