@@ -105,6 +105,25 @@ TEST_F(ObjectStoreTest, SequentialColdReadDecompressesEachFrameOnce) {
   EXPECT_LE(s.cache.misses, 10u);
 }
 
+// Random 4 KiB reads of a cold object decode the one frame each needs, and
+// queue nothing for the decode-ahead workers (the reads are not in order).
+TEST_F(ObjectStoreTest, RandomColdReadsDecodeOneFrameEach) {
+  constexpr size_t kFrame = 64 << 10;
+  auto data = TextBytes(10 * kFrame, 7);
+  ObjectKey k{5, 0};
+  ASSERT_TRUE(store_->Write(k, 0, data).ok());
+  ASSERT_TRUE(store_->Demote(k).ok());
+  std::vector<std::byte> buf(4096);
+  uint64_t decoded = store_->stats().frames_decoded;
+  for (size_t f : {7, 2, 9, 4, 0, 5}) {
+    const size_t off = f * kFrame + 1000;
+    ASSERT_TRUE(store_->Read(k, off, buf).ok());
+    EXPECT_TRUE(std::equal(buf.begin(), buf.end(), data.begin() + off));
+    EXPECT_EQ(store_->stats().frames_decoded, ++decoded) << "frame " << f;
+  }
+  EXPECT_EQ(store_->stats().frames_decoded_ahead, 0u);
+}
+
 // The first read of a cold object in order queues the next frames (two here:
 // an eighth of the 1 MiB cache) for the workers; the reader then finds them
 // decoded.
