@@ -65,6 +65,8 @@ struct ObjectStore::Entry {
   uint64_t version = 0;
   uint64_t generation = 0;  // cold: frame cache generation
   bool damaged = false;
+  MoveReason last_move = MoveReason::kNone;  // see ObjectInfo
+  int64_t last_move_ns = 0;
   bool dir_dirty = false;  // hot file created since its directory was synced
   // A complete copy of this object also lies at its path in the *other*
   // tier (a move whose clean-up unlink failed). Remove unlinks it too; the
