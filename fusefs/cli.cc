@@ -36,6 +36,9 @@
 #include "fusefs/fsck.h"
 #include "fusefs/fuse_ops.h"
 #include "fusefs/json.h"
+#include "fusefs/metrics_file.h"
+#include "fusefs/metrics_text.h"
+#include "fusefs/units.h"
 
 namespace tierfs {
 
@@ -69,6 +72,8 @@ constexpr const char* kMountHelp =
     "  -o promote_reads=N    promote cold data read on N occasions in a minute (default 2, 0 = never)\n"
     "  -o migrate_rate=SIZE  migrator bytes per second (default unlimited)\n"
     "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
+    "  -o metrics_file=PATH.prom  Prometheus textfile for node_exporter, replaced atomically\n"
+    "  -o metrics_interval=SEC  how often metrics_file is rewritten (default 5)\n"
     "  -o log_level=trace|debug|info|warn|error|off\n"
     "  -o relatime|strictatime|noatime  when reads update atime (default relatime)\n"
     "  -o sync|dirsync       namespace changes durable before they are answered\n"
@@ -207,9 +212,24 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
     ready(fs.status());
     return 1;
   }
+  std::unique_ptr<MetricsFile> metrics;
+  if (!config.metrics_file.empty()) {
+    Filesystem* f = fs->get();
+    metrics = std::make_unique<MetricsFile>(
+        config.metrics_file,
+        std::chrono::seconds(config.metrics_interval ? config.metrics_interval
+                                                     : kDefaultMetricsIntervalSeconds),
+        [f] { return MetricsText(f->Report(), f->metrics()); });
+    Status started = metrics->Start();
+    if (!started.ok()) {
+      ready(started);
+      return 1;
+    }
+  }
   std::ofstream(config.store_dir + "/MOUNTPOINT") << config.mountpoint << "\n";
   spdlog::info("serving store {} at {}", config.store_dir, config.mountpoint);
   Status st = RunSession(fs->get(), config, ready);
+  if (metrics) metrics->Stop();  // the last counts, after the final flush
   std::remove((config.store_dir + "/MOUNTPOINT").c_str());
   fs->reset();  // stops the migrator, flushes metadata, releases the store lock
   spdlog::info("unmounted {}", config.mountpoint);
@@ -397,19 +417,6 @@ std::string ErrText(const Status& s) {
   return s.message() + ": " + std::strerror(s.posix_errno() ? s.posix_errno() : EIO);
 }
 
-std::string Human(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", v, units[u]);
-  return buf;
-}
-
 // Minimal lookup of a numeric field in our own flat JSON output.
 uint64_t JsonNumber(const std::string& json, const std::string& key) {
   auto p = json.find("\"" + key + "\":");
@@ -456,11 +463,11 @@ int CmdStatus(std::vector<std::string> args) {
   }
   uint64_t hot = JsonNumber(j, "hot_bytes"), cold = JsonNumber(j, "cold_bytes");
   uint64_t cold_stored = JsonNumber(j, "cold_stored_bytes"), cap = JsonNumber(j, "hot_capacity");
-  std::cout << "hot:    " << Human(hot) << " in " << JsonNumber(j, "hot_objects") << " objects";
-  if (cap) std::cout << " (" << (hot * 100 / cap) << "% of " << Human(cap) << ")";
-  std::cout << "\ncold:   " << Human(cold) << " in " << JsonNumber(j, "cold_objects")
-            << " objects, stored in " << Human(cold_stored) << "\nsaved:  "
-            << Human(JsonNumber(j, "saved_bytes")) << " by compression\nmoves:  "
+  std::cout << "hot:    " << HumanBytes(hot) << " in " << JsonNumber(j, "hot_objects") << " objects";
+  if (cap) std::cout << " (" << (hot * 100 / cap) << "% of " << HumanBytes(cap) << ")";
+  std::cout << "\ncold:   " << HumanBytes(cold) << " in " << JsonNumber(j, "cold_objects")
+            << " objects, stored in " << HumanBytes(cold_stored) << "\nsaved:  "
+            << HumanBytes(JsonNumber(j, "saved_bytes")) << " by compression\nmoves:  "
             << JsonNumber(j, "demotions") << " demotions, " << JsonNumber(j, "promotions")
             << " promotions\ncache:  " << JsonNumber(j, "hits") << " hits, "
             << JsonNumber(j, "misses") << " misses\n";
@@ -505,9 +512,9 @@ int CmdWhere(std::vector<std::string> args) {
     if (json) {
       rows.push_back("{\"path\":" + JsonString(f) + "," + w.substr(1));
     } else {
-      std::cout << f << ": hot " << Human(JsonNumber(w, "hot_bytes")) << ", cold "
-                << Human(JsonNumber(w, "cold_bytes")) << ", stored "
-                << Human(JsonNumber(w, "stored_bytes"))
+      std::cout << f << ": hot " << HumanBytes(JsonNumber(w, "hot_bytes")) << ", cold "
+                << HumanBytes(JsonNumber(w, "cold_bytes")) << ", stored "
+                << HumanBytes(JsonNumber(w, "stored_bytes"))
                 << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
     }
     return Status::OK();

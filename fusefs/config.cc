@@ -171,6 +171,21 @@ Status ApplyMountOptions(const std::string& list, MountConfig* c) {
                                        ": expected trace|debug|info|warn|error|off");
       }
       c->log_level = value;
+    } else if (name == "metrics_file") {
+      if (value.empty() || value[0] != '/' || value.size() < 6 ||
+          value.compare(value.size() - 5, 5, ".prom") != 0) {
+        return Status::InvalidArgument(
+            "option " + opt +
+            ": must be an absolute path ending in .prom (node_exporter's textfile collector "
+            "reads only *.prom files)");
+      }
+      c->metrics_file = value;
+    } else if (name == "metrics_interval") {
+      TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint(name, value));
+      if (s < 1 || s > 3600) {
+        return Status::InvalidArgument("option " + opt + ": must be 1..3600 seconds");
+      }
+      c->metrics_interval = static_cast<uint32_t>(s);
     } else if (name == "meta_sync") {
       if (value != "normal" && value != "full") {
         return Status::InvalidArgument("option " + opt + ": expected normal or full");
@@ -179,6 +194,9 @@ Status ApplyMountOptions(const std::string& list, MountConfig* c) {
     } else {
       return Status::InvalidArgument("unknown mount option: " + opt);
     }
+  }
+  if (c->metrics_interval != 0 && c->metrics_file.empty()) {
+    return Status::InvalidArgument("option metrics_interval needs metrics_file");
   }
   if (c->policy.hot_low_pct > c->policy.hot_high_pct) {
     return Status::InvalidArgument("option hot_low must not exceed hot_high");

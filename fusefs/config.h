@@ -16,6 +16,8 @@ namespace tierfs {
 inline constexpr uint64_t kDefaultChunkSize = 4ull << 20;
 // Longest cold_after: its nanoseconds must fit an int64_t (about 292 years).
 inline constexpr uint64_t kMaxColdAfterSeconds = 9'000'000'000ull;
+// How often -o metrics_file is rewritten unless metrics_interval says.
+inline constexpr uint32_t kDefaultMetricsIntervalSeconds = 5;
 
 // When a read updates atime: relatime (the Linux default: when atime is not
 // newer than mtime or ctime, or is a day old), strictatime (every read),
@@ -42,6 +44,10 @@ struct MountConfig {
   bool dirsync = false;
   // -o remount (mount(8) -o remount,...): change the live mount instead.
   bool remount = false;
+  // -o metrics_file: the Prometheus textfile kept up to date (absolute,
+  // *.prom; empty: none), every metrics_interval seconds (0: the default).
+  std::string metrics_file;
+  uint32_t metrics_interval = 0;
   // Opened by the CLI to inspect an unmounted store (status): no daemon.
   bool inspect = false;
   // Options passed to libfuse unchanged (allow_other, fsname=, ...).

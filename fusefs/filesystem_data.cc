@@ -72,6 +72,10 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
       zeros(len);
     }
   }
+  for (const ReadPiece& p : r.pieces) {
+    metrics_.CountRead(p.file ? ReadSource::kHot : p.data ? ReadSource::kCold : ReadSource::kHole,
+                       p.length);
+  }
   r.atime_changed = TouchAtime(ino);
   return r;
 }
@@ -94,6 +98,7 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
     done += len;
   }
   Wrote(ino, offset + done);
+  metrics_.CountWrite(done);
   return done;
 }
 
