@@ -35,6 +35,7 @@
 #include "fusefs/filesystem.h"
 #include "fusefs/fsck.h"
 #include "fusefs/fuse_ops.h"
+#include "fusefs/explain.h"
 #include "fusefs/json.h"
 #include "fusefs/metrics_file.h"
 #include "fusefs/metrics_text.h"
@@ -51,6 +52,7 @@ constexpr const char* kUsage =
     "  mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]  mount a store (created on first use)\n"
     "  status STORE|MOUNTPOINT [--json]                 hot/cold usage, savings, counters\n"
     "  where PATH... [--json]                           bytes hot and cold per file\n"
+    "  explain PATH... [--json]                         per chunk: where, why, what next\n"
     "  pin PATH... | unpin PATH...                      keep files hot / let them go cold\n"
     "  migrate --to hot|cold PATH...                    move files now\n"
     "  umount MOUNTPOINT                                unmount; returns once the daemon has exited\n"
@@ -527,6 +529,100 @@ int CmdWhere(std::vector<std::string> args) {
   return rc;
 }
 
+// A string field of our own JSON output (the first after `from`), unescaped.
+std::string JsonText(const std::string& json, const std::string& key, size_t from = 0) {
+  auto p = json.find("\"" + key + "\":\"", from);
+  if (p == std::string::npos) return "";
+  std::string out;
+  for (size_t i = p + key.size() + 4; i < json.size() && json[i] != '"'; ++i) {
+    if (json[i] != '\\' || i + 1 == json.size()) {
+      out += json[i];
+      continue;
+    }
+    const char c = json[++i];
+    if (c == 'n') {
+      out += '\n';
+    } else if (c == 't') {
+      out += '\t';
+    } else if (c == 'u' && i + 4 < json.size()) {
+      out += static_cast<char>(std::stoi(json.substr(i + 1, 4), nullptr, 16));
+      i += 4;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The explanation of one file, all pages of user.tierfs.explain joined:
+// the first page's fields, every page's chunks.
+Result<std::string> ExplainOf(const std::string& path) {
+  constexpr std::string_view kTail = "],\"next_chunk\":";
+  std::string joined;
+  std::string name(kExplainControl);
+  for (;;) {
+    TIERFS_ASSIGN_OR_RETURN(std::string page, GetControl(path, name.c_str()));
+    const size_t tail = page.rfind(kTail);
+    const size_t chunks = page.find("\"chunks\":[");
+    if (tail == std::string::npos || chunks == std::string::npos) {
+      return Status::Corruption(path + ": malformed explain reply");
+    }
+    if (joined.empty()) {
+      joined = page.substr(0, tail);
+    } else {
+      const size_t begin = chunks + 10;
+      if (tail > begin) joined += "," + page.substr(begin, tail - begin);
+    }
+    const std::string next = page.substr(tail + kTail.size());
+    if (next.rfind("null", 0) == 0) break;
+    name = std::string(kExplainControl) + "@" + next.substr(0, next.size() - 1);
+  }
+  return joined + "]}";
+}
+
+int CmdExplain(std::vector<std::string> args) {
+  bool json = HasFlag(args, "--json");
+  if (HasFlag(args, "--help") || args.empty()) {
+    std::cout << "usage: tierfs explain PATH... [--json]\n"
+                 "  per chunk of each file: its tier, why it is there (reason), and what the\n"
+                 "  migrator does with it next and when\n";
+    return args.empty() ? 2 : 0;
+  }
+  std::vector<std::string> rows;
+  int rc = ForEachFile(args, [&](const std::string& f) -> Status {
+    TIERFS_ASSIGN_OR_RETURN(std::string e, ExplainOf(f));
+    if (json) {
+      rows.push_back("{\"path\":" + JsonString(f) + "," + e.substr(1));
+      return Status::OK();
+    }
+    const uint64_t cap = JsonNumber(e, "hot_capacity");
+    std::cout << f << ": " << HumanBytes(JsonNumber(e, "size")) << " in chunks of "
+              << HumanBytes(JsonNumber(e, "chunk_size"))
+              << (e.find("\"pinned\":true") != std::string::npos ? ", pinned" : "")
+              << "; hot tier " << HumanBytes(JsonNumber(e, "hot_bytes"));
+    if (cap) {
+      std::cout << " of " << HumanBytes(cap) << " (high " << HumanBytes(JsonNumber(e, "hot_high_bytes"))
+                << ", low " << HumanBytes(JsonNumber(e, "hot_low_bytes")) << ")";
+    }
+    std::cout << "\n";
+    size_t n = 0;
+    for (size_t p = e.find("{\"index\":"); p != std::string::npos;
+         p = e.find("{\"index\":", p + 1), ++n) {
+      std::cout << "  chunk " << JsonNumber(e.substr(p), "index") << ": "
+                << JsonText(e, "tier", p) << " (" << JsonText(e, "reason", p)
+                << "): " << JsonText(e, "why", p) << "\n";
+    }
+    if (n == 0) std::cout << "  no chunks (empty or all holes)\n";
+    return Status::OK();
+  });
+  if (json) {
+    std::cout << "[";
+    for (size_t i = 0; i < rows.size(); ++i) std::cout << (i ? "," : "") << rows[i];
+    std::cout << "]\n";
+  }
+  return rc;
+}
+
 int CmdPin(std::vector<std::string> args, bool pin) {
   if (HasFlag(args, "--help") || args.empty()) {
     std::cout << "usage: tierfs " << (pin ? "pin" : "unpin") << " PATH...\n";
@@ -609,6 +705,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "mount") return CmdMount(args);
   if (cmd == "status") return CmdStatus(args);
   if (cmd == "where") return CmdWhere(args);
+  if (cmd == "explain") return CmdExplain(args);
   if (cmd == "pin") return CmdPin(args, true);
   if (cmd == "unpin") return CmdPin(args, false);
   if (cmd == "migrate") return CmdMigrate(args);

@@ -83,7 +83,7 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
       if (x.rate_bytes_per_sec) w << " at migrate_rate " << HumanBytes(x.rate_bytes_per_sec) << "/s";
     }
   } else if (reason == "pinned") {
-    w << "hot: the file is pinned, so it is never demoted";
+    w << "the file is pinned, so it is never demoted";
   } else if (reason == "reads") {
     w << "promoted " << ago << " after " << p.promote_reads << " reads within "
       << Secs(Seconds(x.promote_window_ns));
