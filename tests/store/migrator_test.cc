@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -126,6 +127,62 @@ TEST(MigratorTest, RateLimitSpacesMovesOut) {
   EXPECT_GE(elapsed, std::chrono::milliseconds(300));
 }
 
+
+TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
+  TempDir dir;
+  auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
+  ASSERT_TRUE(s.ok());
+  ObjectStore& store = **s;
+  ASSERT_TRUE(store.Write({1, 0}, 0, TextBytes(1000, 5)).ok());
+  ASSERT_TRUE(store.Write({2, 0}, 0, TextBytes(3000, 6)).ok());
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kNone);
+  PolicyConfig c;
+  c.cold_after_ns = 0;
+  c.promote_reads = 1;
+  Migrator m(&store, c, MigratorOptions{});
+  m.RunOnce();
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kIdle);
+  EXPECT_GT(store.Stat({1, 0})->last_move_ns, 0);
+  EXPECT_EQ(m.stats().demoted_bytes, 4000u);
+  std::vector<std::byte> buf(10);
+  ASSERT_TRUE(store.Read({2, 0}, 0, buf).ok());  // one read promotes (promote_reads = 1)
+  EXPECT_EQ(store.PromoteHints(), (std::vector<ObjectKey>{ObjectKey{2, 0}}));
+  m.RunOnce();
+  EXPECT_EQ(store.Stat({2, 0})->tier, Tier::kHot);
+  EXPECT_EQ(store.Stat({2, 0})->last_move, MoveReason::kReads);
+  EXPECT_EQ(m.stats().promoted_bytes, 3000u);
+  EXPECT_EQ(m.stats().failed_moves, 0u);
+  // A write into a cold object and an explicit request record theirs.
+  ASSERT_TRUE(store.Write({1, 0}, 0, TextBytes(10, 7)).ok());
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kWrite);
+  ASSERT_TRUE(store.Demote({1, 0}).ok());
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kRequest);
+}
+
+TEST(MigratorTest, QueuedMovesOfTheRunningPassAreVisible) {
+  TempDir dir;
+  auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
+  ASSERT_TRUE(s.ok());
+  ObjectStore& store = **s;
+  auto data = TextBytes(100000, 8);
+  for (uint64_t g = 1; g <= 4; ++g) ASSERT_TRUE(store.Write({g, 0}, 0, data).ok());
+  PolicyConfig c;
+  c.cold_after_ns = 0;
+  // 4 x 100 kB at 500 kB/s: about 0.2 s between moves.
+  Migrator m(&store, c, MigratorOptions{.rate_bytes_per_sec = 500000});
+  std::thread pass([&] { m.RunOnce(); });
+  std::optional<QueuedMove> last;
+  for (int i = 0; i < 200 && !(last = m.QueuedMoveOf({4, 0})); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(last.has_value());
+  EXPECT_TRUE(last->demote);
+  EXPECT_EQ(last->reason, MoveReason::kIdle);
+  EXPECT_LE(last->ahead, 3u);
+  pass.join();
+  EXPECT_FALSE(m.QueuedMoveOf({4, 0}).has_value());
+  EXPECT_EQ(m.stats().queued, 0u);
+}
 
 // An Env whose clock throws while armed: a migrator pass that calls it
 // throws from inside the store's Env, as a bug or bad_alloc would.
