@@ -502,6 +502,12 @@ int ForEachFile(const std::vector<std::string>& paths,
   return rc;
 }
 
+void PrintJsonArray(const std::vector<std::string>& rows) {
+  std::cout << "[";
+  for (size_t i = 0; i < rows.size(); ++i) std::cout << (i ? "," : "") << rows[i];
+  std::cout << "]\n";
+}
+
 int CmdWhere(std::vector<std::string> args) {
   bool json = HasFlag(args, "--json");
   if (HasFlag(args, "--help") || args.empty()) {
@@ -521,11 +527,7 @@ int CmdWhere(std::vector<std::string> args) {
     }
     return Status::OK();
   });
-  if (json) {
-    std::cout << "[";
-    for (size_t i = 0; i < rows.size(); ++i) std::cout << (i ? "," : "") << rows[i];
-    std::cout << "]\n";
-  }
+  if (json) PrintJsonArray(rows);
   return rc;
 }
 
@@ -571,7 +573,7 @@ Result<std::string> ExplainOf(const std::string& path) {
       joined = page.substr(0, tail);
     } else {
       const size_t begin = chunks + 10;
-      if (tail > begin) joined += "," + page.substr(begin, tail - begin);
+      if (tail > begin) joined.append(",").append(page, begin, tail - begin);
     }
     const std::string next = page.substr(tail + kTail.size());
     if (next.rfind("null", 0) == 0) break;
@@ -615,11 +617,7 @@ int CmdExplain(std::vector<std::string> args) {
     if (n == 0) std::cout << "  no chunks (empty or all holes)\n";
     return Status::OK();
   });
-  if (json) {
-    std::cout << "[";
-    for (size_t i = 0; i < rows.size(); ++i) std::cout << (i ? "," : "") << rows[i];
-    std::cout << "]\n";
-  }
+  if (json) PrintJsonArray(rows);
   return rc;
 }
 

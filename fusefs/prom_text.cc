@@ -6,14 +6,15 @@
 
 namespace tierfs {
 
-std::string PromText::EscapeLabelValue(std::string_view v) {
+namespace {
+// Backslash and newline always; the double quote inside label values.
+std::string Escape(std::string_view v, bool quote) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
+    if (c == '\\' || (quote && c == '"')) {
+      out += '\\';
+      out += c;
     } else if (c == '\n') {
       out += "\\n";
     } else {
@@ -22,21 +23,10 @@ std::string PromText::EscapeLabelValue(std::string_view v) {
   }
   return out;
 }
+}  // namespace
 
-std::string PromText::EscapeHelp(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string PromText::EscapeLabelValue(std::string_view v) { return Escape(v, true); }
+std::string PromText::EscapeHelp(std::string_view v) { return Escape(v, false); }
 
 std::string PromText::FormatValue(double v) {
   if (std::isnan(v)) return "NaN";

@@ -51,6 +51,23 @@ grep -q "chunk 0: cold (idle): demoted .* idle for cold_after" "$TMP/explain.txt
 grep -q "chunk 0: hot (pinned): the file is pinned" "$TMP/explain.txt" ||
   fail "text explain of the pinned chunk: $(cat "$TMP/explain.txt")"
 
+# A file of 300 chunks does not fit one 64 KiB xattr reply: the CLI joins pages.
+python3 - "$MNT/many" <<'PYEOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+for i in range(300):
+    os.pwrite(fd, b"x", i * 1024 * 1024)
+os.close(fd)
+PYEOF
+"$TIERFS" explain --json "$MNT/many" >"$TMP/many.json" || fail "tierfs explain --json of 300 chunks exited $?"
+python3 - "$TMP/many.json" <<'PYEOF' || fail "explain --json of a 300-chunk file"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+idx = [c["index"] for c in doc[0]["chunks"]]
+sys.exit(0 if idx == list(range(300)) else "chunks listed: %r" % idx)
+PYEOF
+assert_eq 300 "$("$TIERFS" explain "$MNT/many" | grep -c '^  chunk ')" "text explain lines of a 300-chunk file"
+
 # ---- watermark, then read-promoted ----------------------------------------------
 # hot_capacity 8M: high watermark 4M, low 2M. Remounting forgets why a chunk
 # moved: the idle chunk is now cold "earlier".

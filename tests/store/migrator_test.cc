@@ -108,24 +108,6 @@ TEST(MigratorTest, FullColdTierBacksOffInsteadOfRetryingEveryObject) {
   EXPECT_EQ(store.stats().cold_objects, 5u);
 }
 
-TEST(MigratorTest, RateLimitSpacesMovesOut) {
-  TempDir dir;
-  auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
-  ASSERT_TRUE(s.ok());
-  ObjectStore& store = **s;
-  auto data = TextBytes(100000, 3);
-  for (uint64_t g = 1; g <= 4; ++g) ASSERT_TRUE(store.Write({g, 0}, 0, data).ok());
-  PolicyConfig c;
-  c.cold_after_ns = 0;
-  // 4 x 100 kB at 1 MB/s: the pass cannot end before ~0.3 s (the last move
-  // is not waited for).
-  Migrator m(&store, c, MigratorOptions{.rate_bytes_per_sec = 1000000});
-  auto t0 = std::chrono::steady_clock::now();
-  m.RunOnce();
-  auto elapsed = std::chrono::steady_clock::now() - t0;
-  EXPECT_EQ(m.stats().demoted, 4u);
-  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
-}
 
 
 TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
@@ -159,27 +141,32 @@ TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
   EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kRequest);
 }
 
-TEST(MigratorTest, QueuedMovesOfTheRunningPassAreVisible) {
+TEST(MigratorTest, RateLimitSpacesMovesOutAndTheQueuedOnesAreVisible) {
   TempDir dir;
   auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
   ASSERT_TRUE(s.ok());
   ObjectStore& store = **s;
-  auto data = TextBytes(100000, 8);
+  auto data = TextBytes(100000, 3);
   for (uint64_t g = 1; g <= 4; ++g) ASSERT_TRUE(store.Write({g, 0}, 0, data).ok());
   PolicyConfig c;
   c.cold_after_ns = 0;
-  // 4 x 100 kB at 500 kB/s: about 0.2 s between moves.
-  Migrator m(&store, c, MigratorOptions{.rate_bytes_per_sec = 500000});
+  // 4 x 100 kB at 1 MB/s: the pass cannot end before ~0.3 s (the last move
+  // is not waited for); meanwhile the later moves wait in the pass.
+  Migrator m(&store, c, MigratorOptions{.rate_bytes_per_sec = 1000000});
+  auto t0 = std::chrono::steady_clock::now();
   std::thread pass([&] { m.RunOnce(); });
   std::optional<QueuedMove> last;
   for (int i = 0; i < 200 && !(last = m.QueuedMoveOf({4, 0})); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  pass.join();
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(m.stats().demoted, 4u);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
   ASSERT_TRUE(last.has_value());
   EXPECT_TRUE(last->demote);
   EXPECT_EQ(last->reason, MoveReason::kIdle);
   EXPECT_LE(last->ahead, 3u);
-  pass.join();
   EXPECT_FALSE(m.QueuedMoveOf({4, 0}).has_value());
   EXPECT_EQ(m.stats().queued, 0u);
 }
