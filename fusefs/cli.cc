@@ -356,6 +356,13 @@ int CmdMount(std::vector<std::string> args) {
   if (::stat(config.store_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     return Fail("store " + config.store_dir + " is not a directory");
   }
+  if (!config.metrics_file.empty()) {  // before anything is created
+    const std::string dir = config.metrics_file.substr(0, config.metrics_file.rfind('/') + 1);
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Fail("option metrics_file=" + config.metrics_file + ": directory " + dir +
+                  " does not exist");
+    }
+  }
   WaitForExitingDaemon(config.store_dir);
   if (config.foreground) {
     return Serve(config, [](const Status& s) {

@@ -58,7 +58,12 @@ bad_mount metrics_file=relative.prom "must be an absolute path ending in .prom"
 bad_mount metrics_file="$PROM_DIR/tierfs.txt" "must be an absolute path ending in .prom"
 bad_mount metrics_interval=5 "metrics_interval needs metrics_file"
 bad_mount metrics_file="$PROM",metrics_interval=0 "must be 1..3600 seconds"
-bad_mount metrics_file="$TMP/missing/tierfs.prom" "metrics_file: creating"
+bad_mount metrics_file="$TMP/missing/tierfs.prom" "directory $TMP/missing/ does not exist"
+[[ ! -e "$TMP/badstore" ]] || fail "a refused mount created the store"
+# A file the daemon cannot write fails the mount when it is first written
+# (here its temp name is taken by a directory, which stops root too).
+mkdir -p "$TMP/blocked/.tierfs.prom.tmp"
+bad_mount metrics_file="$TMP/blocked/tierfs.prom" "metrics_file: creating .*Is a directory"
 
 # ---- the file at mount ------------------------------------------------------------
 mount_tierfs cold_after=2 chunk_size=1M metrics_file="$PROM" metrics_interval=1
