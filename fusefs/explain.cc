@@ -109,11 +109,6 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
     w << ", " << (open ? o.recent_reads : 0) << " reads in the promote window (promote_reads "
       << p.promote_reads << ")";
   }
-  w << "; hot tier " << HumanBytes(x.hot_bytes);
-  if (p.hot_capacity) {
-    w << " of " << HumanBytes(p.hot_capacity) << " (high " << HumanBytes(HighWatermark(p))
-      << ", low " << HumanBytes(LowWatermark(p)) << ")";
-  }
   w << ". Next: ";
   const double next = NextInSeconds(c, x);
   switch (c.outlook.outlook) {

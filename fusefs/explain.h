@@ -56,7 +56,8 @@ std::string_view ChunkReason(const ChunkFacts& c);
 // Seconds until the migrator next does what outlook says (-1: never or the
 // migrator is stopped).
 double NextInSeconds(const ChunkFacts& c, const ExplainContext& x);
-// The explanation for people: why here, the facts weighed, what next.
+// The explanation for people: why here, the chunk's facts weighed (the
+// hot tier's are the file's: ExplainHeaderJson), what next.
 std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x);
 // The chunk as a JSON object (keys in README's explain section).
 std::string ChunkJson(const ChunkFacts& c, const ExplainContext& x);

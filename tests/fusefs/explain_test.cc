@@ -75,13 +75,15 @@ TEST(ExplainTest, TheSentenceNamesTheFactsWeighed) {
       << why;
   EXPECT_NE(why.find("Last access 50.0 s ago (cold_after 100.0 s)"), std::string::npos) << why;
   EXPECT_NE(why.find("1 reads in the promote window"), std::string::npos) << why;
-  EXPECT_NE(why.find("hot tier 950 B of 1000 B (high 900 B, low 700 B)"), std::string::npos) << why;
   EXPECT_NE(why.find("stays cold until 1 more reads"), std::string::npos) << why;
   ChunkFacts queued = Chunk(Tier::kHot, MoveReason::kNone, Outlook::kDemote);
   queued.moving = QueuedMove{true, MoveReason::kIdle, false, 2};
   EXPECT_NE(ChunkWhy(queued, x).find("queued to be demoted by the migrator (idle), 2 moves ahead"),
             std::string::npos)
       << ChunkWhy(queued, x);
+  const std::string header = ExplainHeaderJson(7, 100, 10, false, x);
+  EXPECT_NE(header.find("\"hot_bytes\":950,\"over_high_watermark\":true"), std::string::npos)
+      << header;
   const std::string json = ChunkJson(queued, x);
   EXPECT_NE(json.find("\"reason\":\"moving\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"moving\":\"demote\""), std::string::npos) << json;
