@@ -115,7 +115,7 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
     case Outlook::kDemote:
     case Outlook::kPromote:
       if (c.moving) {
-        w << "in " << (c.moving->demote ? "cold" : "hot") << " once the move finishes";
+        w << (c.moving->demote ? "cold" : "hot") << " once the move is done";
       } else {
         w << (c.outlook.outlook == Outlook::kDemote ? "demoted (" : "promoted (")
           << MoveReasonName(c.outlook.reason) << ") at the next migrator pass";
@@ -141,7 +141,7 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
   }
   if (!x.migrator_running) {
     w << " (the migrator is stopped: read-only)";
-  } else if (next >= 0) {
+  } else if (next >= 0 && !c.moving) {
     w << ", in " << Secs(next);
   }
   return w.str();
