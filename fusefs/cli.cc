@@ -38,6 +38,7 @@
 #include "fusefs/explain.h"
 #include "fusefs/json.h"
 #include "fusefs/metrics_file.h"
+#include "fusefs/metrics_http.h"
 #include "fusefs/metrics_text.h"
 #include "fusefs/units.h"
 
@@ -76,6 +77,7 @@ constexpr const char* kMountHelp =
     "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
     "  -o metrics_file=PATH.prom  Prometheus textfile for node_exporter, replaced atomically\n"
     "  -o metrics_interval=SEC  how often metrics_file is rewritten (default 5)\n"
+    "  -o metrics=ADDR:PORT  serve the metrics over HTTP at http://ADDR:PORT/metrics (IPv4)\n"
     "  -o log_level=trace|debug|info|warn|error|off\n"
     "  -o relatime|strictatime|noatime  when reads update atime (default relatime)\n"
     "  -o sync|dirsync       namespace changes durable before they are answered\n"
@@ -228,9 +230,21 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
       return 1;
     }
   }
+  std::unique_ptr<MetricsHttp> endpoint;
+  if (!config.metrics_addr.empty()) {
+    Filesystem* f = fs->get();
+    auto started = MetricsHttp::Start(config.metrics_addr, config.metrics_port,
+                                      [f] { return MetricsText(f->Report(), f->metrics()); });
+    if (!started.ok()) {
+      ready(started.status());
+      return 1;
+    }
+    endpoint = std::move(started).value();
+  }
   std::ofstream(config.store_dir + "/MOUNTPOINT") << config.mountpoint << "\n";
   spdlog::info("serving store {} at {}", config.store_dir, config.mountpoint);
   Status st = RunSession(fs->get(), config, ready);
+  endpoint.reset();
   if (metrics) metrics->Stop();  // the last counts, after the final flush
   std::remove((config.store_dir + "/MOUNTPOINT").c_str());
   fs->reset();  // stops the migrator, flushes metadata, releases the store lock

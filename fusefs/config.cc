@@ -180,6 +180,16 @@ Status ApplyMountOptions(const std::string& list, MountConfig* c) {
             "reads only *.prom files)");
       }
       c->metrics_file = value;
+    } else if (name == "metrics") {
+      const size_t colon = value.rfind(':');
+      auto port = ParseUint(name, colon == std::string::npos ? "" : value.substr(colon + 1));
+      if (colon == std::string::npos || colon == 0 || !port.ok() || *port < 1 || *port > 65535 ||
+          value.find_first_not_of("0123456789.") < colon) {
+        return Status::InvalidArgument("option " + opt +
+                                       ": expected IPV4ADDR:PORT, e.g. 127.0.0.1:9477");
+      }
+      c->metrics_addr = value.substr(0, colon);
+      c->metrics_port = static_cast<uint16_t>(*port);
     } else if (name == "metrics_interval") {
       TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint(name, value));
       if (s < 1 || s > 3600) {

@@ -48,6 +48,10 @@ struct MountConfig {
   // *.prom; empty: none), every metrics_interval seconds (0: the default).
   std::string metrics_file;
   uint32_t metrics_interval = 0;
+  // -o metrics=ADDR:PORT: serve the exposition over HTTP (IPv4 address;
+  // empty: no endpoint).
+  std::string metrics_addr;
+  uint16_t metrics_port = 0;
   // Opened by the CLI to inspect an unmounted store (status): no daemon.
   bool inspect = false;
   // Options passed to libfuse unchanged (allow_other, fsname=, ...).

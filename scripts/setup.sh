@@ -8,7 +8,7 @@ PACKAGES=(
   libfuse3-dev fuse3 libzstd-dev zstd libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 libxxhash-dev
   python3 attr rsync git util-linux procps psmisc fio strace
-  prometheus prometheus-node-exporter curl
+  prometheus prometheus-node-exporter curl libmicrohttpd-dev
 )
 
 missing=()

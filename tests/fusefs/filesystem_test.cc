@@ -447,16 +447,23 @@ TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
   EXPECT_TRUE(c.allow_other);
   EXPECT_EQ(c.cold_dir, "/c");
   EXPECT_EQ(c.fuse_options, (std::vector<std::string>{"allow_other", "fsname=x"}));
-  ASSERT_TRUE(ApplyMountOptions("metrics_file=/var/lib/node/tierfs.prom,metrics_interval=15", &c).ok());
+  ASSERT_TRUE(ApplyMountOptions("metrics_file=/var/lib/node/tierfs.prom,metrics_interval=15,"
+                                "metrics=127.0.0.1:9477",
+                                &c)
+                  .ok());
   EXPECT_EQ(c.metrics_file, "/var/lib/node/tierfs.prom");
   EXPECT_EQ(c.metrics_interval, 15u);
+  EXPECT_EQ(c.metrics_addr, "127.0.0.1");
+  EXPECT_EQ(c.metrics_port, 9477u);
   for (const char* bad :
        {"bogus", "bogus=1", "cold_after=abc", "cold_after=-1", "hot_capacity=12Q", "hot_high=0",
         "hot_high=101", "compress=zstd:99", "compress=lz4", "chunk_size=3000", "chunk_size=128M",
         "log_level=loud", "meta_sync=sometimes", "cold_dir=relative", "hot_high=50,hot_low=60",
         "cold_after=9000000001", "cold_after=18446744073709551615", "nodiratimes",
         "metrics_file=rel.prom", "metrics_file=/m.txt", "metrics_interval=5",
-        "metrics_interval=0,metrics_file=/m.prom", "metrics_interval=3601,metrics_file=/m.prom"}) {
+        "metrics_interval=0,metrics_file=/m.prom", "metrics_interval=3601,metrics_file=/m.prom",
+        "metrics=127.0.0.1", "metrics=:9477", "metrics=localhost:9477", "metrics=127.0.0.1:0",
+        "metrics=127.0.0.1:65536", "metrics=[::1]:9477"}) {
     MountConfig m;
     Status st = ApplyMountOptions(bad, &m);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;

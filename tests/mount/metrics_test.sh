@@ -2,8 +2,9 @@
 # -o metrics_file: the Prometheus textfile appears at mount, passes
 # `promtool check metrics`, its series change with I/O on both tiers and
 # migrations (both directions), errors and fsyncs, it is rewritten at
-# unmount, node_exporter's textfile collector serves it, and bad metrics
-# options fail the mount with a clear error.
+# unmount, node_exporter's textfile collector serves it; -o metrics=ADDR:PORT
+# serves the same exposition over HTTP; bad metrics options fail the mount
+# with a clear error.
 source "$(dirname "$0")/lib.sh"
 
 MiB=$((1024 * 1024))
@@ -48,8 +49,9 @@ read_direct() { dd if="$1" of=/dev/null bs=1M iflag=direct status=none; }
 
 # ---- bad options fail the mount ------------------------------------------------
 bad_mount() {  # bad_mount OPTIONS EXPECTED_MESSAGE
-  if "$TIERFS" mount "$TMP/badstore" "$MNT" -o "$1" 2>"$TMP/bad.err"; then
-    unmount_tierfs
+  mkdir -p "$TMP/badmnt"
+  if "$TIERFS" mount "$TMP/badstore" "$TMP/badmnt" -o "$1" 2>"$TMP/bad.err"; then
+    "$TIERFS" umount "$TMP/badmnt"
     fail "mount -o $1 succeeded"
   fi
   grep -q -- "$2" "$TMP/bad.err" || fail "mount -o $1: expected '$2', got: $(cat "$TMP/bad.err")"
@@ -58,6 +60,9 @@ bad_mount metrics_file=relative.prom "must be an absolute path ending in .prom"
 bad_mount metrics_file="$PROM_DIR/tierfs.txt" "must be an absolute path ending in .prom"
 bad_mount metrics_interval=5 "metrics_interval needs metrics_file"
 bad_mount metrics_file="$PROM",metrics_interval=0 "must be 1..3600 seconds"
+bad_mount metrics=localhost:9477 "expected IPV4ADDR:PORT"
+bad_mount metrics=127.0.0.1:0 "expected IPV4ADDR:PORT"
+bad_mount metrics=127.0.0.1 "expected IPV4ADDR:PORT"
 bad_mount metrics_file="$TMP/missing/tierfs.prom" "directory $TMP/missing/ does not exist"
 [[ ! -e "$TMP/badstore" ]] || fail "a refused mount created the store"
 # A file the daemon cannot write fails the mount when it is first written
@@ -66,7 +71,10 @@ mkdir -p "$TMP/blocked/.tierfs.prom.tmp"
 bad_mount metrics_file="$TMP/blocked/tierfs.prom" "metrics_file: creating .*Is a directory"
 
 # ---- the file at mount ------------------------------------------------------------
-mount_tierfs cold_after=2 chunk_size=1M metrics_file="$PROM" metrics_interval=1
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+HTTP_PORT=$(free_port)
+mount_tierfs cold_after=2 chunk_size=1M metrics_file="$PROM" metrics_interval=1 \
+  metrics=127.0.0.1:"$HTTP_PORT"
 [[ -f "$PROM" ]] || fail "no $PROM after mount"
 assert_eq 644 "$(stat -c %a "$PROM")" "mode of the metrics file (readable by a collector)"
 check_promtool
@@ -113,8 +121,17 @@ before=$(m tierfs_tier_moves_total direction=demote)
 wait_for 10 "requested demotions counted" at_least $((before + 1)) tierfs_tier_moves_total direction=demote
 check_promtool
 
+# ---- the HTTP endpoint --------------------------------------------------------------------
+curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" -o "$TMP/http.txt" || fail "GET /metrics on port $HTTP_PORT"
+promtool check metrics <"$TMP/http.txt" >"$TMP/promtool.out" 2>&1 ||
+  fail "promtool check metrics (HTTP): $(cat "$TMP/promtool.out")"
+[[ "$(metric "$TMP/http.txt" tierfs_written_bytes_total tier=hot)" -ge $((3 * MiB)) ]] ||
+  fail "written bytes over HTTP: $(metric "$TMP/http.txt" tierfs_written_bytes_total tier=hot)"
+assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/")" "GET / status"
+bad_mount metrics=127.0.0.1:"$HTTP_PORT" "cannot listen: Address already in use"
+
 # ---- a real scraper: node_exporter's textfile collector --------------------------------
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 prometheus-node-exporter --collector.disable-defaults --collector.textfile \
   --collector.textfile.directory="$PROM_DIR" --web.listen-address="127.0.0.1:$port" \
   >"$TMP/node_exporter.log" 2>&1 &
