@@ -40,6 +40,7 @@
 #include "fusefs/metrics_file.h"
 #include "fusefs/metrics_http.h"
 #include "fusefs/metrics_text.h"
+#include "fusefs/progress.h"
 #include "fusefs/units.h"
 
 namespace tierfs {
@@ -51,7 +52,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]  mount a store (created on first use)\n"
-    "  status STORE|MOUNTPOINT [--json]                 hot/cold usage, savings, counters\n"
+    "  status STORE|MOUNTPOINT [--json|--watch]         hot/cold usage, savings, counters\n"
     "  where PATH... [--json]                           bytes hot and cold per file\n"
     "  explain PATH... [--json]                         per chunk: where, why, what next\n"
     "  pin PATH... | unpin PATH...                      keep files hot / let them go cold\n"
@@ -450,60 +451,141 @@ uint64_t JsonNumber(const std::string& json, const std::string& key) {
   return ec == std::errc() ? v : 0;  // absent or malformed: shown as 0
 }
 
-int CmdStatus(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  if (HasFlag(args, "--help") || args.size() != 1) {
-    std::cout << "usage: tierfs status STORE|MOUNTPOINT [--json]\n";
-    return args.size() == 1 ? 0 : 2;
-  }
-  std::string target = Absolute(args[0]);
+// The status report of a mounted tierfs, a store whose daemon runs, or an
+// unmounted store (opened read-only).
+Result<std::string> StatusOf(const std::string& target) {
   auto report = GetControl(target, "user.tierfs.status");
-  if (!report.ok()) {
-    // A store directory: ask its daemon if mounted, else open it.
-    std::ifstream mp(target + "/MOUNTPOINT");
-    std::string mountpoint;
-    if (std::getline(mp, mountpoint)) report = GetControl(mountpoint, "user.tierfs.status");
+  if (report.ok()) return report;
+  // A store directory: ask its daemon if mounted, else open it.
+  std::ifstream mp(target + "/MOUNTPOINT");
+  std::string mountpoint;
+  if (std::getline(mp, mountpoint)) report = GetControl(mountpoint, "user.tierfs.status");
+  if (report.ok()) return report;
+  struct stat st;
+  if (::stat((target + "/meta.db").c_str(), &st) != 0) {
+    return Status::NotFound(target + " is neither a mounted tierfs nor a tierfs store");
   }
-  if (!report.ok()) {
-    struct stat st;
-    if (::stat((target + "/meta.db").c_str(), &st) != 0) {
-      return Fail(target + " is neither a mounted tierfs nor a tierfs store");
-    }
-    MountConfig c;
-    c.store_dir = target;
-    c.read_only = true;
-    c.inspect = true;
-    c.buffer_pool = 1 << 20;
-    c.cache_size = 0;
-    auto fs = Filesystem::Open(c, Env::Default());
-    if (!fs.ok()) return Fail(fs.status().message());
-    report = (*fs)->StatusJson();
-  }
-  const std::string& j = *report;
-  if (json) {
-    std::cout << j << "\n";
-    return 0;
-  }
+  MountConfig c;
+  c.store_dir = target;
+  c.read_only = true;
+  c.inspect = true;
+  c.buffer_pool = 1 << 20;
+  c.cache_size = 0;
+  TIERFS_ASSIGN_OR_RETURN(auto fs, Filesystem::Open(c, Env::Default()));
+  return fs->StatusJson();
+}
+
+// `used` of `cap` as a bar of `width` cells ("[#####.....]").
+std::string Bar(uint64_t used, uint64_t cap, size_t width) {
+  const size_t full = cap ? static_cast<size_t>(std::min<uint64_t>(used, cap) * width / cap) : 0;
+  std::string bar(width + 2, '.');
+  bar.front() = '[';
+  bar.back() = ']';
+  std::fill_n(bar.begin() + 1, full, '#');
+  return bar;
+}
+
+void PrintStatus(const std::string& j, bool tty) {
   uint64_t hot = JsonNumber(j, "hot_bytes"), cold = JsonNumber(j, "cold_bytes");
   uint64_t cold_stored = JsonNumber(j, "cold_stored_bytes"), cap = JsonNumber(j, "hot_capacity");
   std::cout << "hot:    " << HumanBytes(hot) << " in " << JsonNumber(j, "hot_objects") << " objects";
   if (cap) std::cout << " (" << (hot * 100 / cap) << "% of " << HumanBytes(cap) << ")";
+  if (cap && tty) {
+    std::cout << "\n        " << Bar(hot, cap, 40) << " high "
+              << HumanBytes(JsonNumber(j, "hot_high_bytes")) << ", low "
+              << HumanBytes(JsonNumber(j, "hot_low_bytes"));
+  }
   std::cout << "\ncold:   " << HumanBytes(cold) << " in " << JsonNumber(j, "cold_objects")
             << " objects, stored in " << HumanBytes(cold_stored) << "\nsaved:  "
             << HumanBytes(JsonNumber(j, "saved_bytes")) << " by compression\nmoves:  "
             << JsonNumber(j, "demotions") << " demotions, " << JsonNumber(j, "promotions")
             << " promotions\ncache:  " << JsonNumber(j, "hits") << " hits, "
             << JsonNumber(j, "misses") << " misses\n";
+}
+
+// One sample of the counters --watch turns into rates.
+struct WatchSample {
+  std::chrono::steady_clock::time_point at;
+  uint64_t read = 0, written = 0, promotions = 0, demotions = 0;
+};
+
+WatchSample SampleOf(const std::string& j) {
+  return WatchSample{std::chrono::steady_clock::now(),
+                     JsonNumber(j, "read_hot_bytes") + JsonNumber(j, "read_cold_bytes") +
+                         JsonNumber(j, "read_hole_bytes"),
+                     JsonNumber(j, "written_bytes"), JsonNumber(j, "promotions"),
+                     JsonNumber(j, "demotions")};
+}
+
+// tierfs status --watch: a line per second (like vmstat or juicefs stats)
+// of the tiers and what moved since the previous line; `count` lines (0:
+// until interrupted).
+int WatchStatus(const std::string& target, uint64_t count) {
+  auto first = StatusOf(target);
+  if (!first.ok()) return Fail(first.status().message());
+  if (first->find("\"mounted\":true") == std::string::npos) {
+    return Fail("--watch needs a mounted tierfs (" + target + " is not mounted)");
+  }
+  WatchSample prev = SampleOf(*first);
+  char line[160];
+  std::snprintf(line, sizeof(line), "%-12s %-12s %-12s %-12s %-10s %-10s\n", "hot", "cold",
+                "read/s", "write/s", "promote/s", "demote/s");
+  std::cout << line << std::flush;
+  for (uint64_t n = 0; count == 0 || n < count; ++n) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto j = StatusOf(target);
+    if (!j.ok()) return Fail(j.status().message());
+    const WatchSample now = SampleOf(*j);
+    const double secs = std::chrono::duration<double>(now.at - prev.at).count();
+    auto rate = [&](uint64_t a, uint64_t b) { return b >= a ? (b - a) / secs : 0.0; };
+    std::snprintf(line, sizeof(line), "%-12s %-12s %-12s %-12s %-10.1f %-10.1f\n",
+                  HumanBytes(JsonNumber(*j, "hot_bytes")).c_str(),
+                  HumanBytes(JsonNumber(*j, "cold_bytes")).c_str(),
+                  (HumanBytes(static_cast<uint64_t>(rate(prev.read, now.read))) + "/s").c_str(),
+                  (HumanBytes(static_cast<uint64_t>(rate(prev.written, now.written))) + "/s").c_str(),
+                  rate(prev.promotions, now.promotions), rate(prev.demotions, now.demotions));
+    std::cout << line << std::flush;
+    prev = now;
+  }
+  return 0;
+}
+
+int CmdStatus(std::vector<std::string> args) {
+  bool json = HasFlag(args, "--json");
+  bool watch = HasFlag(args, "--watch");
+  uint64_t count = 0;
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    if (*it == "--count" && it + 1 != args.end()) {
+      auto [p, ec] = std::from_chars((it + 1)->data(), (it + 1)->data() + (it + 1)->size(), count);
+      if (ec != std::errc() || p != (it + 1)->data() + (it + 1)->size() || count == 0) {
+        return Fail("--count needs a positive whole number");
+      }
+      args.erase(it, it + 2);
+      break;
+    }
+  }
+  if (HasFlag(args, "--help") || args.size() != 1 || (json && watch) || (count && !watch)) {
+    std::cout << "usage: tierfs status STORE|MOUNTPOINT [--json | --watch [--count N]]\n"
+                 "  --watch  a line per second: tier sizes, reads, writes and moves per second\n";
+    return args.size() == 1 && !(json && watch) && !(count && !watch) ? 0 : 2;
+  }
+  std::string target = Absolute(args[0]);
+  if (watch) return WatchStatus(target, count);
+  auto report = StatusOf(target);
+  if (!report.ok()) return Fail(report.status().message());
+  if (json) {
+    std::cout << *report << "\n";
+    return 0;
+  }
+  PrintStatus(*report, ::isatty(1));
   return 0;
 }
 
 // Applies fn to each regular file named or under a named directory.
-int ForEachFile(const std::vector<std::string>& paths,
-                const std::function<Status(const std::string&)>& fn) {
-  int rc = 0;
+std::vector<std::string> FilesUnder(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
   for (const std::string& p : paths) {
     std::error_code ec;
-    std::vector<std::string> files;
     if (std::filesystem::is_directory(p, ec)) {
       for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
            !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
@@ -512,12 +594,19 @@ int ForEachFile(const std::vector<std::string>& paths,
     } else {
       files.push_back(p);
     }
-    for (const std::string& f : files) {
-      Status st = fn(f);
-      if (!st.ok()) {
-        std::cerr << "tierfs: " << ErrText(st) << "\n";
-        rc = 1;
-      }
+  }
+  return files;
+}
+
+// Applies fn to each file (FilesUnder), reporting each failure on stderr.
+int ForEachFile(const std::vector<std::string>& files,
+                const std::function<Status(const std::string&)>& fn) {
+  int rc = 0;
+  for (const std::string& f : files) {
+    Status st = fn(f);
+    if (!st.ok()) {
+      std::cerr << "tierfs: " << ErrText(st) << "\n";
+      rc = 1;
     }
   }
   return rc;
@@ -536,7 +625,7 @@ int CmdWhere(std::vector<std::string> args) {
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rows;
-  int rc = ForEachFile(args, [&](const std::string& f) -> Status {
+  int rc = ForEachFile(FilesUnder(args), [&](const std::string& f) -> Status {
     TIERFS_ASSIGN_OR_RETURN(std::string w, GetControl(f, "user.tierfs.where"));
     if (json) {
       rows.push_back("{\"path\":" + JsonString(f) + "," + w.substr(1));
@@ -612,7 +701,7 @@ int CmdExplain(std::vector<std::string> args) {
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rows;
-  int rc = ForEachFile(args, [&](const std::string& f) -> Status {
+  int rc = ForEachFile(FilesUnder(args), [&](const std::string& f) -> Status {
     TIERFS_ASSIGN_OR_RETURN(std::string e, ExplainOf(f));
     if (json) {
       rows.push_back("{\"path\":" + JsonString(f) + "," + e.substr(1));
@@ -647,7 +736,7 @@ int CmdPin(std::vector<std::string> args, bool pin) {
     std::cout << "usage: tierfs " << (pin ? "pin" : "unpin") << " PATH...\n";
     return args.empty() ? 2 : 0;
   }
-  return ForEachFile(args, [&](const std::string& f) {
+  return ForEachFile(FilesUnder(args), [&](const std::string& f) {
     return SetControl(f, "user.tierfs.pin", pin ? "1" : "0");
   });
 }
@@ -670,15 +759,21 @@ int CmdMigrate(std::vector<std::string> args) {
   if ((to != "hot" && to != "cold") || paths.empty()) {
     return Fail("usage: tierfs migrate --to hot|cold PATH...");
   }
-  size_t done = 0;
-  const bool tty = ::isatty(2);
-  int rc = ForEachFile(paths, [&](const std::string& f) {
+  const std::vector<std::string> files = FilesUnder(paths);
+  uint64_t bytes_total = 0, bytes_done = 0, done = 0;
+  std::vector<uint64_t> sizes;
+  for (const std::string& f : files) {
+    struct stat st;
+    sizes.push_back(::stat(f.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0);
+    bytes_total += sizes.back();
+  }
+  Progress progress(std::cerr, ::isatty(2), "migrated", "files");
+  return ForEachFile(files, [&](const std::string& f) {
     Status st = SetControl(f, "user.tierfs.migrate", to);
-    if (tty) std::cerr << "\rmigrated " << ++done << " files" << std::flush;
+    bytes_done += sizes[done++];
+    progress.Update(done, files.size(), bytes_done, bytes_total);
     return st;
   });
-  if (tty) std::cerr << "\n";
-  return rc;
 }
 
 int CmdFsck(std::vector<std::string> args) {
@@ -690,7 +785,13 @@ int CmdFsck(std::vector<std::string> args) {
     return args.size() == 1 ? 0 : 2;
   }
   WaitForExitingDaemon(Absolute(args[0]));
-  auto r = RunFsck(Absolute(args[0]), repair, scrub);
+  auto r = [&] {  // the progress line ends before the report is printed
+    Progress progress(std::cerr, ::isatty(2), scrub ? "checked (scrub)" : "checked", "objects");
+    return RunFsck(Absolute(args[0]), repair, scrub,
+                   [&](uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total) {
+                     progress.Update(done, total, bytes_done, scrub ? bytes_total : 0);
+                   });
+  }();
   if (!r.ok()) {
     std::cerr << "tierfs: fsck: " << r.status().message() << "\n";
     return 2;

@@ -80,6 +80,11 @@ std::string Filesystem::StatusJson() {
   const StatusReport r = Report();
   const StoreStats& s = r.store;
   const MigratorStats& m = r.migrator;
+  uint64_t requests = 0, errors = 0;
+  for (size_t i = 0; i < kFuseOpCount; ++i) {
+    requests += metrics_.requests(static_cast<FuseOp>(i));
+    errors += metrics_.errors(static_cast<FuseOp>(i));
+  }
   std::ostringstream o;
   o << "{\"store\":" << JsonString(r.store_dir)
     << ",\"mounted\":" << (r.mounted ? "true" : "false")
@@ -109,7 +114,12 @@ std::string Filesystem::StatusJson() {
     << ",\"promoted\":" << m.promoted << ",\"bytes_moved\":" << m.bytes_moved
     << ",\"demoted_bytes\":" << m.demoted_bytes << ",\"promoted_bytes\":" << m.promoted_bytes
     << ",\"failed_moves\":" << m.failed_moves
-    << ",\"errors\":" << m.errors << "}}";
+    << ",\"errors\":" << m.errors << "}"
+    << ",\"io\":{\"read_hot_bytes\":" << metrics_.read_bytes(ReadSource::kHot)
+    << ",\"read_cold_bytes\":" << metrics_.read_bytes(ReadSource::kCold)
+    << ",\"read_hole_bytes\":" << metrics_.read_bytes(ReadSource::kHole)
+    << ",\"written_bytes\":" << metrics_.written_bytes() << ",\"requests\":" << requests
+    << ",\"request_errors\":" << errors << "}}";
   return o.str();
 }
 
