@@ -1,6 +1,9 @@
-// The tierfs CLI. Commands on a mounted store talk to the daemon through the
-// control xattrs (user.tierfs.*, see filesystem_control.cc); commands on an
-// unmounted store open it directly.
+// The tierfs CLI: mount (and the daemon it starts), umount, pin, migrate,
+// fsck and the dispatch of commands; the reporting commands (status, where,
+// explain) are in cli_report.cc, shared helpers in cli_util.h. Commands on a
+// mounted store talk to the daemon through the control xattrs
+// (user.tierfs.*, see filesystem_control.cc); commands on an unmounted store
+// open it directly.
 #include "fusefs/cli.h"
 
 #include <fcntl.h>
@@ -31,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "fusefs/cli_util.h"
 #include "fusefs/config.h"
 #include "fusefs/filesystem.h"
 #include "fusefs/fsck.h"
@@ -43,7 +47,7 @@
 #include "fusefs/progress.h"
 #include "fusefs/units.h"
 
-namespace tierfs {
+namespace tierfs::cli {
 
 namespace {
 
@@ -84,27 +88,6 @@ constexpr const char* kMountHelp =
     "  -o sync|dirsync       namespace changes durable before they are answered\n"
     "  -o remount,ro|rw      switch a live mount (as mount(8) -o remount does)\n"
     "  -o allow_other,ro,fsname=...,auto_unmount,...  passed to FUSE\n";
-
-int Fail(const std::string& msg) {
-  std::cerr << "tierfs: " << msg << "\n";
-  return 1;
-}
-
-bool HasFlag(std::vector<std::string>& args, const std::string& flag) {
-  for (auto it = args.begin(); it != args.end(); ++it) {
-    if (*it == flag) {
-      args.erase(it);
-      return true;
-    }
-  }
-  return false;
-}
-
-std::string Absolute(const std::string& p) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(p, ec);
-  return ec ? p : abs.lexically_normal().string();
-}
 
 // A line of /proc/self/mountinfo.
 struct MountEntry {
@@ -418,319 +401,6 @@ int CmdMount(std::vector<std::string> args) {
   });
 }
 
-// The control xattr of a mounted tierfs path, or an error.
-Result<std::string> GetControl(const std::string& path, const char* name) {
-  std::string buf(64 << 10, '\0');
-  ssize_t n = ::getxattr(path.c_str(), name, buf.data(), buf.size());
-  if (n < 0) return Status::Posix(errno, path);
-  buf.resize(static_cast<size_t>(n));
-  return buf;
-}
-
-Status SetControl(const std::string& path, const char* name, const std::string& value) {
-  if (::setxattr(path.c_str(), name, value.data(), value.size(), 0) != 0) {
-    return Status::Posix(errno, path);
-  }
-  return Status::OK();
-}
-
-std::string ErrText(const Status& s) {
-  if (s.posix_errno() == ENODATA || s.posix_errno() == EOPNOTSUPP) {
-    return s.message() + ": not on a mounted tierfs";
-  }
-  return s.message() + ": " + std::strerror(s.posix_errno() ? s.posix_errno() : EIO);
-}
-
-// Minimal lookup of a numeric field in our own flat JSON output.
-uint64_t JsonNumber(const std::string& json, const std::string& key) {
-  auto p = json.find("\"" + key + "\":");
-  if (p == std::string::npos) return 0;
-  const char* begin = json.data() + p + key.size() + 3;
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(begin, json.data() + json.size(), v);
-  return ec == std::errc() ? v : 0;  // absent or malformed: shown as 0
-}
-
-// The status report of a mounted tierfs, a store whose daemon runs, or an
-// unmounted store (opened read-only).
-Result<std::string> StatusOf(const std::string& target) {
-  auto report = GetControl(target, "user.tierfs.status");
-  if (report.ok()) return report;
-  // A store directory: ask its daemon if mounted, else open it.
-  std::ifstream mp(target + "/MOUNTPOINT");
-  std::string mountpoint;
-  if (std::getline(mp, mountpoint)) report = GetControl(mountpoint, "user.tierfs.status");
-  if (report.ok()) return report;
-  struct stat st;
-  if (::stat((target + "/meta.db").c_str(), &st) != 0) {
-    return Status::NotFound(target + " is neither a mounted tierfs nor a tierfs store");
-  }
-  MountConfig c;
-  c.store_dir = target;
-  c.read_only = true;
-  c.inspect = true;
-  c.buffer_pool = 1 << 20;
-  c.cache_size = 0;
-  TIERFS_ASSIGN_OR_RETURN(auto fs, Filesystem::Open(c, Env::Default()));
-  return fs->StatusJson();
-}
-
-// `used` of `cap` as a bar of `width` cells ("[#####.....]").
-std::string Bar(uint64_t used, uint64_t cap, size_t width) {
-  const size_t full = cap ? static_cast<size_t>(std::min<uint64_t>(used, cap) * width / cap) : 0;
-  std::string bar(width + 2, '.');
-  bar.front() = '[';
-  bar.back() = ']';
-  std::fill_n(bar.begin() + 1, full, '#');
-  return bar;
-}
-
-void PrintStatus(const std::string& j, bool tty) {
-  uint64_t hot = JsonNumber(j, "hot_bytes"), cold = JsonNumber(j, "cold_bytes");
-  uint64_t cold_stored = JsonNumber(j, "cold_stored_bytes"), cap = JsonNumber(j, "hot_capacity");
-  std::cout << "hot:    " << HumanBytes(hot) << " in " << JsonNumber(j, "hot_objects") << " objects";
-  if (cap) std::cout << " (" << (hot * 100 / cap) << "% of " << HumanBytes(cap) << ")";
-  if (cap && tty) {
-    std::cout << "\n        " << Bar(hot, cap, 40) << " high "
-              << HumanBytes(JsonNumber(j, "hot_high_bytes")) << ", low "
-              << HumanBytes(JsonNumber(j, "hot_low_bytes"));
-  }
-  std::cout << "\ncold:   " << HumanBytes(cold) << " in " << JsonNumber(j, "cold_objects")
-            << " objects, stored in " << HumanBytes(cold_stored) << "\nsaved:  "
-            << HumanBytes(JsonNumber(j, "saved_bytes")) << " by compression\nmoves:  "
-            << JsonNumber(j, "demotions") << " demotions, " << JsonNumber(j, "promotions")
-            << " promotions\ncache:  " << JsonNumber(j, "hits") << " hits, "
-            << JsonNumber(j, "misses") << " misses\n";
-}
-
-// One sample of the counters --watch turns into rates.
-struct WatchSample {
-  std::chrono::steady_clock::time_point at;
-  uint64_t read = 0, written = 0, promotions = 0, demotions = 0;
-};
-
-WatchSample SampleOf(const std::string& j) {
-  return WatchSample{std::chrono::steady_clock::now(),
-                     JsonNumber(j, "read_hot_bytes") + JsonNumber(j, "read_cold_bytes") +
-                         JsonNumber(j, "read_hole_bytes"),
-                     JsonNumber(j, "written_bytes"), JsonNumber(j, "promotions"),
-                     JsonNumber(j, "demotions")};
-}
-
-// tierfs status --watch: a line per second (like vmstat or juicefs stats)
-// of the tiers and what moved since the previous line; `count` lines (0:
-// until interrupted).
-int WatchStatus(const std::string& target, uint64_t count) {
-  auto first = StatusOf(target);
-  if (!first.ok()) return Fail(first.status().message());
-  if (first->find("\"mounted\":true") == std::string::npos) {
-    return Fail("--watch needs a mounted tierfs (" + target + " is not mounted)");
-  }
-  WatchSample prev = SampleOf(*first);
-  char line[160];
-  std::snprintf(line, sizeof(line), "%-12s %-12s %-12s %-12s %-10s %-10s\n", "hot", "cold",
-                "read/s", "write/s", "promote/s", "demote/s");
-  std::cout << line << std::flush;
-  for (uint64_t n = 0; count == 0 || n < count; ++n) {
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    auto j = StatusOf(target);
-    if (!j.ok()) return Fail(j.status().message());
-    const WatchSample now = SampleOf(*j);
-    const double secs = std::chrono::duration<double>(now.at - prev.at).count();
-    auto rate = [&](uint64_t a, uint64_t b) { return b >= a ? (b - a) / secs : 0.0; };
-    std::snprintf(line, sizeof(line), "%-12s %-12s %-12s %-12s %-10.1f %-10.1f\n",
-                  HumanBytes(JsonNumber(*j, "hot_bytes")).c_str(),
-                  HumanBytes(JsonNumber(*j, "cold_bytes")).c_str(),
-                  (HumanBytes(static_cast<uint64_t>(rate(prev.read, now.read))) + "/s").c_str(),
-                  (HumanBytes(static_cast<uint64_t>(rate(prev.written, now.written))) + "/s").c_str(),
-                  rate(prev.promotions, now.promotions), rate(prev.demotions, now.demotions));
-    std::cout << line << std::flush;
-    prev = now;
-  }
-  return 0;
-}
-
-int CmdStatus(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  bool watch = HasFlag(args, "--watch");
-  uint64_t count = 0;
-  for (auto it = args.begin(); it != args.end(); ++it) {
-    if (*it == "--count" && it + 1 != args.end()) {
-      auto [p, ec] = std::from_chars((it + 1)->data(), (it + 1)->data() + (it + 1)->size(), count);
-      if (ec != std::errc() || p != (it + 1)->data() + (it + 1)->size() || count == 0) {
-        return Fail("--count needs a positive whole number");
-      }
-      args.erase(it, it + 2);
-      break;
-    }
-  }
-  if (HasFlag(args, "--help") || args.size() != 1 || (json && watch) || (count && !watch)) {
-    std::cout << "usage: tierfs status STORE|MOUNTPOINT [--json | --watch [--count N]]\n"
-                 "  --watch  a line per second: tier sizes, reads, writes and moves per second\n";
-    return args.size() == 1 && !(json && watch) && !(count && !watch) ? 0 : 2;
-  }
-  std::string target = Absolute(args[0]);
-  if (watch) return WatchStatus(target, count);
-  auto report = StatusOf(target);
-  if (!report.ok()) return Fail(report.status().message());
-  if (json) {
-    std::cout << *report << "\n";
-    return 0;
-  }
-  PrintStatus(*report, ::isatty(1));
-  return 0;
-}
-
-// Applies fn to each regular file named or under a named directory.
-std::vector<std::string> FilesUnder(const std::vector<std::string>& paths) {
-  std::vector<std::string> files;
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(p, ec)) {
-      for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
-           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (it->is_regular_file(ec) && !it->is_symlink(ec)) files.push_back(it->path().string());
-      }
-    } else {
-      files.push_back(p);
-    }
-  }
-  return files;
-}
-
-// Applies fn to each file (FilesUnder), reporting each failure on stderr.
-int ForEachFile(const std::vector<std::string>& files,
-                const std::function<Status(const std::string&)>& fn) {
-  int rc = 0;
-  for (const std::string& f : files) {
-    Status st = fn(f);
-    if (!st.ok()) {
-      std::cerr << "tierfs: " << ErrText(st) << "\n";
-      rc = 1;
-    }
-  }
-  return rc;
-}
-
-void PrintJsonArray(const std::vector<std::string>& rows) {
-  std::cout << "[";
-  for (size_t i = 0; i < rows.size(); ++i) std::cout << (i ? "," : "") << rows[i];
-  std::cout << "]\n";
-}
-
-int CmdWhere(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  if (HasFlag(args, "--help") || args.empty()) {
-    std::cout << "usage: tierfs where PATH... [--json]\n";
-    return args.empty() ? 2 : 0;
-  }
-  std::vector<std::string> rows;
-  int rc = ForEachFile(FilesUnder(args), [&](const std::string& f) -> Status {
-    TIERFS_ASSIGN_OR_RETURN(std::string w, GetControl(f, "user.tierfs.where"));
-    if (json) {
-      rows.push_back("{\"path\":" + JsonString(f) + "," + w.substr(1));
-    } else {
-      std::cout << f << ": hot " << HumanBytes(JsonNumber(w, "hot_bytes")) << ", cold "
-                << HumanBytes(JsonNumber(w, "cold_bytes")) << ", stored "
-                << HumanBytes(JsonNumber(w, "stored_bytes"))
-                << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
-    }
-    return Status::OK();
-  });
-  if (json) PrintJsonArray(rows);
-  return rc;
-}
-
-// A string field of our own JSON output (the first after `from`), unescaped.
-std::string JsonText(const std::string& json, const std::string& key, size_t from = 0) {
-  auto p = json.find("\"" + key + "\":\"", from);
-  if (p == std::string::npos) return "";
-  std::string out;
-  for (size_t i = p + key.size() + 4; i < json.size() && json[i] != '"'; ++i) {
-    if (json[i] != '\\' || i + 1 == json.size()) {
-      out += json[i];
-      continue;
-    }
-    const char c = json[++i];
-    if (c == 'n') {
-      out += '\n';
-    } else if (c == 't') {
-      out += '\t';
-    } else if (c == 'u' && i + 4 < json.size()) {
-      out += static_cast<char>(std::stoi(json.substr(i + 1, 4), nullptr, 16));
-      i += 4;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// The explanation of one file, all pages of user.tierfs.explain joined:
-// the first page's fields, every page's chunks.
-Result<std::string> ExplainOf(const std::string& path) {
-  constexpr std::string_view kTail = "],\"next_chunk\":";
-  std::string joined;
-  std::string name(kExplainControl);
-  for (;;) {
-    TIERFS_ASSIGN_OR_RETURN(std::string page, GetControl(path, name.c_str()));
-    const size_t tail = page.rfind(kTail);
-    const size_t chunks = page.find("\"chunks\":[");
-    if (tail == std::string::npos || chunks == std::string::npos) {
-      return Status::Corruption(path + ": malformed explain reply");
-    }
-    if (joined.empty()) {
-      joined = page.substr(0, tail);
-    } else {
-      const size_t begin = chunks + 10;
-      if (tail > begin) joined.append(",").append(page, begin, tail - begin);
-    }
-    const std::string next = page.substr(tail + kTail.size());
-    if (next.rfind("null", 0) == 0) break;
-    name = std::string(kExplainControl) + "@" + next.substr(0, next.size() - 1);
-  }
-  return joined + "]}";
-}
-
-int CmdExplain(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  if (HasFlag(args, "--help") || args.empty()) {
-    std::cout << "usage: tierfs explain PATH... [--json]\n"
-                 "  per chunk of each file: its tier, why it is there (reason), and what the\n"
-                 "  migrator does with it next and when\n";
-    return args.empty() ? 2 : 0;
-  }
-  std::vector<std::string> rows;
-  int rc = ForEachFile(FilesUnder(args), [&](const std::string& f) -> Status {
-    TIERFS_ASSIGN_OR_RETURN(std::string e, ExplainOf(f));
-    if (json) {
-      rows.push_back("{\"path\":" + JsonString(f) + "," + e.substr(1));
-      return Status::OK();
-    }
-    const uint64_t cap = JsonNumber(e, "hot_capacity");
-    std::cout << f << ": " << HumanBytes(JsonNumber(e, "size")) << " in chunks of "
-              << HumanBytes(JsonNumber(e, "chunk_size"))
-              << (e.find("\"pinned\":true") != std::string::npos ? ", pinned" : "")
-              << "; hot tier " << HumanBytes(JsonNumber(e, "hot_bytes"));
-    if (cap) {
-      std::cout << " of " << HumanBytes(cap) << " (high " << HumanBytes(JsonNumber(e, "hot_high_bytes"))
-                << ", low " << HumanBytes(JsonNumber(e, "hot_low_bytes")) << ")";
-    }
-    std::cout << "\n";
-    size_t n = 0;
-    for (size_t p = e.find("{\"index\":"); p != std::string::npos;
-         p = e.find("{\"index\":", p + 1), ++n) {
-      std::cout << "  chunk " << JsonNumber(e.substr(p), "index") << ": "
-                << JsonText(e, "tier", p) << " (" << JsonText(e, "reason", p)
-                << "): " << JsonText(e, "why", p) << "\n";
-    }
-    if (n == 0) std::cout << "  no chunks (empty or all holes)\n";
-    return Status::OK();
-  });
-  if (json) PrintJsonArray(rows);
-  return rc;
-}
-
 int CmdPin(std::vector<std::string> args, bool pin) {
   if (HasFlag(args, "--help") || args.empty()) {
     std::cout << "usage: tierfs " << (pin ? "pin" : "unpin") << " PATH...\n";
@@ -810,9 +480,7 @@ int CmdFsck(std::vector<std::string> args) {
   return r->clean() ? 0 : 1;
 }
 
-}  // namespace
-
-int RunCli(int argc, char** argv) {
+int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string self = std::filesystem::path(argv[0]).filename().string();
   if (self == "mount.tierfs") return CmdMount(args);
@@ -834,5 +502,12 @@ int RunCli(int argc, char** argv) {
   std::cerr << "tierfs: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }
+
+}  // namespace
+}  // namespace tierfs::cli
+
+namespace tierfs {
+
+int RunCli(int argc, char** argv) { return cli::Run(argc, argv); }
 
 }  // namespace tierfs
