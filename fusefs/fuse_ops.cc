@@ -3,6 +3,8 @@
 // (ENOMEM for bad_alloc, EIO otherwise, logged); each op replies once, on
 // its last line, and holds no lock while replying. forget and forget_multi
 // take no reply at all, not even on an exception (GuardedNoReply).
+// Every guarded op counts as one request of its FuseOp in Metrics, every
+// error reply (ReplyErr) as its error, and read/write/fsync their latency.
 //
 // Cache coherence with the kernel: the kernel keeps pages (keep_cache,
 // writeback cache) and attributes (kTimeout) of every file; whenever the
