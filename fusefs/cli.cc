@@ -39,7 +39,6 @@
 #include "fusefs/filesystem.h"
 #include "fusefs/fsck.h"
 #include "fusefs/fuse_ops.h"
-#include "fusefs/explain.h"
 #include "fusefs/json.h"
 #include "fusefs/metrics_file.h"
 #include "fusefs/metrics_http.h"

@@ -63,7 +63,8 @@ std::string Bar(uint64_t used, uint64_t cap, size_t width) {
 void PrintStatus(const std::string& j, bool tty) {
   uint64_t hot = JsonNumber(j, "hot_bytes"), cold = JsonNumber(j, "cold_bytes");
   uint64_t cold_stored = JsonNumber(j, "cold_stored_bytes"), cap = JsonNumber(j, "hot_capacity");
-  std::cout << "hot:    " << HumanBytes(hot) << " in " << JsonNumber(j, "hot_objects") << " objects";
+  std::cout << "hot:    " << HumanBytes(hot) << " in " << JsonNumber(j, "hot_objects")
+            << " objects";
   if (cap) std::cout << " (" << (hot * 100 / cap) << "% of " << HumanBytes(cap) << ")";
   if (cap && tty) {
     std::cout << "\n        " << Bar(hot, cap, 40) << " high "
@@ -71,11 +72,11 @@ void PrintStatus(const std::string& j, bool tty) {
               << HumanBytes(JsonNumber(j, "hot_low_bytes"));
   }
   std::cout << "\ncold:   " << HumanBytes(cold) << " in " << JsonNumber(j, "cold_objects")
-            << " objects, stored in " << HumanBytes(cold_stored) << "\nsaved:  "
-            << HumanBytes(JsonNumber(j, "saved_bytes")) << " by compression\nmoves:  "
-            << JsonNumber(j, "demotions") << " demotions, " << JsonNumber(j, "promotions")
-            << " promotions\ncache:  " << JsonNumber(j, "hits") << " hits, "
-            << JsonNumber(j, "misses") << " misses\n";
+            << " objects, stored in " << HumanBytes(cold_stored)
+            << "\nsaved:  " << HumanBytes(JsonNumber(j, "saved_bytes"))
+            << " by compression\nmoves:  " << JsonNumber(j, "demotions") << " demotions, "
+            << JsonNumber(j, "promotions") << " promotions\ncache:  " << JsonNumber(j, "hits")
+            << " hits, " << JsonNumber(j, "misses") << " misses\n";
 }
 
 // One sample of the counters --watch turns into rates.
@@ -113,12 +114,13 @@ int WatchStatus(const std::string& target, uint64_t count) {
     const WatchSample now = SampleOf(*j);
     const double secs = std::chrono::duration<double>(now.at - prev.at).count();
     auto rate = [&](uint64_t a, uint64_t b) { return b >= a ? (b - a) / secs : 0.0; };
-    std::snprintf(line, sizeof(line), "%-12s %-12s %-12s %-12s %-10.1f %-10.1f\n",
-                  HumanBytes(JsonNumber(*j, "hot_bytes")).c_str(),
-                  HumanBytes(JsonNumber(*j, "cold_bytes")).c_str(),
-                  (HumanBytes(static_cast<uint64_t>(rate(prev.read, now.read))) + "/s").c_str(),
-                  (HumanBytes(static_cast<uint64_t>(rate(prev.written, now.written))) + "/s").c_str(),
-                  rate(prev.promotions, now.promotions), rate(prev.demotions, now.demotions));
+    std::snprintf(
+        line, sizeof(line), "%-12s %-12s %-12s %-12s %-10.1f %-10.1f\n",
+        HumanBytes(JsonNumber(*j, "hot_bytes")).c_str(),
+        HumanBytes(JsonNumber(*j, "cold_bytes")).c_str(),
+        (HumanBytes(static_cast<uint64_t>(rate(prev.read, now.read))) + "/s").c_str(),
+        (HumanBytes(static_cast<uint64_t>(rate(prev.written, now.written))) + "/s").c_str(),
+        rate(prev.promotions, now.promotions), rate(prev.demotions, now.demotions));
     std::cout << line << std::flush;
     prev = now;
   }
@@ -229,19 +231,19 @@ int CmdExplain(std::vector<std::string> args) {
     const uint64_t cap = JsonNumber(e, "hot_capacity");
     std::cout << f << ": " << HumanBytes(JsonNumber(e, "size")) << " in chunks of "
               << HumanBytes(JsonNumber(e, "chunk_size"))
-              << (e.find("\"pinned\":true") != std::string::npos ? ", pinned" : "")
-              << "; hot tier " << HumanBytes(JsonNumber(e, "hot_bytes"));
+              << (e.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "; hot tier "
+              << HumanBytes(JsonNumber(e, "hot_bytes"));
     if (cap) {
-      std::cout << " of " << HumanBytes(cap) << " (high " << HumanBytes(JsonNumber(e, "hot_high_bytes"))
-                << ", low " << HumanBytes(JsonNumber(e, "hot_low_bytes")) << ")";
+      std::cout << " of " << HumanBytes(cap) << " (high "
+                << HumanBytes(JsonNumber(e, "hot_high_bytes")) << ", low "
+                << HumanBytes(JsonNumber(e, "hot_low_bytes")) << ")";
     }
     std::cout << "\n";
     size_t n = 0;
     for (size_t p = e.find("{\"index\":"); p != std::string::npos;
          p = e.find("{\"index\":", p + 1), ++n) {
-      std::cout << "  chunk " << JsonNumber(e.substr(p), "index") << ": "
-                << JsonText(e, "tier", p) << " (" << JsonText(e, "reason", p)
-                << "): " << JsonText(e, "why", p) << "\n";
+      std::cout << "  chunk " << JsonNumber(e.substr(p), "index") << ": " << JsonText(e, "tier", p)
+                << " (" << JsonText(e, "reason", p) << "): " << JsonText(e, "why", p) << "\n";
     }
     if (n == 0) std::cout << "  no chunks (empty or all holes)\n";
     return Status::OK();

@@ -80,7 +80,8 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
       << MoveReasonName(c.moving->reason) << ")";
     if (!c.moving->started) {
       w << ", " << c.moving->ahead << " moves ahead of it in this pass";
-      if (x.rate_bytes_per_sec) w << " at migrate_rate " << HumanBytes(x.rate_bytes_per_sec) << "/s";
+      if (x.rate_bytes_per_sec)
+        w << " at migrate_rate " << HumanBytes(x.rate_bytes_per_sec) << "/s";
     }
   } else if (reason == "pinned") {
     w << "the file is pinned, so it is never demoted";
@@ -121,12 +122,16 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
           << MoveReasonName(c.outlook.reason) << ") at the next migrator pass";
       }
       break;
-    case Outlook::kPinned: w << "stays hot while pinned"; break;
+    case Outlook::kPinned:
+      w << "stays hot while pinned";
+      break;
     case Outlook::kUntilIdle:
       w << "demoted for idleness when cold_after is reached unless used again";
       if (p.hot_capacity) w << ", or earlier if the hot tier crosses its high watermark";
       break;
-    case Outlook::kNeverIdle: w << "stays hot; only the high watermark can demote it"; break;
+    case Outlook::kNeverIdle:
+      w << "stays hot; only the high watermark can demote it";
+      break;
     case Outlook::kNeedsReads:
       w << "stays cold until " << c.outlook.reads_needed
         << " more reads within the promote window, or a write";
@@ -137,7 +142,9 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
     case Outlook::kNoReadPromotion:
       w << "stays cold (promote_reads=0); a write or tierfs migrate brings it back";
       break;
-    case Outlook::kDamaged: w << "never moved: the cold object is damaged (see tierfs fsck)"; break;
+    case Outlook::kDamaged:
+      w << "never moved: the cold object is damaged (see tierfs fsck)";
+      break;
   }
   if (!x.migrator_running) {
     w << " (the migrator is stopped: read-only)";
@@ -155,14 +162,14 @@ std::string ChunkJson(const ChunkFacts& c, const ExplainContext& x) {
     << "\",\"bytes\":" << o.logical_size << ",\"stored_bytes\":" << o.stored_bytes
     << ",\"reason\":\"" << ChunkReason(c) << "\",\"last_access_ns\":" << o.last_access_ns
     << ",\"idle_s\":" << Num(Seconds(x.now_ns - o.last_access_ns))
-    << ",\"reads_in_window\":" << (window_open ? o.recent_reads : 0)
-    << ",\"last_move\":\"" << MoveReasonName(o.last_move) << "\",\"last_move_ns\":"
-    << o.last_move_ns << ",\"moving\":" << (c.moving ? JsonString(Direction(c.moving->demote)) : "null")
+    << ",\"reads_in_window\":" << (window_open ? o.recent_reads : 0) << ",\"last_move\":\""
+    << MoveReasonName(o.last_move) << "\",\"last_move_ns\":" << o.last_move_ns
+    << ",\"moving\":" << (c.moving ? JsonString(Direction(c.moving->demote)) : "null")
     << ",\"moving_started\":" << (c.moving && c.moving->started ? "true" : "false")
-    << ",\"moves_ahead\":" << (c.moving ? c.moving->ahead : 0)
-    << ",\"next\":\"" << NextMove(c.outlook) << "\",\"outlook\":\""
-    << OutlookName(c.outlook.outlook) << "\",\"next_reason\":\""
-    << MoveReasonName(c.outlook.reason) << "\",\"next_in_s\":" << Num(NextInSeconds(c, x))
+    << ",\"moves_ahead\":" << (c.moving ? c.moving->ahead : 0) << ",\"next\":\""
+    << NextMove(c.outlook) << "\",\"outlook\":\"" << OutlookName(c.outlook.outlook)
+    << "\",\"next_reason\":\"" << MoveReasonName(c.outlook.reason)
+    << "\",\"next_in_s\":" << Num(NextInSeconds(c, x))
     << ",\"reads_needed\":" << c.outlook.reads_needed
     << ",\"damaged\":" << (o.damaged ? "true" : "false")
     << ",\"why\":" << JsonString(ChunkWhy(c, x)) << "}";
@@ -175,12 +182,12 @@ std::string ExplainHeaderJson(uint64_t ino, uint64_t size, uint64_t chunk_size, 
   std::ostringstream j;
   j << "{\"ino\":" << ino << ",\"size\":" << size << ",\"chunk_size\":" << chunk_size
     << ",\"pinned\":" << (pinned ? "true" : "false") << ",\"now_ns\":" << x.now_ns
-    << ",\"policy\":{\"cold_after_s\":" << (p.cold_after_ns < 0 ? "-1" : Num(Seconds(p.cold_after_ns)))
+    << ",\"policy\":{\"cold_after_s\":"
+    << (p.cold_after_ns < 0 ? "-1" : Num(Seconds(p.cold_after_ns)))
     << ",\"hot_capacity\":" << p.hot_capacity << ",\"hot_high_bytes\":" << HighWatermark(p)
     << ",\"hot_low_bytes\":" << LowWatermark(p) << ",\"promote_reads\":" << p.promote_reads
     << ",\"promote_window_s\":" << Num(Seconds(x.promote_window_ns)) << "}"
-    << ",\"hot_bytes\":" << x.hot_bytes
-    << ",\"over_high_watermark\":"
+    << ",\"hot_bytes\":" << x.hot_bytes << ",\"over_high_watermark\":"
     << (p.hot_capacity && x.hot_bytes > HighWatermark(p) ? "true" : "false")
     << ",\"migrator\":{\"running\":" << (x.migrator_running ? "true" : "false")
     << ",\"interval_s\":" << Num(Seconds(x.interval_ns)) << ",\"last_pass_ns\":" << x.last_pass_ns

@@ -321,7 +321,7 @@ class Filesystem {
   std::atomic<bool> reserve_present_{false};
   std::atomic<bool> read_only_{false};
   std::mutex migrator_mu_;  // serializes SetReadOnly's stop/start of migrator_
-  Metrics metrics_;  // relaxed atomics (metrics.h)
+  Metrics metrics_;         // relaxed atomics (metrics.h)
 };
 
 // The one map from Status to errno (positive).

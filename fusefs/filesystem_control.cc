@@ -105,6 +105,7 @@ std::string Filesystem::StatusJson() {
     << ",\"buffer_pool\":{\"bytes_preallocated\":" << s.pool.bytes_preallocated
     << ",\"leases\":" << s.pool.leases << ",\"pool_hits\":" << s.pool.pool_hits
     << ",\"overflow_allocations\":" << s.pool.overflow_allocations
+    << ",\"failed_allocations\":" << s.pool.failed_allocations
     << ",\"in_use\":" << s.pool.in_use << "}"
     << ",\"frame_cache\":{\"capacity\":" << s.cache.capacity << ",\"bytes\":" << s.cache.bytes
     << ",\"hits\":" << s.cache.hits << ",\"misses\":" << s.cache.misses

@@ -73,7 +73,9 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
     }
   }
   for (const ReadPiece& p : r.pieces) {
-    metrics_.CountRead(p.file ? ReadSource::kHot : p.data ? ReadSource::kCold : ReadSource::kHole,
+    metrics_.CountRead(p.file   ? ReadSource::kHot
+                       : p.data ? ReadSource::kCold
+                                : ReadSource::kHole,
                        p.length);
   }
   r.atime_changed = TouchAtime(ino);

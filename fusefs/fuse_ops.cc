@@ -292,11 +292,13 @@ void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* 
 }
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guarded(req, FuseOp::kUnlink, [&] { ReplyStatus(req, FS(req)->Unlink(parent, name), "unlink", parent); });
+  Guarded(req, FuseOp::kUnlink,
+          [&] { ReplyStatus(req, FS(req)->Unlink(parent, name), "unlink", parent); });
 }
 
 void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guarded(req, FuseOp::kRmdir, [&] { ReplyStatus(req, FS(req)->Rmdir(parent, name), "rmdir", parent); });
+  Guarded(req, FuseOp::kRmdir,
+          [&] { ReplyStatus(req, FS(req)->Rmdir(parent, name), "rmdir", parent); });
 }
 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
@@ -314,7 +316,8 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 }
 
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
-  Guarded(req, FuseOp::kLink, [&] { ReplyEntry(req, FS(req)->Link(ino, newparent, newname), "link", ino); });
+  Guarded(req, FuseOp::kLink,
+          [&] { ReplyEntry(req, FS(req)->Link(ino, newparent, newname), "link", ino); });
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -438,7 +441,8 @@ void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
-  Guarded(req, FuseOp::kFsync, [&] { ReplyStatus(req, FS(req)->Fsync(ino, datasync), "fsync", ino); });
+  Guarded(req, FuseOp::kFsync,
+          [&] { ReplyStatus(req, FS(req)->Fsync(ino, datasync), "fsync", ino); });
 }
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -497,7 +501,8 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
 }
 
 void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
-  Guarded(req, FuseOp::kFsyncdir, [&] { ReplyStatus(req, FS(req)->metadata().Sync(), "fsyncdir", ino); });
+  Guarded(req, FuseOp::kFsyncdir,
+          [&] { ReplyStatus(req, FS(req)->metadata().Sync(), "fsyncdir", ino); });
 }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t ino) {

@@ -7,30 +7,34 @@ namespace tierfs {
 
 const char* FuseOpName(FuseOp op) {
   static constexpr std::array<const char*, kFuseOpCount> kNames = {
-      "lookup",      "forget",      "forget_multi", "getattr",
-      "setattr",  "readlink", "mknod",       "mkdir",       "symlink",      "unlink",
-      "rmdir",    "rename",   "link",        "open",        "create",       "read",
-      "write",    "flush",    "release",     "fsync",       "opendir",      "readdir",
-      "readdirplus", "releasedir", "fsyncdir", "statfs",    "setxattr",     "getxattr",
-      "listxattr", "removexattr", "fallocate", "lseek",     "copy_file_range"};
+      "lookup",    "forget", "forget_multi",   "getattr",  "setattr",     "readlink",
+      "mknod",     "mkdir",  "symlink",        "unlink",   "rmdir",       "rename",
+      "link",      "open",   "create",         "read",     "write",       "flush",
+      "release",   "fsync",  "opendir",        "readdir",  "readdirplus", "releasedir",
+      "fsyncdir",  "statfs", "setxattr",       "getxattr", "listxattr",   "removexattr",
+      "fallocate", "lseek",  "copy_file_range"};
   return kNames[static_cast<size_t>(op)];
 }
 
 const char* ReadSourceName(ReadSource s) {
   switch (s) {
-    case ReadSource::kHot: return "hot";
-    case ReadSource::kCold: return "cold";
-    case ReadSource::kHole: return "hole";
-    case ReadSource::kCount: break;
+    case ReadSource::kHot:
+      return "hot";
+    case ReadSource::kCold:
+      return "cold";
+    case ReadSource::kHole:
+      return "hole";
+    case ReadSource::kCount:
+      break;
   }
   return "hole";
 }
 
 void LatencyHistogram::Record(int64_t ns) {
   const double seconds = static_cast<double>(std::max<int64_t>(ns, 0)) / 1e9;
-  const size_t i = static_cast<size_t>(
-      std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), seconds) -
-      kLatencyBounds.begin());
+  const size_t i =
+      static_cast<size_t>(std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), seconds) -
+                          kLatencyBounds.begin());
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<uint64_t>(std::max<int64_t>(ns, 0)), std::memory_order_relaxed);
 }

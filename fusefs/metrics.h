@@ -20,10 +20,39 @@ namespace tierfs {
 
 // The FUSE operations tierfs serves (fusefs/fuse_ops.cc).
 enum class FuseOp : uint8_t {
-  kLookup, kForget, kForgetMulti, kGetattr, kSetattr, kReadlink, kMknod,
-  kMkdir, kSymlink, kUnlink, kRmdir, kRename, kLink, kOpen, kCreate, kRead, kWrite, kFlush,
-  kRelease, kFsync, kOpendir, kReaddir, kReaddirplus, kReleasedir, kFsyncdir, kStatfs,
-  kSetxattr, kGetxattr, kListxattr, kRemovexattr, kFallocate, kLseek, kCopyFileRange,
+  kLookup,
+  kForget,
+  kForgetMulti,
+  kGetattr,
+  kSetattr,
+  kReadlink,
+  kMknod,
+  kMkdir,
+  kSymlink,
+  kUnlink,
+  kRmdir,
+  kRename,
+  kLink,
+  kOpen,
+  kCreate,
+  kRead,
+  kWrite,
+  kFlush,
+  kRelease,
+  kFsync,
+  kOpendir,
+  kReaddir,
+  kReaddirplus,
+  kReleasedir,
+  kFsyncdir,
+  kStatfs,
+  kSetxattr,
+  kGetxattr,
+  kListxattr,
+  kRemovexattr,
+  kFallocate,
+  kLseek,
+  kCopyFileRange,
   kCount
 };
 inline constexpr size_t kFuseOpCount = static_cast<size_t>(FuseOp::kCount);
@@ -32,8 +61,7 @@ const char* FuseOpName(FuseOp op);
 
 // Upper bounds (seconds) of the latency buckets; +Inf follows.
 inline constexpr std::array<double, 14> kLatencyBounds = {
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-    0.01,    0.025,  0.05,    0.1,    0.25,  1.0,    5.0};
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0};
 
 class LatencyHistogram {
  public:
@@ -74,10 +102,14 @@ class Metrics {
 
  private:
   static size_t Index(FuseOp op) { return static_cast<size_t>(op); }
-  static void Add(std::atomic<uint64_t>& c, uint64_t n) { c.fetch_add(n, std::memory_order_relaxed); }
+  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
   static uint64_t Load(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); }
   // Index into latency_ of a Timed(op) operation.
-  static size_t TimedIndex(FuseOp op) { return op == FuseOp::kRead ? 0 : op == FuseOp::kWrite ? 1 : 2; }
+  static size_t TimedIndex(FuseOp op) {
+    return op == FuseOp::kRead ? 0 : op == FuseOp::kWrite ? 1 : 2;
+  }
 
   std::array<std::atomic<uint64_t>, kFuseOpCount> requests_{}, errors_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(ReadSource::kCount)> read_bytes_{};

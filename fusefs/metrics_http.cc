@@ -14,8 +14,8 @@ namespace tierfs {
 struct MetricsHttpHandler {
   static MHD_Result Reply(MHD_Connection* connection, unsigned int code, const std::string& body,
                           const char* content_type) {
-    MHD_Response* r = MHD_create_response_from_buffer(
-        body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+    MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
     if (r == nullptr) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_Result ret = MHD_queue_response(connection, code, r);

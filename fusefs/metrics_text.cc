@@ -95,6 +95,9 @@ std::string MetricsText(const StatusReport& r, const Metrics& m) {
   p.Counter("tierfs_buffer_pool_overflows_total",
             "Leases served by a heap allocation because the pool was exhausted.",
             s.pool.overflow_allocations);
+  p.Counter("tierfs_buffer_pool_failed_allocations_total",
+            "Heap fallbacks refused (out of memory, or larger than a lease may be).",
+            s.pool.failed_allocations);
   p.Gauge("tierfs_frame_cache_capacity_bytes", "The frame cache's budget (cache_size).",
           s.cache.capacity);
   p.Gauge("tierfs_frame_cache_bytes", "Bytes of decompressed frames cached now.", s.cache.bytes);
@@ -112,8 +115,8 @@ std::string MetricsText(const StatusReport& r, const Metrics& m) {
           g.queued);
   ByDirection(p, "tierfs_migrator_moves_total", "Objects the migrator moved, by direction.",
               g.promoted, g.demoted);
-  ByDirection(p, "tierfs_migrator_moved_bytes_total", "File bytes the migrator moved, by direction.",
-              g.promoted_bytes, g.demoted_bytes);
+  ByDirection(p, "tierfs_migrator_moved_bytes_total",
+              "File bytes the migrator moved, by direction.", g.promoted_bytes, g.demoted_bytes);
   p.Counter("tierfs_migrator_failed_moves_total",
             "Migrator moves that failed (not counting objects changed or removed meanwhile).",
             g.failed_moves);

@@ -21,7 +21,8 @@ std::string Progress::Line(const std::string& verb, const std::string& what, uin
   if (bytes_total) line += ", " + HumanBytes(bytes_done) + " of " + HumanBytes(bytes_total);
   // ETA from the share done so far: bytes when known, else items.
   const double share = bytes_total ? static_cast<double>(bytes_done) / bytes_total
-                                   : total ? static_cast<double>(done) / total : 1.0;
+                       : total     ? static_cast<double>(done) / total
+                                   : 1.0;
   if (done < total && share > 0) {
     char eta[32];
     std::snprintf(eta, sizeof(eta), ", ETA %.0f s", elapsed.count() * (1 - share) / share);

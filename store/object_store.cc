@@ -298,9 +298,8 @@ const char* MoveReasonName(MoveReason r) {
 }
 
 ObjectInfo ObjectStore::InfoOf(ObjectKey key, const Entry& e) {
-  return ObjectInfo{key,       e.tier,      e.logical_size, e.stored,
-                    e.last_access, e.reads, e.damaged,    e.last_move,
-                    e.last_move_ns, e.window_start};
+  return ObjectInfo{key,     e.tier,    e.logical_size, e.stored,       e.last_access,
+                    e.reads, e.damaged, e.last_move,    e.last_move_ns, e.window_start};
 }
 
 Result<ObjectInfo> ObjectStore::Stat(ObjectKey key) const {

@@ -324,7 +324,8 @@ TEST_F(FilesystemTest, ExplainPagesStayUnderTheXattrLimit) {
     auto e = fs_->GetXattr(ino, name);
     ASSERT_TRUE(e.ok());
     EXPECT_LE(e->size(), kMaxExplainBytes);
-    for (size_t p = e->find("{\"index\":"); p != std::string::npos; p = e->find("{\"index\":", p + 1)) {
+    for (size_t p = e->find("{\"index\":"); p != std::string::npos;
+         p = e->find("{\"index\":", p + 1)) {
       seen.insert(std::stoull(e->substr(p + 9)));
     }
     const size_t at = e->rfind("\"next_chunk\":");

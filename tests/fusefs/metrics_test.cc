@@ -2,6 +2,8 @@
 // cumulative histograms), the request-path counters, MetricsText over a
 // status report (every family has HELP and TYPE, counters end in _total,
 // the values land in the right series), and MetricsFile's atomic rewrite.
+#include "fusefs/metrics.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -14,7 +16,6 @@
 #include <sstream>
 
 #include "common/temp_dir.h"
-#include "fusefs/metrics.h"
 #include "fusefs/metrics_file.h"
 #include "fusefs/metrics_text.h"
 #include "fusefs/prom_text.h"
@@ -63,9 +64,9 @@ TEST(PromTextTest, HistogramBucketsAreCumulativeAndEndWithInf) {
 
 TEST(MetricsTest, LatencyLandsInTheFirstBucketThatHoldsIt) {
   LatencyHistogram h;
-  h.Record(50'000);         // exactly 50 us: the first bucket (le is inclusive)
-  h.Record(50'001);         // just above: the second
-  h.Record(3'000'000'000);  // 3 s: the 5 s bucket
+  h.Record(50'000);          // exactly 50 us: the first bucket (le is inclusive)
+  h.Record(50'001);          // just above: the second
+  h.Record(3'000'000'000);   // 3 s: the 5 s bucket
   h.Record(60'000'000'000);  // past every bound: +Inf
   auto s = h.snapshot();
   EXPECT_EQ(s.buckets[0], 1u);
