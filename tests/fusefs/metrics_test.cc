@@ -14,6 +14,8 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "common/temp_dir.h"
 #include "fusefs/metrics_file.h"
@@ -92,6 +94,26 @@ TEST(MetricsTest, OnlyReadWriteAndFsyncAreTimed) {
   EXPECT_EQ(m.latency(FuseOp::kFsync).sum_ns, 1000u);
   EXPECT_STREQ(FuseOpName(FuseOp::kCopyFileRange), "copy_file_range");
   EXPECT_STREQ(FuseOpName(FuseOp::kLookup), "lookup");
+}
+
+TEST(MetricsTest, CountsFromManyThreadsAddUp) {
+  Metrics m;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&m] {
+      for (int i = 0; i < 10000; ++i) {
+        m.CountRequest(FuseOp::kWrite);
+        m.RecordLatency(FuseOp::kWrite, 1000);
+        m.CountWrite(3);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(m.requests(FuseOp::kWrite), 80000u);
+  EXPECT_EQ(m.written_bytes(), 240000u);
+  const auto s = m.latency(FuseOp::kWrite);
+  EXPECT_EQ(s.buckets[0], 80000u);  // 1 us: the first bucket
+  EXPECT_EQ(s.sum_ns, 80000u * 1000u);
 }
 
 // name{labels} -> value, and the families' HELP and TYPE lines.
