@@ -28,10 +28,16 @@ std::string Num(double v) {
 
 const char* Direction(bool demote) { return demote ? "demote" : "promote"; }
 
-std::string_view NextMove(const ObjectOutlook& o) {
-  if (o.outlook == Outlook::kDemote) return "demote";
-  if (o.outlook == Outlook::kPromote) return "promote";
+// The move next: the running pass's if it has one for the chunk, else the plan's.
+std::string_view NextMove(const ChunkFacts& c) {
+  if (c.moving) return Direction(c.moving->demote);
+  if (c.outlook.outlook == Outlook::kDemote) return "demote";
+  if (c.outlook.outlook == Outlook::kPromote) return "promote";
   return "stay";
+}
+
+MoveReason NextReason(const ChunkFacts& c) {
+  return c.moving ? c.moving->reason : c.outlook.reason;
 }
 
 }  // namespace
@@ -106,21 +112,20 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
   w << ". Last access " << Secs(Seconds(x.now_ns - o.last_access_ns)) << " ago (cold_after "
     << (p.cold_after_ns < 0 ? std::string("never") : Secs(Seconds(p.cold_after_ns))) << ")";
   if (o.tier == Tier::kCold) {
-    const bool open = x.now_ns - o.read_window_start_ns <= x.promote_window_ns;
-    w << ", " << (open ? o.recent_reads : 0) << " reads in the promote window (promote_reads "
-      << p.promote_reads << ")";
+    w << ", " << ReadsInWindow(o, x.promote_window_ns, x.now_ns)
+      << " reads in the promote window (promote_reads " << p.promote_reads << ")";
   }
   w << ". Next: ";
   const double next = NextInSeconds(c, x);
+  if (c.moving) {  // the running pass decided already, whatever a new plan would say
+    w << (c.moving->demote ? "cold" : "hot") << " once the move is done";
+    return w.str();
+  }
   switch (c.outlook.outlook) {
     case Outlook::kDemote:
     case Outlook::kPromote:
-      if (c.moving) {
-        w << (c.moving->demote ? "cold" : "hot") << " once the move is done";
-      } else {
-        w << (c.outlook.outlook == Outlook::kDemote ? "demoted (" : "promoted (")
-          << MoveReasonName(c.outlook.reason) << ") at the next migrator pass";
-      }
+      w << (c.outlook.outlook == Outlook::kDemote ? "demoted (" : "promoted (")
+        << MoveReasonName(c.outlook.reason) << ") at the next migrator pass";
       break;
     case Outlook::kPinned:
       w << "stays hot while pinned";
@@ -156,20 +161,19 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
 
 std::string ChunkJson(const ChunkFacts& c, const ExplainContext& x) {
   const ObjectInfo& o = c.info;
-  const bool window_open = x.now_ns - o.read_window_start_ns <= x.promote_window_ns;
   std::ostringstream j;
   j << "{\"index\":" << o.key.index << ",\"tier\":\"" << (o.tier == Tier::kHot ? "hot" : "cold")
     << "\",\"bytes\":" << o.logical_size << ",\"stored_bytes\":" << o.stored_bytes
     << ",\"reason\":\"" << ChunkReason(c) << "\",\"last_access_ns\":" << o.last_access_ns
     << ",\"idle_s\":" << Num(Seconds(x.now_ns - o.last_access_ns))
-    << ",\"reads_in_window\":" << (window_open ? o.recent_reads : 0) << ",\"last_move\":\""
-    << MoveReasonName(o.last_move) << "\",\"last_move_ns\":" << o.last_move_ns
+    << ",\"reads_in_window\":" << ReadsInWindow(o, x.promote_window_ns, x.now_ns)
+    << ",\"last_move\":\"" << MoveReasonName(o.last_move)
+    << "\",\"last_move_ns\":" << o.last_move_ns
     << ",\"moving\":" << (c.moving ? JsonString(Direction(c.moving->demote)) : "null")
     << ",\"moving_started\":" << (c.moving && c.moving->started ? "true" : "false")
-    << ",\"moves_ahead\":" << (c.moving ? c.moving->ahead : 0) << ",\"next\":\""
-    << NextMove(c.outlook) << "\",\"outlook\":\"" << OutlookName(c.outlook.outlook)
-    << "\",\"next_reason\":\"" << MoveReasonName(c.outlook.reason)
-    << "\",\"next_in_s\":" << Num(NextInSeconds(c, x))
+    << ",\"moves_ahead\":" << (c.moving ? c.moving->ahead : 0) << ",\"next\":\"" << NextMove(c)
+    << "\",\"outlook\":\"" << OutlookName(c.outlook.outlook) << "\",\"next_reason\":\""
+    << MoveReasonName(NextReason(c)) << "\",\"next_in_s\":" << Num(NextInSeconds(c, x))
     << ",\"reads_needed\":" << c.outlook.reads_needed
     << ",\"damaged\":" << (o.damaged ? "true" : "false")
     << ",\"why\":" << JsonString(ChunkWhy(c, x)) << "}";

@@ -61,6 +61,10 @@ TieringPlan PlanTiering(std::span<const ObjectInfo> objects, const std::set<uint
   return plan;
 }
 
+uint32_t ReadsInWindow(const ObjectInfo& o, int64_t promote_window_ns, int64_t now_ns) {
+  return now_ns - o.read_window_start_ns <= promote_window_ns ? o.recent_reads : 0;
+}
+
 const char* OutlookName(Outlook o) {
   switch (o) {
     case Outlook::kDemote: return "demote";
@@ -107,8 +111,7 @@ ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinne
     out.outlook = Outlook::kNoReadPromotion;
     return out;
   }
-  const bool window_open = now_ns - o.read_window_start_ns <= promote_window_ns;
-  const uint32_t reads = window_open ? o.recent_reads : 0;
+  const uint32_t reads = ReadsInWindow(o, promote_window_ns, now_ns);
   if (reads >= config.promote_reads && config.hot_capacity > 0) {
     out.outlook = Outlook::kNoRoom;
   } else if (reads >= config.promote_reads) {

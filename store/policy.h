@@ -75,6 +75,9 @@ struct ObjectOutlook {
   uint32_t reads_needed = 0;              // kNeedsReads
 };
 
+// The object's reads in its promote window at now_ns (0 once it is over).
+uint32_t ReadsInWindow(const ObjectInfo& o, int64_t promote_window_ns, int64_t now_ns);
+
 // `plan` is PlanTiering's for all objects at now_ns (with the pending hints).
 ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinned,
                         const PolicyConfig& config, int64_t promote_window_ns, int64_t now_ns);

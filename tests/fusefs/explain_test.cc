@@ -81,6 +81,16 @@ TEST(ExplainTest, TheSentenceNamesTheFactsWeighed) {
   EXPECT_NE(ChunkWhy(queued, x).find("queued to be demoted by the migrator (idle), 2 moves ahead"),
             std::string::npos)
       << ChunkWhy(queued, x);
+  // The running pass decided: a fresh plan that would keep the chunk
+  // (it was used meanwhile) does not change what happens next.
+  ChunkFacts used = Chunk(Tier::kHot, MoveReason::kNone, Outlook::kUntilIdle);
+  used.moving = QueuedMove{true, MoveReason::kWatermark, true, 0};
+  EXPECT_NE(ChunkWhy(used, x).find("being demoted by the migrator (watermark). "),
+            std::string::npos)
+      << ChunkWhy(used, x);
+  EXPECT_NE(ChunkWhy(used, x).find("Next: cold once the move is done"), std::string::npos);
+  EXPECT_NE(ChunkJson(used, x).find("\"next\":\"demote\""), std::string::npos);
+  EXPECT_NE(ChunkJson(used, x).find("\"next_reason\":\"watermark\""), std::string::npos);
   const std::string header = ExplainHeaderJson(7, 100, 10, false, x);
   EXPECT_NE(header.find("\"hot_bytes\":950,\"over_high_watermark\":true"), std::string::npos)
       << header;
