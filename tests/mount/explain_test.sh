@@ -34,7 +34,6 @@ mount_tierfs cold_after=1 chunk_size=1M
 head -c $MiB /dev/urandom >"$MNT/pinned"
 head -c $MiB /dev/urandom >"$MNT/idle"
 sync
-assert_eq new "$(chunk_get "$MNT/idle" 0 reason)" "reason of a freshly written chunk"
 wait_for 20 "idle chunk demoted" reason_is "$MNT/idle" 0 idle
 assert_eq cold "$(chunk_get "$MNT/idle" 0 tier)" "tier of the idle chunk"
 assert_eq idle "$(chunk_get "$MNT/idle" 0 last_move)" "last_move of the idle chunk"

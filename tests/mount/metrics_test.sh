@@ -73,7 +73,8 @@ bad_mount metrics_file="$TMP/blocked/tierfs.prom" "metrics_file: creating .*Is a
 # ---- the file at mount ------------------------------------------------------------
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 HTTP_PORT=$(free_port)
-mount_tierfs cold_after=2 chunk_size=1M metrics_file="$PROM" metrics_interval=1 \
+# cold_after=3: the hot reads right after the writes come well before the demotion.
+mount_tierfs cold_after=3 chunk_size=1M metrics_file="$PROM" metrics_interval=1 \
   metrics=127.0.0.1:"$HTTP_PORT"
 [[ -f "$PROM" ]] || fail "no $PROM after mount"
 assert_eq 644 "$(stat -c %a "$PROM")" "mode of the metrics file (readable by a collector)"
