@@ -26,10 +26,10 @@ if grep -q '\[#' "$TMP/status.pipe"; then fail "status piped draws a bar"; fi
 # ---- status --watch: rates per second ------------------------------------------------
 (sleep 1.3; dd if=/dev/urandom of="$MNT/w" bs=1M count=3 conv=fsync status=none) &
 writer=$!
-"$TIERFS" status --watch --count 3 "$MNT" >"$TMP/watch.txt" || fail "status --watch exited $?"
+"$TIERFS" status --watch --count 4 "$MNT" >"$TMP/watch.txt" || fail "status --watch exited $?"
 wait "$writer"
 log "$(cat "$TMP/watch.txt")"
-assert_eq 4 "$(wc -l <"$TMP/watch.txt")" "status --watch --count 3: a header and 3 lines"
+assert_eq 5 "$(wc -l <"$TMP/watch.txt")" "status --watch --count 4: a header and 4 lines"
 head -1 "$TMP/watch.txt" | grep -q 'read/s *write/s *promote/s *demote/s' || fail "watch header"
 grep -qE 'MiB/s|KiB/s' "$TMP/watch.txt" || fail "status --watch shows no write rate while writing"
 if "$TIERFS" status --watch --count 1 "$TMP" 2>/dev/null; then fail "--watch on a non-tierfs"; fi
