@@ -156,7 +156,7 @@ TEST(MigratorTest, RateLimitSpacesMovesOutAndTheQueuedOnesAreVisible) {
   auto t0 = std::chrono::steady_clock::now();
   std::thread pass([&] { m.RunOnce(); });
   std::optional<QueuedMove> last;
-  for (int i = 0; i < 200 && !(last = m.QueuedMoveOf({4, 0})); ++i) {
+  for (int i = 0; i < 2000 && !(last = m.QueuedMoveOf({4, 0})); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   pass.join();
