@@ -72,7 +72,6 @@ class Migrator {
   MigratorStats stats() const;
   // The move of `key` the running pass has still to finish, if any.
   std::optional<QueuedMove> QueuedMoveOf(ObjectKey key) const;
-  const MigratorOptions& options() const { return opts_; }
 
  private:
   void Loop();
