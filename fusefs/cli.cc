@@ -39,12 +39,10 @@
 #include "fusefs/filesystem.h"
 #include "fusefs/fsck.h"
 #include "fusefs/fuse_ops.h"
-#include "fusefs/json.h"
 #include "fusefs/metrics_file.h"
 #include "fusefs/metrics_http.h"
 #include "fusefs/metrics_text.h"
 #include "fusefs/progress.h"
-#include "fusefs/units.h"
 
 namespace tierfs::cli {
 
