@@ -153,7 +153,7 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
   }
   if (!x.migrator_running) {
     w << " (the migrator is stopped: read-only)";
-  } else if (next >= 0 && !c.moving) {
+  } else if (next >= 0) {
     w << ", in " << Secs(next);
   }
   return w.str();
