@@ -17,7 +17,9 @@ PROM_DIR="$TMP/textfile"
 PROM="$PROM_DIR/tierfs.prom"
 mkdir -p "$PROM_DIR"
 NE_PID=""
-trap 'rc=$?; [[ -n "$NE_PID" ]] && kill "$NE_PID" 2>/dev/null; (exit $rc); _cleanup' EXIT
+# Stop node_exporter, then lib.sh's clean-up (unmount, rm) with the test's exit
+# status (set +e first: under -e, "(exit 1)" would end the trap before it).
+trap 'rc=$?; set +e; [[ -n "$NE_PID" ]] && kill "$NE_PID" 2>/dev/null; (exit $rc); _cleanup' EXIT
 
 # metric FILE NAME [LABEL=VALUE...] — the sample's value (0 when absent).
 metric() {
