@@ -1,6 +1,9 @@
-// The tierfs CLI. Commands on a mounted store talk to the daemon through the
-// control xattrs (user.tierfs.*, see filesystem_control.cc); commands on an
-// unmounted store open it directly.
+// The tierfs CLI: mount (and the daemon it starts), umount, pin, migrate,
+// fsck and the dispatch of commands; the reporting commands (status, where,
+// explain) are in cli_report.cc, shared helpers in cli_util.h. Commands on a
+// mounted store talk to the daemon through the control xattrs
+// (user.tierfs.*, see filesystem_control.cc); commands on an unmounted store
+// open it directly.
 #include "fusefs/cli.h"
 
 #include <fcntl.h>
@@ -32,13 +35,17 @@
 #include <thread>
 #include <vector>
 
+#include "fusefs/cli_util.h"
 #include "fusefs/config.h"
 #include "fusefs/filesystem.h"
 #include "fusefs/fsck.h"
 #include "fusefs/fuse_ops.h"
-#include "fusefs/json.h"
+#include "fusefs/metrics_file.h"
+#include "fusefs/metrics_http.h"
+#include "fusefs/metrics_text.h"
+#include "fusefs/progress.h"
 
-namespace tierfs {
+namespace tierfs::cli {
 
 namespace {
 
@@ -47,8 +54,9 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]  mount a store (created on first use)\n"
-    "  status STORE|MOUNTPOINT [--json]                 hot/cold usage, savings, counters\n"
+    "  status STORE|MOUNTPOINT [--json|--watch]         hot/cold usage, savings, counters\n"
     "  where PATH... [--json]                           bytes hot and cold per file\n"
+    "  explain PATH... [--json]                         per chunk: where, why, what next\n"
     "  pin PATH... | unpin PATH...                      keep files hot / let them go cold\n"
     "  migrate --to hot|cold PATH...                    move files now\n"
     "  umount MOUNTPOINT                                unmount; returns once the daemon has exited\n"
@@ -73,32 +81,14 @@ constexpr const char* kMountHelp =
     "  -o promote_reads=N    promote cold data read on N occasions in a minute (default 2, 0 = never)\n"
     "  -o migrate_rate=SIZE  migrator bytes per second (default unlimited)\n"
     "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
+    "  -o metrics_file=PATH.prom  Prometheus textfile for node_exporter, replaced atomically\n"
+    "  -o metrics_interval=SEC  how often metrics_file is rewritten (default 5)\n"
+    "  -o metrics=ADDR:PORT  serve the metrics over HTTP at http://ADDR:PORT/metrics (IPv4)\n"
     "  -o log_level=trace|debug|info|warn|error|off\n"
     "  -o relatime|strictatime|noatime  when reads update atime (default relatime)\n"
     "  -o sync|dirsync       namespace changes durable before they are answered\n"
     "  -o remount,ro|rw      switch a live mount (as mount(8) -o remount does)\n"
     "  -o allow_other,ro,fsname=...,auto_unmount,...  passed to FUSE\n";
-
-int Fail(const std::string& msg) {
-  std::cerr << "tierfs: " << msg << "\n";
-  return 1;
-}
-
-bool HasFlag(std::vector<std::string>& args, const std::string& flag) {
-  for (auto it = args.begin(); it != args.end(); ++it) {
-    if (*it == flag) {
-      args.erase(it);
-      return true;
-    }
-  }
-  return false;
-}
-
-std::string Absolute(const std::string& p) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(p, ec);
-  return ec ? p : abs.lexically_normal().string();
-}
 
 // A line of /proc/self/mountinfo.
 struct MountEntry {
@@ -211,9 +201,36 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
     ready(fs.status());
     return 1;
   }
+  std::unique_ptr<MetricsFile> metrics;
+  if (!config.metrics_file.empty()) {
+    Filesystem* f = fs->get();
+    metrics = std::make_unique<MetricsFile>(
+        config.metrics_file,
+        std::chrono::seconds(config.metrics_interval ? config.metrics_interval
+                                                     : kDefaultMetricsIntervalSeconds),
+        [f] { return MetricsText(f->Report(), f->metrics()); });
+    Status started = metrics->Start();
+    if (!started.ok()) {
+      ready(started);
+      return 1;
+    }
+  }
+  std::unique_ptr<MetricsHttp> endpoint;
+  if (!config.metrics_addr.empty()) {
+    Filesystem* f = fs->get();
+    auto started = MetricsHttp::Start(config.metrics_addr, config.metrics_port,
+                                      [f] { return MetricsText(f->Report(), f->metrics()); });
+    if (!started.ok()) {
+      ready(started.status());
+      return 1;
+    }
+    endpoint = std::move(started).value();
+  }
   std::ofstream(config.store_dir + "/MOUNTPOINT") << config.mountpoint << "\n";
   spdlog::info("serving store {} at {}", config.store_dir, config.mountpoint);
   Status st = RunSession(fs->get(), config, ready);
+  endpoint.reset();
+  if (metrics) metrics->Stop();  // the last counts, after the final flush
   std::remove((config.store_dir + "/MOUNTPOINT").c_str());
   fs->reset();  // stops the migrator, flushes metadata, releases the store lock
   spdlog::info("unmounted {}", config.mountpoint);
@@ -342,6 +359,13 @@ int CmdMount(std::vector<std::string> args) {
   if (::stat(config.store_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     return Fail("store " + config.store_dir + " is not a directory");
   }
+  if (!config.metrics_file.empty()) {  // before anything is created
+    const std::string dir = config.metrics_file.substr(0, config.metrics_file.rfind('/') + 1);
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Fail("option metrics_file=" + config.metrics_file + ": directory " + dir +
+                  " does not exist");
+    }
+  }
   WaitForExitingDaemon(config.store_dir);
   if (config.foreground) {
     // Under a Type=notify unit (tierfs@.service) the service is up once the
@@ -388,158 +412,12 @@ int CmdMount(std::vector<std::string> args) {
   });
 }
 
-// The control xattr of a mounted tierfs path, or an error.
-Result<std::string> GetControl(const std::string& path, const char* name) {
-  std::string buf(64 << 10, '\0');
-  ssize_t n = ::getxattr(path.c_str(), name, buf.data(), buf.size());
-  if (n < 0) return Status::Posix(errno, path);
-  buf.resize(static_cast<size_t>(n));
-  return buf;
-}
-
-Status SetControl(const std::string& path, const char* name, const std::string& value) {
-  if (::setxattr(path.c_str(), name, value.data(), value.size(), 0) != 0) {
-    return Status::Posix(errno, path);
-  }
-  return Status::OK();
-}
-
-std::string ErrText(const Status& s) {
-  if (s.posix_errno() == ENODATA || s.posix_errno() == EOPNOTSUPP) {
-    return s.message() + ": not on a mounted tierfs";
-  }
-  return s.message() + ": " + std::strerror(s.posix_errno() ? s.posix_errno() : EIO);
-}
-
-std::string Human(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", v, units[u]);
-  return buf;
-}
-
-// Minimal lookup of a numeric field in our own flat JSON output.
-uint64_t JsonNumber(const std::string& json, const std::string& key) {
-  auto p = json.find("\"" + key + "\":");
-  if (p == std::string::npos) return 0;
-  const char* begin = json.data() + p + key.size() + 3;
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(begin, json.data() + json.size(), v);
-  return ec == std::errc() ? v : 0;  // absent or malformed: shown as 0
-}
-
-int CmdStatus(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  if (HasFlag(args, "--help") || args.size() != 1) {
-    std::cout << "usage: tierfs status STORE|MOUNTPOINT [--json]\n";
-    return args.size() == 1 ? 0 : 2;
-  }
-  std::string target = Absolute(args[0]);
-  auto report = GetControl(target, "user.tierfs.status");
-  if (!report.ok()) {
-    // A store directory: ask its daemon if mounted, else open it.
-    std::ifstream mp(target + "/MOUNTPOINT");
-    std::string mountpoint;
-    if (std::getline(mp, mountpoint)) report = GetControl(mountpoint, "user.tierfs.status");
-  }
-  if (!report.ok()) {
-    struct stat st;
-    if (::stat((target + "/meta.db").c_str(), &st) != 0) {
-      return Fail(target + " is neither a mounted tierfs nor a tierfs store");
-    }
-    MountConfig c;
-    c.store_dir = target;
-    c.read_only = true;
-    c.inspect = true;
-    c.buffer_pool = 1 << 20;
-    c.cache_size = 0;
-    auto fs = Filesystem::Open(c, Env::Default());
-    if (!fs.ok()) return Fail(fs.status().message());
-    report = (*fs)->StatusJson();
-  }
-  const std::string& j = *report;
-  if (json) {
-    std::cout << j << "\n";
-    return 0;
-  }
-  uint64_t hot = JsonNumber(j, "hot_bytes"), cold = JsonNumber(j, "cold_bytes");
-  uint64_t cold_stored = JsonNumber(j, "cold_stored_bytes"), cap = JsonNumber(j, "hot_capacity");
-  std::cout << "hot:    " << Human(hot) << " in " << JsonNumber(j, "hot_objects") << " objects";
-  if (cap) std::cout << " (" << (hot * 100 / cap) << "% of " << Human(cap) << ")";
-  std::cout << "\ncold:   " << Human(cold) << " in " << JsonNumber(j, "cold_objects")
-            << " objects, stored in " << Human(cold_stored) << "\nsaved:  "
-            << Human(JsonNumber(j, "saved_bytes")) << " by compression\nmoves:  "
-            << JsonNumber(j, "demotions") << " demotions, " << JsonNumber(j, "promotions")
-            << " promotions\ncache:  " << JsonNumber(j, "hits") << " hits, "
-            << JsonNumber(j, "misses") << " misses\n";
-  return 0;
-}
-
-// Applies fn to each regular file named or under a named directory.
-int ForEachFile(const std::vector<std::string>& paths,
-                const std::function<Status(const std::string&)>& fn) {
-  int rc = 0;
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    std::vector<std::string> files;
-    if (std::filesystem::is_directory(p, ec)) {
-      for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
-           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (it->is_regular_file(ec) && !it->is_symlink(ec)) files.push_back(it->path().string());
-      }
-    } else {
-      files.push_back(p);
-    }
-    for (const std::string& f : files) {
-      Status st = fn(f);
-      if (!st.ok()) {
-        std::cerr << "tierfs: " << ErrText(st) << "\n";
-        rc = 1;
-      }
-    }
-  }
-  return rc;
-}
-
-int CmdWhere(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  if (HasFlag(args, "--help") || args.empty()) {
-    std::cout << "usage: tierfs where PATH... [--json]\n";
-    return args.empty() ? 2 : 0;
-  }
-  std::vector<std::string> rows;
-  int rc = ForEachFile(args, [&](const std::string& f) -> Status {
-    TIERFS_ASSIGN_OR_RETURN(std::string w, GetControl(f, "user.tierfs.where"));
-    if (json) {
-      rows.push_back("{\"path\":" + JsonString(f) + "," + w.substr(1));
-    } else {
-      std::cout << f << ": hot " << Human(JsonNumber(w, "hot_bytes")) << ", cold "
-                << Human(JsonNumber(w, "cold_bytes")) << ", stored "
-                << Human(JsonNumber(w, "stored_bytes"))
-                << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
-    }
-    return Status::OK();
-  });
-  if (json) {
-    std::cout << "[";
-    for (size_t i = 0; i < rows.size(); ++i) std::cout << (i ? "," : "") << rows[i];
-    std::cout << "]\n";
-  }
-  return rc;
-}
-
 int CmdPin(std::vector<std::string> args, bool pin) {
   if (HasFlag(args, "--help") || args.empty()) {
     std::cout << "usage: tierfs " << (pin ? "pin" : "unpin") << " PATH...\n";
     return args.empty() ? 2 : 0;
   }
-  return ForEachFile(args, [&](const std::string& f) {
+  return ForEachFile(FilesUnder(args), [&](const std::string& f) {
     return SetControl(f, "user.tierfs.pin", pin ? "1" : "0");
   });
 }
@@ -562,15 +440,21 @@ int CmdMigrate(std::vector<std::string> args) {
   if ((to != "hot" && to != "cold") || paths.empty()) {
     return Fail("usage: tierfs migrate --to hot|cold PATH...");
   }
-  size_t done = 0;
-  const bool tty = ::isatty(2);
-  int rc = ForEachFile(paths, [&](const std::string& f) {
+  const std::vector<std::string> files = FilesUnder(paths);
+  uint64_t bytes_total = 0, bytes_done = 0, done = 0;
+  std::vector<uint64_t> sizes;
+  for (const std::string& f : files) {
+    struct stat st;
+    sizes.push_back(::stat(f.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0);
+    bytes_total += sizes.back();
+  }
+  Progress progress(std::cerr, ::isatty(2), "migrated", "files");
+  return ForEachFile(files, [&](const std::string& f) {
     Status st = SetControl(f, "user.tierfs.migrate", to);
-    if (tty) std::cerr << "\rmigrated " << ++done << " files" << std::flush;
+    bytes_done += sizes[done++];
+    progress.Update(done, files.size(), bytes_done, bytes_total);
     return st;
   });
-  if (tty) std::cerr << "\n";
-  return rc;
 }
 
 int CmdFsck(std::vector<std::string> args) {
@@ -582,7 +466,13 @@ int CmdFsck(std::vector<std::string> args) {
     return args.size() == 1 ? 0 : 2;
   }
   WaitForExitingDaemon(Absolute(args[0]));
-  auto r = RunFsck(Absolute(args[0]), repair, scrub);
+  auto r = [&] {  // the progress line ends before the report is printed
+    Progress progress(std::cerr, ::isatty(2), scrub ? "checked (scrub)" : "checked", "objects");
+    return RunFsck(Absolute(args[0]), repair, scrub,
+                   [&](uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total) {
+                     progress.Update(done, total, bytes_done, scrub ? bytes_total : 0);
+                   });
+  }();
   if (!r.ok()) {
     std::cerr << "tierfs: fsck: " << r.status().message() << "\n";
     return 2;
@@ -601,9 +491,7 @@ int CmdFsck(std::vector<std::string> args) {
   return r->clean() ? 0 : 1;
 }
 
-}  // namespace
-
-int RunCli(int argc, char** argv) {
+int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string self = std::filesystem::path(argv[0]).filename().string();
   if (self == "mount.tierfs") return CmdMount(args);
@@ -616,6 +504,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "mount") return CmdMount(args);
   if (cmd == "status") return CmdStatus(args);
   if (cmd == "where") return CmdWhere(args);
+  if (cmd == "explain") return CmdExplain(args);
   if (cmd == "pin") return CmdPin(args, true);
   if (cmd == "unpin") return CmdPin(args, false);
   if (cmd == "migrate") return CmdMigrate(args);
@@ -624,5 +513,12 @@ int RunCli(int argc, char** argv) {
   std::cerr << "tierfs: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }
+
+}  // namespace
+}  // namespace tierfs::cli
+
+namespace tierfs {
+
+int RunCli(int argc, char** argv) { return cli::Run(argc, argv); }
 
 }  // namespace tierfs

@@ -192,6 +192,39 @@ const MountOption kMountOptions[] = {
        c->log_level = v;
        return Status::OK();
      }},
+    {"metrics_file", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       if (v.empty() || v[0] != '/' || v.size() < 6 || v.compare(v.size() - 5, 5, ".prom") != 0) {
+         return Status::InvalidArgument(
+             "option " + text +
+             ": must be an absolute path ending in .prom (node_exporter's textfile collector "
+             "reads only *.prom files)");
+       }
+       c->metrics_file = v;
+       return Status::OK();
+     }},
+    {"metrics_interval", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint("metrics_interval", v));
+       if (s < 1 || s > 3600) {
+         return Status::InvalidArgument("option " + text + ": must be 1..3600 seconds");
+       }
+       c->metrics_interval = static_cast<uint32_t>(s);
+       return Status::OK();
+     }},
+    {"metrics", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       const size_t colon = v.rfind(':');
+       auto port = ParseUint("metrics", colon == std::string::npos ? "" : v.substr(colon + 1));
+       if (colon == std::string::npos || colon == 0 || !port.ok() || *port < 1 ||
+           *port > 65535 || v.find_first_not_of("0123456789.") < colon) {
+         return Status::InvalidArgument("option " + text +
+                                        ": expected IPV4ADDR:PORT, e.g. 127.0.0.1:9477");
+       }
+       c->metrics_addr = v.substr(0, colon);
+       c->metrics_port = static_cast<uint16_t>(*port);
+       return Status::OK();
+     }},
     // tierfs keeps atime itself (AtimeMode).
     {"relatime", Form::kFlag, Relatime},
     {"atime", Form::kFlag, Relatime},
@@ -307,6 +340,9 @@ Status ApplyMountOptions(const std::string& list, MountConfig* c) {
     }
     const std::string value = eq == std::string::npos ? "" : text.substr(eq + 1);
     TIERFS_RETURN_IF_ERROR(o->apply(text, value, c));
+  }
+  if (c->metrics_interval != 0 && c->metrics_file.empty()) {
+    return Status::InvalidArgument("option metrics_interval needs metrics_file");
   }
   if (c->policy.hot_low_pct > c->policy.hot_high_pct) {
     return Status::InvalidArgument("option hot_low must not exceed hot_high");

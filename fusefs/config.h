@@ -20,6 +20,8 @@ inline constexpr uint64_t kDefaultChunkSize = 4ull << 20;
 inline constexpr uint64_t kMinChunkSize = 64ull << 10;  // chunk_size: a power of two, at least this
 // Longest cold_after: its nanoseconds must fit an int64_t (about 292 years).
 inline constexpr uint64_t kMaxColdAfterSeconds = 9'000'000'000ull;
+// How often -o metrics_file is rewritten unless metrics_interval says.
+inline constexpr uint32_t kDefaultMetricsIntervalSeconds = 5;
 
 // When a read updates atime: relatime (the Linux default: when atime is not
 // newer than mtime or ctime, or is a day old), strictatime (every read),
@@ -46,6 +48,14 @@ struct MountConfig {
   bool dirsync = false;
   // -o remount (mount(8) -o remount,...): change the live mount instead.
   bool remount = false;
+  // -o metrics_file: the Prometheus textfile kept up to date (absolute,
+  // *.prom; empty: none), every metrics_interval seconds (0: the default).
+  std::string metrics_file;
+  uint32_t metrics_interval = 0;
+  // -o metrics=ADDR:PORT: serve the exposition over HTTP (IPv4 address;
+  // empty: no endpoint).
+  std::string metrics_addr;
+  uint16_t metrics_port = 0;
   // Opened by the CLI to inspect an unmounted store (status): no daemon.
   bool inspect = false;
   // Options passed to libfuse unchanged (allow_other, fsname=, ...).

@@ -39,6 +39,7 @@
 
 #include "fusefs/config.h"
 #include "fusefs/metadata.h"
+#include "fusefs/metrics.h"
 #include "store/migrator.h"
 #include "store/object_store.h"
 
@@ -109,6 +110,22 @@ struct FsUsage {
   uint64_t hot_bytes = 0, cold_bytes = 0, stored_bytes = 0;
   bool pinned = false;
 };
+
+// Everything `tierfs status` and the metrics exposition report, taken at
+// one call (each part consistent in itself).
+struct StatusReport {
+  std::string store_dir, mountpoint;
+  bool mounted = false, read_only = false;
+  uint64_t chunk_size = 0, inodes = 0;
+  PolicyConfig policy;
+  StoreStats store;
+  MigratorStats migrator;
+};
+
+// Bytes compression saved in the cold tier.
+inline uint64_t SavedBytes(const StoreStats& s) {
+  return s.cold_bytes > s.cold_stored_bytes ? s.cold_bytes - s.cold_stored_bytes : 0;
+}
 
 class Filesystem {
  public:
@@ -191,8 +208,16 @@ class Filesystem {
 
   Result<struct statvfs> StatFs();
   FsUsage UsageOf(uint64_t ino);
+  StatusReport Report();
   // The status report as JSON (what `tierfs status --json` prints).
   std::string StatusJson();
+  // `tierfs explain`: per chunk of the file from chunk `first` on, where it
+  // is, why, and what the migrator does with it next, as one JSON object
+  // (fusefs/explain.h) of at most kMaxExplainBytes; "next_chunk" names the
+  // first chunk left out (null when none).
+  Result<std::string> ExplainJson(uint64_t ino, uint64_t first);
+  // Request-path counters (fuse_ops.cc, Read, Write) for the exposition.
+  Metrics& metrics() { return metrics_; }
   Status Migrate(uint64_t ino, Tier to);
   Status SetPinned(uint64_t ino, bool pinned);
   // Writes every cached attribute and makes metadata durable (unmount).
@@ -316,6 +341,7 @@ class Filesystem {
   std::atomic<bool> reserve_present_{false};
   std::atomic<bool> read_only_{false};
   std::mutex migrator_mu_;  // serializes SetReadOnly's stop/start of migrator_
+  Metrics metrics_;         // relaxed atomics (metrics.h)
 };
 
 // The one map from Status to errno (positive).

@@ -4,6 +4,7 @@
 // Control names (hidden from listxattr):
 //   get user.tierfs.where    -> {"hot_bytes":..,"cold_bytes":..,"stored_bytes":..,"pinned":..}
 //   get user.tierfs.status   -> the status report (any inode)
+//   get user.tierfs.explain[@N] -> tierfs explain of a file from chunk N (explain.h)
 //   set user.tierfs.pin      <- "1" | "0"
 //   set user.tierfs.migrate  <- "hot" | "cold"
 //   set user.tierfs.readonly <- "1" | "0"  (mount -o remount,ro|rw via mount.tierfs)
@@ -11,9 +12,12 @@
 #include <sys/xattr.h>
 
 #include <cerrno>
+#include <charconv>
+#include <optional>
 #include <sstream>
 
 #include "fusefs/filesystem.h"
+#include "fusefs/explain.h"
 #include "fusefs/json.h"
 
 namespace tierfs {
@@ -56,32 +60,52 @@ Status Filesystem::SetPinned(uint64_t ino, bool pinned) {
   return Status::OK();
 }
 
-std::string Filesystem::StatusJson() {
-  StoreStats s = store_->stats();
-  MigratorStats m;
-  {
-    std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
-    m = migrator_->stats();
-  }
+StatusReport Filesystem::Report() {
+  StatusReport r;
+  r.store_dir = config_.store_dir;
+  r.mountpoint = config_.mountpoint;
+  r.mounted = !config_.inspect;
+  r.read_only = read_only_;
+  r.chunk_size = chunk_size_;
   auto files = meta_->InodeCount();
+  r.inodes = files.ok() ? *files : 0;
+  r.policy = config_.policy;
+  r.store = store_->stats();
+  std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
+  r.migrator = migrator_->stats();
+  return r;
+}
+
+std::string Filesystem::StatusJson() {
+  const StatusReport r = Report();
+  const StoreStats& s = r.store;
+  const MigratorStats& m = r.migrator;
+  uint64_t requests = 0, errors = 0;
+  for (size_t i = 0; i < kFuseOpCount; ++i) {
+    requests += metrics_.requests(static_cast<FuseOp>(i));
+    errors += metrics_.errors(static_cast<FuseOp>(i));
+  }
   std::ostringstream o;
-  o << "{\"store\":" << JsonString(config_.store_dir)
-    << ",\"mounted\":" << (config_.inspect ? "false" : "true")
-    << ",\"read_only\":" << (read_only_ ? "true" : "false")
-    << ",\"chunk_size\":" << chunk_size_
-    << ",\"inodes\":" << (files.ok() ? *files : 0)
+  o << "{\"store\":" << JsonString(r.store_dir)
+    << ",\"mounted\":" << (r.mounted ? "true" : "false")
+    << ",\"read_only\":" << (r.read_only ? "true" : "false")
+    << ",\"chunk_size\":" << r.chunk_size
+    << ",\"inodes\":" << r.inodes
     << ",\"hot_objects\":" << s.hot_objects << ",\"hot_bytes\":" << s.hot_bytes
     << ",\"hot_stored_bytes\":" << s.hot_stored_bytes
-    << ",\"hot_capacity\":" << config_.policy.hot_capacity
+    << ",\"hot_capacity\":" << r.policy.hot_capacity
+    << ",\"hot_high_bytes\":" << HighWatermark(r.policy)
+    << ",\"hot_low_bytes\":" << LowWatermark(r.policy)
     << ",\"cold_objects\":" << s.cold_objects << ",\"cold_bytes\":" << s.cold_bytes
     << ",\"cold_stored_bytes\":" << s.cold_stored_bytes
-    << ",\"saved_bytes\":" << (s.cold_bytes > s.cold_stored_bytes
-                                  ? s.cold_bytes - s.cold_stored_bytes : 0)
+    << ",\"saved_bytes\":" << SavedBytes(s)
     << ",\"damaged_objects\":" << s.damaged_objects
     << ",\"promotions\":" << s.promotions << ",\"demotions\":" << s.demotions
+    << ",\"moves_abandoned\":" << s.moves_abandoned
     << ",\"buffer_pool\":{\"bytes_preallocated\":" << s.pool.bytes_preallocated
     << ",\"leases\":" << s.pool.leases << ",\"pool_hits\":" << s.pool.pool_hits
     << ",\"overflow_allocations\":" << s.pool.overflow_allocations
+    << ",\"failed_allocations\":" << s.pool.failed_allocations
     << ",\"in_use\":" << s.pool.in_use << "}"
     << ",\"frame_cache\":{\"capacity\":" << s.cache.capacity << ",\"bytes\":" << s.cache.bytes
     << ",\"hits\":" << s.cache.hits << ",\"misses\":" << s.cache.misses
@@ -89,8 +113,54 @@ std::string Filesystem::StatusJson() {
     << ",\"migrator\":{\"passes\":" << m.passes << ",\"last_pass_ns\":" << m.last_pass_ns
     << ",\"queued\":" << m.queued << ",\"demoted\":" << m.demoted
     << ",\"promoted\":" << m.promoted << ",\"bytes_moved\":" << m.bytes_moved
-    << ",\"errors\":" << m.errors << "}}";
+    << ",\"demoted_bytes\":" << m.demoted_bytes << ",\"promoted_bytes\":" << m.promoted_bytes
+    << ",\"failed_moves\":" << m.failed_moves
+    << ",\"errors\":" << m.errors << "}"
+    << ",\"io\":{\"read_hot_bytes\":" << metrics_.read_bytes(ReadSource::kHot)
+    << ",\"read_cold_bytes\":" << metrics_.read_bytes(ReadSource::kCold)
+    << ",\"read_hole_bytes\":" << metrics_.read_bytes(ReadSource::kHole)
+    << ",\"written_bytes\":" << metrics_.written_bytes() << ",\"requests\":" << requests
+    << ",\"request_errors\":" << errors << "}}";
   return o.str();
+}
+
+Result<std::string> Filesystem::ExplainJson(uint64_t ino, uint64_t first) {
+  TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
+  ExplainContext x;
+  x.policy = config_.policy;
+  x.promote_window_ns = store_->options().promote_window_ns;
+  x.rate_bytes_per_sec = migrator_options_.rate_bytes_per_sec;
+  x.interval_ns = migrator_options_.interval_ms * 1000000;
+  x.migrator_running = !read_only_;
+  const bool pinned = store_->IsPinned(ino);
+  // The plan the next pass would make now, with the hints it would take.
+  const std::vector<ObjectInfo> all = store_->List();
+  const std::vector<ObjectKey> hints = store_->PromoteHints();
+  x.now_ns = env_->NowNanos();
+  const TieringPlan plan = PlanTiering(all, store_->PinnedGroups(), hints, x.policy, x.now_ns);
+  x.hot_bytes = plan.hot_bytes;
+  std::string out;
+  std::optional<uint64_t> next_chunk;
+  {
+    std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
+    x.last_pass_ns = migrator_->stats().last_pass_ns;
+    out = ExplainHeaderJson(ino, size, chunk_size_, pinned, x);
+    bool any = false;
+    for (const ObjectInfo& o : store_->ListGroup(ino)) {
+      if (o.key.index < first) continue;
+      ChunkFacts c{o, pinned, OutlookOf(o, plan, pinned, x.policy, x.promote_window_ns, x.now_ns),
+                   migrator_->QueuedMoveOf(o.key)};
+      std::string chunk = ChunkJson(c, x);
+      if (any && out.size() + chunk.size() + 64 > kMaxExplainBytes) {
+        next_chunk = o.key.index;
+        break;
+      }
+      out += (any ? "," : "") + chunk;
+      any = true;
+    }
+  }
+  out += "],\"next_chunk\":" + (next_chunk ? std::to_string(*next_chunk) : "null") + "}";
+  return out;
 }
 
 Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::string& value,
@@ -128,6 +198,16 @@ Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) 
     return o.str();
   }
   if (name == "user.tierfs.status") return StatusJson();
+  if (name == kExplainControl) return ExplainJson(ino, 0);
+  if (name.rfind(std::string(kExplainControl) + "@", 0) == 0) {
+    uint64_t first = 0;
+    const std::string n = name.substr(kExplainControl.size() + 1);
+    auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), first);
+    if (n.empty() || ec != std::errc() || p != n.data() + n.size()) {
+      return Status::Posix(EINVAL, "bad chunk number in " + name);
+    }
+    return ExplainJson(ino, first);
+  }
   TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
   if (!HasXattrs(ino)) return Status::Posix(ENODATA, "no xattr " + name);
   return meta_->GetXattr(ino, name);

@@ -77,6 +77,12 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
       zeros(len);
     }
   }
+  for (const ReadPiece& p : r.view()) {
+    metrics_.CountRead(p.file   ? ReadSource::kHot
+                       : p.data ? ReadSource::kCold
+                                : ReadSource::kHole,
+                       p.length);
+  }
   ReadAhead(ino, offset, end);
   r.atime_changed = TouchAtime(ino);
   return r;
@@ -119,6 +125,7 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
     done += len;
   }
   Wrote(ino, offset + done);
+  metrics_.CountWrite(done);
   return done;
 }
 

@@ -46,7 +46,8 @@ std::map<uint64_t, std::string> PathsOf(MetadataStore& meta) {
 
 }  // namespace
 
-Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub) {
+Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub,
+                           const FsckProgress& progress) {
   struct stat st;
   if (::stat((store_dir + "/meta.db").c_str(), &st) != 0) {
     return Status::NotFound(store_dir + " is not a tierfs store (no meta.db)");
@@ -96,7 +97,20 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
   }
   std::vector<ObjectInfo> objects = store.List();
   report.objects = objects.size();
+  uint64_t bytes_total = 0, bytes_done = 0, done = 0;
+  for (const ObjectInfo& o : objects) bytes_total += o.logical_size;
   for (const ObjectInfo& o : objects) {
+    struct Tick {  // reports this object as checked on every path out of the loop body
+      const FsckProgress& progress;
+      uint64_t& done;
+      uint64_t& bytes_done;
+      uint64_t size, total, bytes_total;
+      ~Tick() {
+        ++done;
+        bytes_done += size;
+        if (progress) progress(done, total, bytes_done, bytes_total);
+      }
+    } tick{progress, done, bytes_done, o.logical_size, objects.size(), bytes_total};
     const std::string obj = std::to_string(o.key.group) + "." + std::to_string(o.key.index);
     auto it = inodes.find(o.key.group);
     Status fix = Status::NotSupported("not repaired");

@@ -9,6 +9,8 @@
 // Thread-safety: single-threaded.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,7 +31,13 @@ struct FsckReport {
   bool clean() const;  // nothing left unrepaired
 };
 
-Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub);
+// Called after each object checked: objects done of total, and logical
+// bytes done of total (what a scrub decodes).
+using FsckProgress = std::function<void(uint64_t done, uint64_t total, uint64_t bytes_done,
+                                        uint64_t bytes_total)>;
+
+Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub,
+                           const FsckProgress& progress = nullptr);
 std::string FsckJson(const FsckReport& r);
 
 }  // namespace tierfs

@@ -3,6 +3,8 @@
 // (ENOMEM for bad_alloc, EIO otherwise, logged); each op replies once, on
 // its last line, and holds no lock while replying. forget and forget_multi
 // take no reply at all, not even on an exception (GuardedNoReply).
+// Every guarded op counts as one request of its FuseOp in Metrics, every
+// error reply (ReplyErr) as its error, and read/write/fsync their latency.
 //
 // Cache coherence with the kernel: the kernel keeps pages (keep_cache,
 // writeback cache) and attributes (kTimeout) of every file; whenever the
@@ -23,6 +25,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -61,15 +64,58 @@ void InvalidateInode(fuse_req_t req, fuse_ino_t ino, off_t offset, off_t length)
   if (rc != 0 && rc != -ENOENT) spdlog::warn("invalidating inode {}: {}", ino, std::strerror(-rc));
 }
 
+// Counts one request in Metrics and, for the timed operations, its
+// latency; an error reply (ReplyErr) during it counts as its error. Ops
+// reply on the thread libfuse called them on, so the request being served
+// is a thread_local: no lock, no allocation.
+class RequestScope {
+ public:
+  RequestScope(Metrics& m, FuseOp op) : m_(m), op_(op), outer_(current_) {
+    m_.CountRequest(op);
+    if (Metrics::Timed(op)) start_ = std::chrono::steady_clock::now();
+    current_ = this;
+  }
+  ~RequestScope() {
+    if (Metrics::Timed(op_)) {
+      m_.RecordLatency(op_, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start_)
+                                .count());
+    }
+    current_ = outer_;
+  }
+  RequestScope(const RequestScope&) = delete;
+  RequestScope& operator=(const RequestScope&) = delete;
+  // The op being served on this thread replied with an error.
+  static void Failed() {
+    if (current_) current_->m_.CountError(current_->op_);
+  }
+
+ private:
+  static thread_local RequestScope* current_;
+  Metrics& m_;
+  const FuseOp op_;
+  RequestScope* const outer_;
+  std::chrono::steady_clock::time_point start_;
+};
+thread_local RequestScope* RequestScope::current_ = nullptr;
+
+// Every error reply goes through here (counted per op).
+void ReplyErr(fuse_req_t req, int err) {
+  if (err != 0) RequestScope::Failed();
+  fuse_reply_err(req, err);
+}
+
 template <class F>
-void Guarded(fuse_req_t req, const char* op, F&& body) {
-  Catching(op, body, [req](int err) { fuse_reply_err(req, err); });
+void Guarded(fuse_req_t req, FuseOp op, F&& body) {
+  RequestScope scope(FS(req)->metrics(), op);
+  Catching(FuseOpName(op), body, [req](int err) { ReplyErr(req, err); });
 }
 
 // For forget/forget_multi, which the kernel expects no reply to.
 template <class F>
-void GuardedNoReply(fuse_req_t req, const char* op, F&& body) {
-  Catching(op, body, [req](int) { fuse_reply_none(req); });
+void GuardedNoReply(fuse_req_t req, FuseOp op, F&& body) {
+  RequestScope scope(FS(req)->metrics(), op);
+  Catching(FuseOpName(op), body, [req](int) { fuse_reply_none(req); });
 }
 
 int Err(const Status& s, const char* op, fuse_ino_t ino) {
@@ -113,7 +159,7 @@ fuse_entry_param EntryOf(const struct stat& st) {
 
 void ReplyEntry(fuse_req_t req, const Result<struct stat>& r, const char* op, fuse_ino_t parent) {
   if (!r.ok()) {
-    fuse_reply_err(req, Err(r.status(), op, parent));
+    ReplyErr(req, Err(r.status(), op, parent));
     return;
   }
   fuse_entry_param e = EntryOf(*r);
@@ -121,7 +167,7 @@ void ReplyEntry(fuse_req_t req, const Result<struct stat>& r, const char* op, fu
 }
 
 void ReplyStatus(fuse_req_t req, const Status& s, const char* op, fuse_ino_t ino) {
-  fuse_reply_err(req, s.ok() ? 0 : Err(s, op, ino));
+  ReplyErr(req, s.ok() ? 0 : Err(s, op, ino));
 }
 
 void OpInit(void*, fuse_conn_info* conn) {
@@ -145,7 +191,7 @@ void OpDestroy(void* userdata) {
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guarded(req, "lookup", [&] {
+  Guarded(req, FuseOp::kLookup, [&] {
     auto r = FS(req)->Lookup(parent, name);
     if (r.status().IsNotFound()) {
       fuse_entry_param e{};  // ino 0: the kernel caches the miss
@@ -159,24 +205,24 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  GuardedNoReply(req, "forget", [&] {
+  GuardedNoReply(req, FuseOp::kForget, [&] {
     FS(req)->Forget(ino, nlookup);
     fuse_reply_none(req);
   });
 }
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
-  GuardedNoReply(req, "forget_multi", [&] {
+  GuardedNoReply(req, FuseOp::kForgetMulti, [&] {
     for (size_t i = 0; i < count; ++i) FS(req)->Forget(forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
   });
 }
 
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  Guarded(req, "getattr", [&] {
+  Guarded(req, FuseOp::kGetattr, [&] {
     auto r = FS(req)->GetAttr(ino);
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "getattr", ino));
+      ReplyErr(req, Err(r.status(), "getattr", ino));
       return;
     }
     fuse_reply_attr(req, &*r, kTimeout);
@@ -186,7 +232,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 Timespec ToTs(const struct timespec& t) { return Timespec{t.tv_sec, t.tv_nsec}; }
 
 void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
-  Guarded(req, "setattr", [&] {
+  Guarded(req, FuseOp::kSetattr, [&] {
     Filesystem::SetAttrRequest s;
     if (to_set & FUSE_SET_ATTR_MODE) s.mode = attr->st_mode & 07777;
     if (to_set & FUSE_SET_ATTR_UID) s.uid = attr->st_uid;
@@ -206,7 +252,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     }
     auto r = FS(req)->SetAttr(ino, s, CallerOf(req));
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "setattr", ino));
+      ReplyErr(req, Err(r.status(), "setattr", ino));
       return;
     }
     fuse_reply_attr(req, &*r, kTimeout);
@@ -214,10 +260,10 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
 }
 
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
-  Guarded(req, "readlink", [&] {
+  Guarded(req, FuseOp::kReadlink, [&] {
     auto r = FS(req)->ReadLink(ino);
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "readlink", ino));
+      ReplyErr(req, Err(r.status(), "readlink", ino));
       return;
     }
     fuse_reply_readlink(req, r->c_str());
@@ -225,40 +271,42 @@ void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  Guarded(req, "mknod", [&] {
+  Guarded(req, FuseOp::kMknod, [&] {
     ReplyEntry(req, FS(req)->MakeNode(parent, name, mode, rdev, CallerOf(req)), "mknod", parent);
   });
 }
 
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  Guarded(req, "mkdir", [&] {
+  Guarded(req, FuseOp::kMkdir, [&] {
     ReplyEntry(req, FS(req)->MakeNode(parent, name, S_IFDIR | (mode & 07777), 0, CallerOf(req)),
                "mkdir", parent);
   });
 }
 
 void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
-  Guarded(req, "symlink", [&] {
+  Guarded(req, FuseOp::kSymlink, [&] {
     ReplyEntry(req, FS(req)->Symlink(parent, name, link, CallerOf(req)), "symlink", parent);
   });
 }
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guarded(req, "unlink", [&] { ReplyStatus(req, FS(req)->Unlink(parent, name), "unlink", parent); });
+  Guarded(req, FuseOp::kUnlink,
+          [&] { ReplyStatus(req, FS(req)->Unlink(parent, name), "unlink", parent); });
 }
 
 void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guarded(req, "rmdir", [&] { ReplyStatus(req, FS(req)->Rmdir(parent, name), "rmdir", parent); });
+  Guarded(req, FuseOp::kRmdir,
+          [&] { ReplyStatus(req, FS(req)->Rmdir(parent, name), "rmdir", parent); });
 }
 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
               const char* newname, unsigned int flags) {
-  Guarded(req, "rename", [&] {
+  Guarded(req, FuseOp::kRename, [&] {
     RenameMode mode = RenameMode::kNormal;
     if (flags & RENAME_NOREPLACE) mode = RenameMode::kNoReplace;
     if (flags & RENAME_EXCHANGE) mode = RenameMode::kExchange;
     if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-      fuse_reply_err(req, EINVAL);
+      ReplyErr(req, EINVAL);
       return;
     }
     ReplyStatus(req, FS(req)->Rename(parent, name, newparent, newname, mode), "rename", parent);
@@ -266,17 +314,18 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 }
 
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
-  Guarded(req, "link", [&] { ReplyEntry(req, FS(req)->Link(ino, newparent, newname), "link", ino); });
+  Guarded(req, FuseOp::kLink,
+          [&] { ReplyEntry(req, FS(req)->Link(ino, newparent, newname), "link", ino); });
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guarded(req, "open", [&] {
+  Guarded(req, FuseOp::kOpen, [&] {
     // (Linux truncates on O_RDONLY|O_TRUNC too; the kernel checked write access.)
     const bool truncate = (fi->flags & O_TRUNC) != 0;
     const int acc = fi->flags & O_ACCMODE;
     auto r = FS(req)->Open(ino, truncate, acc != O_WRONLY, acc != O_RDONLY, CallerOf(req));
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "open", ino));
+      ReplyErr(req, Err(r.status(), "open", ino));
       return;
     }
     if (r->attr_changed) InvalidateInode(req, ino, -1, 0);
@@ -295,11 +344,11 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
-  Guarded(req, "create", [&] {
+  Guarded(req, FuseOp::kCreate, [&] {
     auto r = FS(req)->Create(parent, name, mode, CallerOf(req),
                              (fi->flags & O_ACCMODE) != O_RDONLY);
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "create", parent));
+      ReplyErr(req, Err(r.status(), "create", parent));
       return;
     }
     fuse_entry_param e = EntryOf(*r);
@@ -315,10 +364,10 @@ struct PieceVec {
 };
 
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  Guarded(req, "read", [&] {
+  Guarded(req, FuseOp::kRead, [&] {
     auto r = FS(req)->Read(ino, static_cast<uint64_t>(off), std::min(size, kMaxRead));
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "read", ino));
+      ReplyErr(req, Err(r.status(), "read", ino));
       return;
     }
     PieceVec pv{};
@@ -354,11 +403,11 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
              fuse_file_info* fi) {
-  Guarded(req, "write", [&] {
+  Guarded(req, FuseOp::kWrite, [&] {
     auto r = FS(req)->Write(ino, static_cast<uint64_t>(off),
                             std::as_bytes(std::span(buf, size)), fi->writepage);
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "write", ino));
+      ReplyErr(req, Err(r.status(), "write", ino));
       return;
     }
     // With the writeback cache every buffered write reaches us as a
@@ -369,7 +418,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
     if (fi->fh & kKillPrivOnWrite) {
       auto killed = FS(req)->KillPriv(ino, CallerOf(req));
       if (!killed.ok()) {
-        fuse_reply_err(req, Err(killed.status(), "write", ino));
+        ReplyErr(req, Err(killed.status(), "write", ino));
         return;
       }
       if (*killed) InvalidateInode(req, ino, -1, 0);
@@ -379,21 +428,22 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 }
 
 void OpFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  Guarded(req, "flush", [&] { ReplyStatus(req, FS(req)->Flush(ino), "flush", ino); });
+  Guarded(req, FuseOp::kFlush, [&] { ReplyStatus(req, FS(req)->Flush(ino), "flush", ino); });
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guarded(req, "release", [&] {
+  Guarded(req, FuseOp::kRelease, [&] {
     ReplyStatus(req, FS(req)->Release(ino, (fi->flags & O_ACCMODE) != O_RDONLY), "release", ino);
   });
 }
 
 void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
-  Guarded(req, "fsync", [&] { ReplyStatus(req, FS(req)->Fsync(ino, datasync), "fsync", ino); });
+  Guarded(req, FuseOp::kFsync,
+          [&] { ReplyStatus(req, FS(req)->Fsync(ino, datasync), "fsync", ino); });
 }
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guarded(req, "opendir", [&] {
+  Guarded(req, FuseOp::kOpendir, [&] {
     fi->cache_readdir = 1;
     fuse_reply_open(req, fi);
   });
@@ -429,31 +479,34 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus
     return true;
   });
   if (!st.ok()) {
-    fuse_reply_err(req, Err(st, "readdir", ino));
+    ReplyErr(req, Err(st, "readdir", ino));
     return;
   }
   fuse_reply_buf(req, buf.data(), used);
 }
 
 void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  Guarded(req, "readdir", [&] { DoReaddir(req, ino, size, off, false); });
+  Guarded(req, FuseOp::kReaddir, [&] { DoReaddir(req, ino, size, off, false); });
 }
 
 void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  Guarded(req, "readdirplus", [&] { DoReaddir(req, ino, size, off, true); });
+  Guarded(req, FuseOp::kReaddirplus, [&] { DoReaddir(req, ino, size, off, true); });
 }
 
-void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  Guarded(req, FuseOp::kReleasedir, [&] { ReplyErr(req, 0); });
+}
 
 void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
-  Guarded(req, "fsyncdir", [&] { ReplyStatus(req, FS(req)->metadata().Sync(), "fsyncdir", ino); });
+  Guarded(req, FuseOp::kFsyncdir,
+          [&] { ReplyStatus(req, FS(req)->metadata().Sync(), "fsyncdir", ino); });
 }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
-  Guarded(req, "statfs", [&] {
+  Guarded(req, FuseOp::kStatfs, [&] {
     auto r = FS(req)->StatFs();
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "statfs", ino));
+      ReplyErr(req, Err(r.status(), "statfs", ino));
       return;
     }
     fuse_reply_statfs(req, &*r);
@@ -462,7 +515,7 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
 
 void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
-  Guarded(req, "setxattr", [&] {
+  Guarded(req, FuseOp::kSetxattr, [&] {
     ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags), "setxattr",
                 ino);
   });
@@ -472,17 +525,17 @@ void ReplyXattrBytes(fuse_req_t req, const std::string& data, size_t size) {
   if (size == 0) {
     fuse_reply_xattr(req, data.size());
   } else if (size < data.size()) {
-    fuse_reply_err(req, ERANGE);
+    ReplyErr(req, ERANGE);
   } else {
     fuse_reply_buf(req, data.data(), data.size());
   }
 }
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  Guarded(req, "getxattr", [&] {
+  Guarded(req, FuseOp::kGetxattr, [&] {
     auto r = FS(req)->GetXattr(ino, name);
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "getxattr", ino));
+      ReplyErr(req, Err(r.status(), "getxattr", ino));
       return;
     }
     ReplyXattrBytes(req, *r, size);
@@ -490,10 +543,10 @@ void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 }
 
 void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Guarded(req, "listxattr", [&] {
+  Guarded(req, FuseOp::kListxattr, [&] {
     auto r = FS(req)->ListXattr(ino);
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "listxattr", ino));
+      ReplyErr(req, Err(r.status(), "listxattr", ino));
       return;
     }
     std::string names;
@@ -503,13 +556,13 @@ void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  Guarded(req, "removexattr",
+  Guarded(req, FuseOp::kRemovexattr,
           [&] { ReplyStatus(req, FS(req)->RemoveXattr(ino, name), "removexattr", ino); });
 }
 
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                  fuse_file_info*) {
-  Guarded(req, "fallocate", [&] {
+  Guarded(req, FuseOp::kFallocate, [&] {
     Status st = FS(req)->Fallocate(ino, mode, offset, length, CallerOf(req));
     if (st.ok()) InvalidateInode(req, ino, -1, 0);  // the mode may have lost set-id bits
     ReplyStatus(req, st, "fallocate", ino);
@@ -518,15 +571,15 @@ void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
 
 void OpCopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info*,
                      fuse_ino_t ino_out, off_t off_out, fuse_file_info*, size_t len, int flags) {
-  Guarded(req, "copy_file_range", [&] {
+  Guarded(req, FuseOp::kCopyFileRange, [&] {
     if (flags != 0) {
-      fuse_reply_err(req, EINVAL);
+      ReplyErr(req, EINVAL);
       return;
     }
     auto r = FS(req)->CopyFileRange(ino_in, static_cast<uint64_t>(off_in), ino_out,
                                     static_cast<uint64_t>(off_out), len, CallerOf(req));
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "copy_file_range", ino_out));
+      ReplyErr(req, Err(r.status(), "copy_file_range", ino_out));
       return;
     }
     InvalidateInode(req, ino_out, -1, 0);  // the mode may have lost set-id bits
@@ -535,14 +588,14 @@ void OpCopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_
 }
 
 void OpLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
-  Guarded(req, "lseek", [&] {
+  Guarded(req, FuseOp::kLseek, [&] {
     if (whence != SEEK_DATA && whence != SEEK_HOLE) {
-      fuse_reply_err(req, EINVAL);
+      ReplyErr(req, EINVAL);
       return;
     }
     auto r = FS(req)->Lseek(ino, static_cast<uint64_t>(off), whence);
     if (!r.ok()) {
-      fuse_reply_err(req, Err(r.status(), "lseek", ino));
+      ReplyErr(req, Err(r.status(), "lseek", ino));
       return;
     }
     fuse_reply_lseek(req, static_cast<off_t>(*r));

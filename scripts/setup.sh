@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 libxxhash-dev
   python3 attr rsync git util-linux procps psmisc fio strace
   libsystemd-dev systemd scdoc man-db bash-completion
+  prometheus prometheus-node-exporter curl libmicrohttpd-dev
 )
 
 missing=()

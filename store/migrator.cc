@@ -72,6 +72,7 @@ void Migrator::NoteFailedPass(const std::string& what) {
     ++stats_.errors;
     stats_.last_error = msg;
     stats_.queued = 0;
+    queued_.clear();
   }
   try {
     spdlog::error("{}; next pass in {} ms", msg, backoff / 1000000);
@@ -86,27 +87,47 @@ void Migrator::RunPass() {
   Env* env = store_->env();
   const int64_t start = env->NowNanos();
   TieringPlan plan = PlanTiering(objects, store_->PinnedGroups(), hints, config_, start);
-  if (start < demote_paused_until_) plan.demote.clear();  // the cold tier was full
+  if (start < demote_paused_until_) {  // the cold tier was full
+    plan.demote.clear();
+    plan.idle_demotions = 0;
+  }
   std::map<ObjectKey, uint64_t> sizes;
   for (const ObjectInfo& o : objects) sizes[o.key] = o.logical_size;
   {
     std::lock_guard lock(mu_);
     stats_.queued = plan.demote.size() + plan.promote.size();
+    queued_.clear();
+    next_move_ = 0;
+    size_t order = 0;
+    for (size_t i = 0; i < plan.demote.size(); ++i) {
+      queued_[plan.demote[i]] = {QueuedMove{true, plan.DemoteReason(i)}, order++};
+    }
+    for (const ObjectKey& k : plan.promote) {
+      queued_[k] = {QueuedMove{false, MoveReason::kReads}, order++};
+    }
   }
   uint64_t moved = 0;
   bool cold_full = false;
-  auto apply = [&](const ObjectKey& key, bool demote) -> bool {
-    Status st = demote ? store_->Demote(key) : store_->Promote(key);
+  auto apply = [&](const ObjectKey& key, bool demote, MoveReason why) -> bool {
+    {
+      std::lock_guard lock(mu_);
+      queued_[key].first.started = true;
+    }
+    Status st = demote ? store_->Demote(key, why) : store_->Promote(key, why);
     if (demote && st.IsNoSpace()) cold_full = true;
     std::lock_guard lock(mu_);
     --stats_.queued;
+    queued_.erase(key);
+    ++next_move_;
     if (st.ok()) {
       (demote ? stats_.demoted : stats_.promoted) += 1;
+      (demote ? stats_.demoted_bytes : stats_.promoted_bytes) += sizes[key];
       stats_.bytes_moved += sizes[key];
       moved += sizes[key];
     } else if (st.code() != Code::kBusy && !st.IsNotFound()) {
       // Busy: changed under us, NotFound: removed; both are retried next pass.
       ++stats_.errors;
+      ++stats_.failed_moves;
       stats_.last_error = st.ToString();
     }
     return !stop_;
@@ -118,8 +139,10 @@ void Migrator::RunPass() {
     return ahead <= 0 || SleepFor(ahead);
   };
   bool go = true;
-  for (const ObjectKey& k : plan.demote) {
-    if (!(go = apply(k, true) && throttle()) || cold_full) break;
+  for (size_t i = 0; i < plan.demote.size(); ++i) {
+    if (!(go = apply(plan.demote[i], true, plan.DemoteReason(i)) && throttle()) || cold_full) {
+      break;
+    }
   }
   // A full cold tier stays full for a while: back off (1 s doubling to a
   // minute) instead of failing every demotion on every pass.
@@ -129,12 +152,28 @@ void Migrator::RunPass() {
   } else if (!plan.demote.empty()) {
     demote_backoff_ns_ = 0;
   }
+  {
+    std::lock_guard lock(mu_);  // demotions a full cold tier cut short are not queued
+    for (const ObjectKey& k : plan.demote) queued_.erase(k);
+    next_move_ = plan.demote.size();
+    stats_.queued = queued_.size();
+  }
   for (const ObjectKey& k : plan.promote) {
-    if (!go || !(go = apply(k, false) && throttle())) break;
+    if (!go || !(go = apply(k, false, MoveReason::kReads) && throttle())) break;
   }
   std::lock_guard lock(mu_);
+  queued_.clear();
   ++stats_.passes;
   stats_.last_pass_ns = env->NowNanos();
+}
+
+std::optional<QueuedMove> Migrator::QueuedMoveOf(ObjectKey key) const {
+  std::lock_guard lock(mu_);
+  auto it = queued_.find(key);
+  if (it == queued_.end()) return std::nullopt;
+  QueuedMove m = it->second.first;
+  m.ahead = it->second.second - next_move_;
+  return m;
 }
 
 MigratorStats Migrator::stats() const {

@@ -9,14 +9,17 @@
 // default logger) and followed by a back-off (error_backoff_ms doubling to a
 // minute) before the next pass.
 //
-// Thread-safety: all public methods are thread-safe. RunOnce() may be called
+// Thread-safety: all public methods are thread-safe; stats and the queued
+// moves are guarded by mu_. RunOnce() may be called
 // while the thread runs (passes are serialized).
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -39,8 +42,18 @@ struct MigratorStats {
   int64_t last_pass_ns = 0;  // wall clock of the last finished pass
   uint64_t queued = 0;       // moves planned by the last pass not yet done
   uint64_t demoted = 0, promoted = 0, bytes_moved = 0;
+  uint64_t demoted_bytes = 0, promoted_bytes = 0;  // bytes_moved by direction
+  uint64_t failed_moves = 0;  // moves that failed (not Busy or NotFound); also in errors
   uint64_t errors = 0;
   std::string last_error;
+};
+
+// A move the current pass has planned and not finished.
+struct QueuedMove {
+  bool demote = true;
+  MoveReason reason = MoveReason::kNone;
+  bool started = false;  // being copied now
+  size_t ahead = 0;      // moves of the pass before it still to do
 };
 
 class Migrator {
@@ -57,6 +70,8 @@ class Migrator {
   // One synchronous pass; never throws (see above).
   void RunOnce();
   MigratorStats stats() const;
+  // The move of `key` the running pass has still to finish, if any.
+  std::optional<QueuedMove> QueuedMoveOf(ObjectKey key) const;
 
  private:
   void Loop();
@@ -76,6 +91,10 @@ class Migrator {
   std::condition_variable cv_;
   bool stop_ = false;
   MigratorStats stats_;
+  // The running pass's moves not yet finished, by key, and the plan order
+  // of the next one to start (QueuedMove::ahead is counted from it).
+  std::map<ObjectKey, std::pair<QueuedMove, size_t>> queued_;
+  size_t next_move_ = 0;
   std::thread thread_;
 };
 

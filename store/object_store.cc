@@ -293,19 +293,29 @@ Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(Obje
 
 // ---- bookkeeping -----------------------------------------------------------
 
-namespace {
-ObjectInfo InfoOf(ObjectKey key, Tier tier, uint64_t logical, uint64_t stored, int64_t access,
-                  uint32_t reads, bool damaged) {
-  return ObjectInfo{key, tier, logical, stored, access, reads, damaged};
+const char* MoveReasonName(MoveReason r) {
+  switch (r) {
+    case MoveReason::kNone: return "none";
+    case MoveReason::kIdle: return "idle";
+    case MoveReason::kWatermark: return "watermark";
+    case MoveReason::kReads: return "reads";
+    case MoveReason::kWrite: return "write";
+    case MoveReason::kRequest: return "request";
+  }
+  return "none";
 }
-}  // namespace
+
+ObjectInfo ObjectStore::InfoOf(ObjectKey key, const Entry& e) {
+  return ObjectInfo{key,     e.tier,    e.logical_size, e.stored,       e.last_access,
+                    e.reads, e.damaged, e.last_move,    e.last_move_ns, e.window_start};
+}
 
 Result<ObjectInfo> ObjectStore::Stat(ObjectKey key) const {
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("no such object");
   const Entry& e = it->second;
-  return InfoOf(key, e.tier, e.logical_size, e.stored, e.last_access, e.reads, e.damaged);
+  return InfoOf(key, e);
 }
 
 std::vector<ObjectInfo> ObjectStore::List() const {
@@ -313,7 +323,7 @@ std::vector<ObjectInfo> ObjectStore::List() const {
   std::vector<ObjectInfo> out;
   out.reserve(table_->size());
   for (const auto& [k, e] : *table_) {
-    out.push_back(InfoOf(k, e.tier, e.logical_size, e.stored, e.last_access, e.reads, e.damaged));
+    out.push_back(InfoOf(k, e));
   }
   return out;
 }
@@ -323,9 +333,7 @@ std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
   std::vector<ObjectInfo> out;
   for (auto it = table_->lower_bound(ObjectKey{group, 0});
        it != table_->end() && it->first.group == group; ++it) {
-    const Entry& e = it->second;
-    out.push_back(InfoOf(it->first, e.tier, e.logical_size, e.stored, e.last_access, e.reads,
-                         e.damaged));
+    out.push_back(InfoOf(it->first, it->second));
   }
   return out;
 }
@@ -366,6 +374,11 @@ std::vector<ObjectKey> ObjectStore::TakePromoteHints() {
   std::vector<ObjectKey> out(promote_hints_.begin(), promote_hints_.end());
   promote_hints_.clear();
   return out;
+}
+
+std::vector<ObjectKey> ObjectStore::PromoteHints() const {
+  std::lock_guard lock(mu_);
+  return {promote_hints_.begin(), promote_hints_.end()};
 }
 
 StoreStats ObjectStore::stats() const {

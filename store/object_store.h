@@ -59,6 +59,15 @@ struct ObjectKeyHash {
 
 enum class Tier : uint8_t { kHot, kCold };
 
+// Why an object last changed tier (ObjectInfo::last_move): the migrator's
+// reasons (idle past cold_after, hot tier over its high watermark, read
+// often enough), a write into a cold object, or an explicit request (tierfs
+// migrate, the default of Demote/Promote). Kept in memory only: kNone for an
+// object that has not moved since the store was opened.
+enum class MoveReason : uint8_t { kNone, kIdle, kWatermark, kReads, kWrite, kRequest };
+// "none", "idle", "watermark", "reads", "write", "request".
+const char* MoveReasonName(MoveReason r);
+
 struct ObjectInfo {
   ObjectKey key;
   Tier tier = Tier::kHot;
@@ -67,6 +76,9 @@ struct ObjectInfo {
   int64_t last_access_ns = 0;
   uint32_t recent_reads = 0;  // read accesses within the promote window
   bool damaged = false;       // cold object that failed validation at open
+  MoveReason last_move = MoveReason::kNone;  // why it came to this tier (if it moved)
+  int64_t last_move_ns = 0;                  // when (0 with kNone)
+  int64_t read_window_start_ns = 0;  // start of the promote window recent_reads counts in
 };
 
 struct GroupUsage {
@@ -169,9 +181,10 @@ class ObjectStore {
   std::vector<ObjectInfo> ListGroup(uint64_t group) const;
   GroupUsage UsageOf(uint64_t group) const;
 
-  // Tier moves. OK when the object already is in the target tier.
-  Status Demote(ObjectKey key);
-  Status Promote(ObjectKey key);
+  // Tier moves. OK when the object already is in the target tier. `why` is
+  // recorded as the object's last_move when it moves.
+  Status Demote(ObjectKey key, MoveReason why = MoveReason::kRequest);
+  Status Promote(ObjectKey key, MoveReason why = MoveReason::kRequest);
   // Makes dst a complete copy of src, replacing any existing dst object (in
   // either tier), in the tier src is in: a hot src gives a hot dst (bytes
   // copied, holes kept), a cold src a cold dst that is a byte copy of the
@@ -190,6 +203,8 @@ class ObjectStore {
   std::set<uint64_t> PinnedGroups() const;
   // Cold objects read often enough to deserve promotion (drained by the migrator).
   std::vector<ObjectKey> TakePromoteHints();
+  // The same hints, left in place (for explaining what the next pass does).
+  std::vector<ObjectKey> PromoteHints() const;
   void set_promote_reads(uint32_t n) { promote_reads_.store(n); }
 
   StoreStats stats() const;
@@ -205,6 +220,7 @@ class ObjectStore {
   struct ColdHandle;
   struct Entry;
   ObjectStore(Env* env, std::string dir, const StoreOptions& opts);
+  static ObjectInfo InfoOf(ObjectKey key, const Entry& e);  // mu_ held
 
   Status Recover();
   // EROFS when the store was opened read-only, else OK.
@@ -237,7 +253,7 @@ class ObjectStore {
   Status WithHotFile(ObjectKey key, const std::function<Result<uint64_t>(File&, uint64_t)>& fn);
   // The final step of a promotion: tmp (complete, synced) becomes the hot
   // copy and the cold one goes. Caller holds the object lock exclusive.
-  Status SwapInHot(ObjectKey key, const std::string& tmp);
+  Status SwapInHot(ObjectKey key, const std::string& tmp, MoveReason why);
   // Sync and SyncGroup: syncs the owed files of `keys`, then their directories.
   Status SyncKeys(const std::vector<ObjectKey>& keys);
   Result<size_t> ReadCold(const ColdHandle& h, uint64_t gen, uint64_t offset,

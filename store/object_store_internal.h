@@ -67,6 +67,8 @@ struct ObjectStore::Entry {
   uint64_t version = 0;
   uint64_t generation = 0;  // cold: frame cache generation
   bool damaged = false;
+  MoveReason last_move = MoveReason::kNone;  // see ObjectInfo
+  int64_t last_move_ns = 0;
   bool dir_dirty = false;  // hot file created since its directory was synced
   // Hot: `version` as of the last Sync that covered it; the object's file
   // has unsynced changes unless the two are equal.

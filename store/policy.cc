@@ -6,6 +6,15 @@
 
 namespace tierfs {
 
+namespace {
+uint64_t PercentOf(uint64_t capacity, uint32_t pct) {
+  return capacity / 100 * pct + capacity % 100 * pct / 100;  // no overflow
+}
+}  // namespace
+
+uint64_t HighWatermark(const PolicyConfig& c) { return PercentOf(c.hot_capacity, c.hot_high_pct); }
+uint64_t LowWatermark(const PolicyConfig& c) { return PercentOf(c.hot_capacity, c.hot_low_pct); }
+
 TieringPlan PlanTiering(std::span<const ObjectInfo> objects, const std::set<uint64_t>& pinned,
                         std::span<const ObjectKey> promote_hints, const PolicyConfig& config,
                         int64_t now_ns) {
@@ -24,10 +33,9 @@ TieringPlan PlanTiering(std::span<const ObjectInfo> objects, const std::set<uint
       candidates.push_back(&o);
     }
   }
-  const uint64_t high = config.hot_capacity / 100 * config.hot_high_pct +
-                        config.hot_capacity % 100 * config.hot_high_pct / 100;
-  const uint64_t low = config.hot_capacity / 100 * config.hot_low_pct +
-                       config.hot_capacity % 100 * config.hot_low_pct / 100;
+  plan.idle_demotions = plan.demote.size();
+  const uint64_t high = HighWatermark(config);
+  const uint64_t low = LowWatermark(config);
   if (config.hot_capacity > 0 && hot_after > high) {
     std::sort(candidates.begin(), candidates.end(), [](const ObjectInfo* a, const ObjectInfo* b) {
       return a->last_access_ns < b->last_access_ns;
@@ -51,6 +59,69 @@ TieringPlan PlanTiering(std::span<const ObjectInfo> objects, const std::set<uint
     hot_after += o.logical_size;
   }
   return plan;
+}
+
+uint32_t ReadsInWindow(const ObjectInfo& o, int64_t promote_window_ns, int64_t now_ns) {
+  return now_ns - o.read_window_start_ns <= promote_window_ns ? o.recent_reads : 0;
+}
+
+const char* OutlookName(Outlook o) {
+  switch (o) {
+    case Outlook::kDemote: return "demote";
+    case Outlook::kPromote: return "promote";
+    case Outlook::kPinned: return "pinned";
+    case Outlook::kUntilIdle: return "until-idle";
+    case Outlook::kNeverIdle: return "never-idle";
+    case Outlook::kNeedsReads: return "needs-reads";
+    case Outlook::kNoRoom: return "no-room";
+    case Outlook::kNoReadPromotion: return "no-read-promotion";
+    case Outlook::kDamaged: return "damaged";
+  }
+  return "until-idle";
+}
+
+ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinned,
+                        const PolicyConfig& config, int64_t promote_window_ns, int64_t now_ns) {
+  ObjectOutlook out;
+  if (o.damaged) {
+    out.outlook = Outlook::kDamaged;
+    return out;
+  }
+  if (o.tier == Tier::kHot) {
+    auto it = std::find(plan.demote.begin(), plan.demote.end(), o.key);
+    if (it != plan.demote.end()) {
+      out.outlook = Outlook::kDemote;
+      out.reason = plan.DemoteReason(static_cast<size_t>(it - plan.demote.begin()));
+    } else if (pinned) {
+      out.outlook = Outlook::kPinned;
+    } else if (config.cold_after_ns < 0) {
+      out.outlook = Outlook::kNeverIdle;
+    } else {
+      out.outlook = Outlook::kUntilIdle;
+      out.due_ns = o.last_access_ns + config.cold_after_ns;
+    }
+    return out;
+  }
+  if (std::find(plan.promote.begin(), plan.promote.end(), o.key) != plan.promote.end()) {
+    out.outlook = Outlook::kPromote;
+    out.reason = MoveReason::kReads;
+    return out;
+  }
+  if (config.promote_reads == 0) {
+    out.outlook = Outlook::kNoReadPromotion;
+    return out;
+  }
+  const uint32_t reads = ReadsInWindow(o, promote_window_ns, now_ns);
+  if (reads >= config.promote_reads && config.hot_capacity > 0) {
+    out.outlook = Outlook::kNoRoom;
+  } else if (reads >= config.promote_reads) {
+    out.outlook = Outlook::kPromote;  // its hint is pending or being taken by a pass
+    out.reason = MoveReason::kReads;
+  } else {
+    out.outlook = Outlook::kNeedsReads;
+    out.reads_needed = config.promote_reads - reads;
+  }
+  return out;
 }
 
 }  // namespace tierfs

@@ -11,6 +11,9 @@
 //     high watermark.
 //  Pinned groups are never demoted; damaged objects are never moved.
 //
+// OutlookOf reads a plan back for one object: the move it has for it and
+// why, or why it stays (tierfs explain).
+//
 // Thread-safety: pure functions; safe from any thread.
 #pragma once
 
@@ -31,14 +34,52 @@ struct PolicyConfig {
   uint32_t promote_reads = 2;  // reads within the window that promote; 0: never on reads
 };
 
+// The watermarks in bytes (hot_high_pct / hot_low_pct of hot_capacity).
+uint64_t HighWatermark(const PolicyConfig& config);
+uint64_t LowWatermark(const PolicyConfig& config);
+
 struct TieringPlan {
-  std::vector<ObjectKey> demote;   // in the order to apply
+  std::vector<ObjectKey> demote;   // in the order to apply: rule 1's, then rule 2's
   std::vector<ObjectKey> promote;
   uint64_t hot_bytes = 0;          // hot bytes before the plan
+  size_t idle_demotions = 0;       // demote[0, idle_demotions) are rule 1's
+  // kIdle or kWatermark for demote[i].
+  MoveReason DemoteReason(size_t i) const {
+    return i < idle_demotions ? MoveReason::kIdle : MoveReason::kWatermark;
+  }
 };
 
 TieringPlan PlanTiering(std::span<const ObjectInfo> objects, const std::set<uint64_t>& pinned,
                         std::span<const ObjectKey> promote_hints, const PolicyConfig& config,
                         int64_t now_ns);
+
+enum class Outlook : uint8_t {
+  kDemote,           // the plan demotes it (reason kIdle or kWatermark)
+  kPromote,          // the plan promotes it (reason kReads)
+  kPinned,           // hot and pinned: never demoted
+  kUntilIdle,        // hot: demoted for idleness at due_ns unless used again
+  kNeverIdle,        // hot, cold_after < 0: only the watermark can move it
+  kNeedsReads,       // cold: promoted after reads_needed more reads in the window
+  kNoRoom,           // cold, read enough, but promoting it would cross the high watermark
+  kNoReadPromotion,  // cold, promote_reads = 0: only a write or a request brings it back
+  kDamaged,          // never moved
+};
+// "demote", "promote", "pinned", "until-idle", "never-idle", "needs-reads",
+// "no-room", "no-read-promotion", "damaged".
+const char* OutlookName(Outlook o);
+
+struct ObjectOutlook {
+  Outlook outlook = Outlook::kUntilIdle;
+  MoveReason reason = MoveReason::kNone;  // kDemote, kPromote: why
+  int64_t due_ns = 0;                     // kUntilIdle: when it becomes idle
+  uint32_t reads_needed = 0;              // kNeedsReads
+};
+
+// The object's reads in its promote window at now_ns (0 once it is over).
+uint32_t ReadsInWindow(const ObjectInfo& o, int64_t promote_window_ns, int64_t now_ns);
+
+// `plan` is PlanTiering's for all objects at now_ns (with the pending hints).
+ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinned,
+                        const PolicyConfig& config, int64_t promote_window_ns, int64_t now_ns);
 
 }  // namespace tierfs

@@ -33,7 +33,7 @@ Status ObjectStore::WriteColdCopy(File* hot, uint64_t size, const std::string& t
   return Status::OK();
 }
 
-Status ObjectStore::Demote(ObjectKey key) {
+Status ObjectStore::Demote(ObjectKey key, MoveReason why) {
   TIERFS_RETURN_IF_ERROR(CheckWritable());
   std::shared_ptr<File> hot;
   uint64_t version, size;
@@ -90,6 +90,8 @@ Status ObjectStore::Demote(ObjectKey key) {
   e.cold.reset();
   e.dir_dirty = false;
   e.reads = 0;
+  e.last_move = why;
+  e.last_move_ns = env_->NowNanos();
   ++demotions_;
   return Status::OK();
 }
@@ -114,7 +116,7 @@ Status ObjectStore::WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::s
   return out->Sync();
 }
 
-Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
+Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp, MoveReason why) {
   const std::string final_path = HotPath(key);
   Status st = env_->Rename(tmp, final_path);
   if (!st.ok()) {
@@ -140,6 +142,8 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp) {
   e.cold.reset();
   e.hot.reset();
   e.version = ++next_version_;
+  e.last_move = why;
+  e.last_move_ns = env_->NowNanos();
   ++promotions_;
   promote_hints_.erase(key);
   if (!unlinked.ok() && !unlinked.IsNotFound()) return unlinked;
@@ -170,7 +174,7 @@ Status ObjectStore::PromoteWithLockHeld(ObjectKey key) {
   TIERFS_ASSIGN_OR_RETURN(auto h, ColdHandleFor(key));
   const std::string tmp = TempPath(HotPath(key));
   TIERFS_RETURN_IF_ERROR(CopyColdToHot(*h, gen, tmp));
-  return SwapInHot(key, tmp);
+  return SwapInHot(key, tmp, MoveReason::kWrite);
 }
 
 Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::string& tmp,
@@ -185,7 +189,7 @@ Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::string& tmp,
   return Status::Busy("object changed while it was being moved; left where it was");
 }
 
-Status ObjectStore::Promote(ObjectKey key) {
+Status ObjectStore::Promote(ObjectKey key, MoveReason why) {
   TIERFS_RETURN_IF_ERROR(CheckWritable());
   std::shared_ptr<ColdHandle> h;
   uint64_t gen;
@@ -204,7 +208,7 @@ Status ObjectStore::Promote(ObjectKey key) {
   TIERFS_RETURN_IF_ERROR(LockIfUnchanged(key, tmp, &object_lock, [&](const Entry& e) {
     return e.tier == Tier::kCold && e.generation == gen;
   }));
-  return SwapInHot(key, tmp);
+  return SwapInHot(key, tmp, why);
 }
 
 Status ObjectStore::Verify(ObjectKey key) {

@@ -27,7 +27,7 @@ _tierfs() {
   local flags="--help" paths=files
   COMPREPLY=()
   if ((COMP_CWORD == 1)); then
-    mapfile -t COMPREPLY < <(compgen -W "mount status where pin unpin migrate umount fsck" -- "$cur")
+    mapfile -t COMPREPLY < <(compgen -W "mount status where explain pin unpin migrate umount fsck" -- "$cur")
     return
   fi
   case ${COMP_WORDS[1]} in
@@ -49,8 +49,8 @@ _tierfs() {
       flags="-f -o --list-options --help"
       paths=dirs
       ;;
-    status) flags="--json --help" paths=dirs ;;
-    where) flags="--json --help" ;;
+    status) flags="--json --watch --count --help" paths=dirs ;;
+    where | explain) flags="--json --help" ;;
     pin | unpin) ;;
     migrate)
       if [[ $prev == --to ]]; then

@@ -12,8 +12,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "common/temp_dir.h"
+#include "fusefs/explain.h"
 #include "fusefs/fsck.h"
 #include "store/fault_env.h"
 #include "store/test_util.h"
@@ -304,6 +306,62 @@ TEST_F(FilesystemTest, ControlXattrsPinMigrateAndReport) {
   EXPECT_TRUE(fs_->store().IsPinned(ino));  // pins persist
 }
 
+TEST_F(FilesystemTest, ReadsAndWritesAreCountedByTier) {
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::TextBytes(kChunk, 11));
+  Write(ino, 2 * kChunk, test::TextBytes(kChunk, 12));  // chunk 1 is a hole
+  const Metrics& m = fs_->metrics();
+  EXPECT_EQ(m.written_bytes(), 2 * kChunk);
+  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.migrate", "cold", 0).ok());
+  (void)Read(ino, 0, 3 * kChunk);
+  EXPECT_EQ(m.read_bytes(ReadSource::kCold), 2 * kChunk);
+  EXPECT_EQ(m.read_bytes(ReadSource::kHole), kChunk);
+  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.migrate", "hot", 0).ok());
+  (void)Read(ino, 0, kChunk);
+  EXPECT_EQ(m.read_bytes(ReadSource::kHot), kChunk);
+}
+
+TEST_F(FilesystemTest, ExplainNamesEachChunkTierAndReason) {
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::TextBytes(2 * kChunk, 13));
+  ASSERT_TRUE(fs_->store().Demote({ino, 1}).ok());
+  auto e = fs_->GetXattr(ino, "user.tierfs.explain");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_NE(e->find("\"index\":0,\"tier\":\"hot\""), std::string::npos) << *e;
+  EXPECT_NE(e->find("\"index\":1,\"tier\":\"cold\""), std::string::npos) << *e;
+  EXPECT_NE(e->find("\"reason\":\"request\""), std::string::npos) << *e;
+  EXPECT_NE(e->find("\"reason\":\"new\""), std::string::npos) << *e;
+  EXPECT_NE(e->find("\"outlook\":\"never-idle\""), std::string::npos) << *e;  // cold_after < 0
+  EXPECT_NE(e->find("],\"next_chunk\":null}"), std::string::npos) << *e;
+  // From chunk 1 on: chunk 0 is left out.
+  auto from1 = fs_->GetXattr(ino, "user.tierfs.explain@1");
+  ASSERT_TRUE(from1.ok());
+  EXPECT_EQ(from1->find("\"index\":0,"), std::string::npos) << *from1;
+  EXPECT_NE(from1->find("\"index\":1,"), std::string::npos) << *from1;
+  EXPECT_EQ(fs_->GetXattr(ino, "user.tierfs.explain@x").status().posix_errno(), EINVAL);
+}
+
+TEST_F(FilesystemTest, ExplainPagesStayUnderTheXattrLimit) {
+  uint64_t ino = NewFile("big");
+  for (uint64_t i = 0; i < 400; ++i) Write(ino, i * kChunk, test::TextBytes(10, 14));
+  std::string name = "user.tierfs.explain";
+  std::set<uint64_t> seen;
+  for (int page = 0; page < 100; ++page) {
+    auto e = fs_->GetXattr(ino, name);
+    ASSERT_TRUE(e.ok());
+    EXPECT_LE(e->size(), kMaxExplainBytes);
+    for (size_t p = e->find("{\"index\":"); p != std::string::npos;
+         p = e->find("{\"index\":", p + 1)) {
+      seen.insert(std::stoull(e->substr(p + 9)));
+    }
+    const size_t at = e->rfind("\"next_chunk\":");
+    const std::string next = e->substr(at + 13);
+    if (next.rfind("null", 0) == 0) break;
+    name = "user.tierfs.explain@" + next.substr(0, next.size() - 1);
+  }
+  EXPECT_EQ(seen.size(), 400u);
+}
+
 TEST_F(FilesystemTest, NewNodesBelongToTheCallerWithItsUmask) {
   auto st = fs_->MakeNode(kRootIno, "d", S_IFDIR | 0777, 0, Caller{1000, 2000, 022, {}, {}});
   ASSERT_TRUE(st.ok());
@@ -416,12 +474,23 @@ TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
   EXPECT_TRUE(c.allow_other);
   EXPECT_EQ(c.cold_dir, "/c");
   EXPECT_EQ(c.fuse_options, (std::vector<std::string>{"allow_other", "fsname=x"}));
+  ASSERT_TRUE(ApplyMountOptions("metrics_file=/var/lib/node/tierfs.prom,metrics_interval=15,"
+                                "metrics=127.0.0.1:9477",
+                                &c)
+                  .ok());
+  EXPECT_EQ(c.metrics_file, "/var/lib/node/tierfs.prom");
+  EXPECT_EQ(c.metrics_interval, 15u);
+  EXPECT_EQ(c.metrics_addr, "127.0.0.1");
+  EXPECT_EQ(c.metrics_port, 9477u);
   for (const char* bad :
        {"bogus", "bogus=1", "cold_after=abc", "cold_after=-1", "hot_capacity=12Q", "hot_high=0",
         "hot_high=101", "compress=zstd:99", "compress=lz4", "chunk_size=3000", "chunk_size=128M",
         "log_level=loud", "meta_sync=sometimes", "cold_dir=relative", "hot_high=50,hot_low=60",
         "cold_after=9000000001", "cold_after=18446744073709551615", "nodiratimes", "cold_after",
-        "ro=1", "comment"}) {
+        "ro=1", "comment", "metrics_file=rel.prom", "metrics_file=/m.txt", "metrics_interval=5",
+        "metrics_interval=0,metrics_file=/m.prom", "metrics_interval=3601,metrics_file=/m.prom",
+        "metrics=127.0.0.1", "metrics=:9477", "metrics=localhost:9477", "metrics=127.0.0.1:0",
+        "metrics=127.0.0.1:65536", "metrics=[::1]:9477"}) {
     MountConfig m;
     Status st = ApplyMountOptions(bad, &m);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -107,7 +108,40 @@ TEST(MigratorTest, FullColdTierBacksOffInsteadOfRetryingEveryObject) {
   EXPECT_EQ(store.stats().cold_objects, 5u);
 }
 
-TEST(MigratorTest, RateLimitSpacesMovesOut) {
+
+
+TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
+  TempDir dir;
+  auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
+  ASSERT_TRUE(s.ok());
+  ObjectStore& store = **s;
+  ASSERT_TRUE(store.Write({1, 0}, 0, TextBytes(1000, 5)).ok());
+  ASSERT_TRUE(store.Write({2, 0}, 0, TextBytes(3000, 6)).ok());
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kNone);
+  PolicyConfig c;
+  c.cold_after_ns = 0;
+  c.promote_reads = 1;
+  Migrator m(&store, c, MigratorOptions{});
+  m.RunOnce();
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kIdle);
+  EXPECT_GT(store.Stat({1, 0})->last_move_ns, 0);
+  EXPECT_EQ(m.stats().demoted_bytes, 4000u);
+  std::vector<std::byte> buf(10);
+  ASSERT_TRUE(store.Read({2, 0}, 0, buf).ok());  // one read promotes (promote_reads = 1)
+  EXPECT_EQ(store.PromoteHints(), (std::vector<ObjectKey>{ObjectKey{2, 0}}));
+  m.RunOnce();
+  EXPECT_EQ(store.Stat({2, 0})->tier, Tier::kHot);
+  EXPECT_EQ(store.Stat({2, 0})->last_move, MoveReason::kReads);
+  EXPECT_EQ(m.stats().promoted_bytes, 3000u);
+  EXPECT_EQ(m.stats().failed_moves, 0u);
+  // A write into a cold object and an explicit request record theirs.
+  ASSERT_TRUE(store.Write({1, 0}, 0, TextBytes(10, 7)).ok());
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kWrite);
+  ASSERT_TRUE(store.Demote({1, 0}).ok());
+  EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kRequest);
+}
+
+TEST(MigratorTest, RateLimitSpacesMovesOutAndTheQueuedOnesAreVisible) {
   TempDir dir;
   auto s = ObjectStore::Open(Env::Default(), dir.path() + "/s", Options());
   ASSERT_TRUE(s.ok());
@@ -117,15 +151,25 @@ TEST(MigratorTest, RateLimitSpacesMovesOut) {
   PolicyConfig c;
   c.cold_after_ns = 0;
   // 4 x 100 kB at 1 MB/s: the pass cannot end before ~0.3 s (the last move
-  // is not waited for).
+  // is not waited for); meanwhile the later moves wait in the pass.
   Migrator m(&store, c, MigratorOptions{.rate_bytes_per_sec = 1000000});
   auto t0 = std::chrono::steady_clock::now();
-  m.RunOnce();
+  std::thread pass([&] { m.RunOnce(); });
+  std::optional<QueuedMove> last;
+  for (int i = 0; i < 2000 && !(last = m.QueuedMoveOf({4, 0})); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  pass.join();
   auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(m.stats().demoted, 4u);
   EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+  ASSERT_TRUE(last.has_value());
+  EXPECT_TRUE(last->demote);
+  EXPECT_EQ(last->reason, MoveReason::kIdle);
+  EXPECT_LE(last->ahead, 3u);
+  EXPECT_FALSE(m.QueuedMoveOf({4, 0}).has_value());
+  EXPECT_EQ(m.stats().queued, 0u);
 }
-
 
 // An Env whose clock throws while armed: a migrator pass that calls it
 // throws from inside the store's Env, as a bug or bad_alloc would.

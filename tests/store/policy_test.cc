@@ -1,4 +1,5 @@
-// PlanTiering: idle demotion, watermarks, pins, promotion hints.
+// PlanTiering: idle demotion, watermarks, pins, promotion hints; the
+// reasons of its demotions and OutlookOf's reading of a plan.
 #include "store/policy.h"
 
 #include <gtest/gtest.h>
@@ -90,6 +91,70 @@ TEST(PolicyTest, DamagedObjectsAreNotPromoted) {
   std::vector<ObjectInfo> objs = {o};
   std::vector<ObjectKey> hints = {{1, 0}};
   EXPECT_TRUE(PlanTiering(objs, {}, hints, c, kSec).promote.empty());
+}
+
+TEST(PolicyTest, IdleDemotionsComeFirstAndCarryTheirReason) {
+  PolicyConfig c;
+  c.cold_after_ns = 50 * kSec;
+  c.hot_capacity = 1000;
+  c.hot_high_pct = 50;
+  c.hot_low_pct = 40;
+  // 1 is idle; 2..4 are not, and 800 hot bytes after it is gone are over
+  // 500: 2 and 3 go (down to 300 <= 400).
+  std::vector<ObjectInfo> objs = {Obj(1, Tier::kHot, 200, 0), Obj(2, Tier::kHot, 200, 60 * kSec),
+                                  Obj(3, Tier::kHot, 300, 70 * kSec),
+                                  Obj(4, Tier::kHot, 300, 80 * kSec)};
+  TieringPlan p = PlanTiering(objs, {}, {}, c, 100 * kSec);
+  ASSERT_EQ(p.demote.size(), 3u);
+  EXPECT_EQ(p.idle_demotions, 1u);
+  EXPECT_EQ(p.DemoteReason(0), MoveReason::kIdle);
+  EXPECT_EQ(p.DemoteReason(1), MoveReason::kWatermark);
+  EXPECT_EQ(p.demote[1].group, 2u);
+  EXPECT_EQ(HighWatermark(c), 500u);
+  EXPECT_EQ(LowWatermark(c), 400u);
+}
+
+TEST(PolicyTest, OutlookReadsThePlanBackForOneObject) {
+  constexpr int64_t kWindow = 60 * kSec;
+  const int64_t now = 100 * kSec;
+  PolicyConfig c;
+  c.cold_after_ns = 50 * kSec;
+  c.promote_reads = 2;
+  ObjectInfo idle = Obj(1, Tier::kHot, 100, 0);
+  ObjectInfo fresh = Obj(2, Tier::kHot, 100, 90 * kSec);
+  ObjectInfo pinned = Obj(3, Tier::kHot, 100, 0);
+  ObjectInfo read_once = Obj(4, Tier::kCold, 100, 95 * kSec, 1);
+  read_once.read_window_start_ns = 95 * kSec;
+  ObjectInfo read_long_ago = Obj(5, Tier::kCold, 100, 0, 1);  // its window is over
+  ObjectInfo read_twice = Obj(6, Tier::kCold, 100, 95 * kSec, 2);
+  read_twice.read_window_start_ns = 90 * kSec;
+  std::vector<ObjectInfo> objs = {idle, fresh, pinned, read_once, read_long_ago, read_twice};
+  std::vector<ObjectKey> hints = {{6, 0}};
+  TieringPlan p = PlanTiering(objs, {3}, hints, c, now);
+  auto outlook = [&](const ObjectInfo& o, bool is_pinned = false) {
+    return OutlookOf(o, p, is_pinned, c, kWindow, now);
+  };
+  EXPECT_EQ(outlook(idle).outlook, Outlook::kDemote);
+  EXPECT_EQ(outlook(idle).reason, MoveReason::kIdle);
+  EXPECT_EQ(outlook(fresh).outlook, Outlook::kUntilIdle);
+  EXPECT_EQ(outlook(fresh).due_ns, 140 * kSec);
+  EXPECT_EQ(outlook(pinned, true).outlook, Outlook::kPinned);
+  EXPECT_EQ(outlook(read_once).outlook, Outlook::kNeedsReads);
+  EXPECT_EQ(outlook(read_once).reads_needed, 1u);
+  EXPECT_EQ(outlook(read_long_ago).reads_needed, 2u);
+  EXPECT_EQ(outlook(read_twice).outlook, Outlook::kPromote);
+  EXPECT_EQ(outlook(read_twice).reason, MoveReason::kReads);
+  // With a capacity the promotion would cross: no room.
+  c.hot_capacity = 300;  // high watermark 270 < 200 hot after the plan + 100
+  p = PlanTiering(objs, {3}, hints, c, now);
+  EXPECT_EQ(outlook(read_twice).outlook, Outlook::kNoRoom);
+  c.promote_reads = 0;
+  EXPECT_EQ(outlook(read_once).outlook, Outlook::kNoReadPromotion);
+  c.cold_after_ns = -1;
+  EXPECT_EQ(outlook(fresh).outlook, Outlook::kNeverIdle);
+  ObjectInfo damaged = read_once;
+  damaged.damaged = true;
+  EXPECT_EQ(outlook(damaged).outlook, Outlook::kDamaged);
 }
 
 }  // namespace

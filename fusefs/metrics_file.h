@@ -1,0 +1,56 @@
+// MetricsFile: keeps a Prometheus textfile (for node_exporter's textfile
+// collector, -o metrics_file=PATH) up to date: every interval, and once more
+// when stopped (unmount), it renders the exposition and replaces PATH
+// atomically — written to a temp file in the same directory (a name the
+// collector ignores: not *.prom) and renamed over PATH, so a scrape sees
+// the old file or the new one, never a part. No fsync: the file is
+// rewritten every few seconds and worthless after a crash.
+//
+// The file is mode 0644 so a collector running as another user can read
+// it; that is why it is written with plain POSIX calls and not through the
+// store's Env (whose files are 0600, and which is for the store's data).
+//
+// Thread-safety: Start and Stop from one thread (the daemon's main
+// thread); the writer thread calls `render`, which must be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "compress/status.h"
+
+namespace tierfs {
+
+class MetricsFile {
+ public:
+  MetricsFile(std::string path, std::chrono::milliseconds interval,
+              std::function<std::string()> render);
+  ~MetricsFile();  // Stop()
+  MetricsFile(const MetricsFile&) = delete;
+  MetricsFile& operator=(const MetricsFile&) = delete;
+
+  // Writes the file once (an error here, such as a missing directory, is
+  // the mount's error) and starts the thread that rewrites it.
+  Status Start();
+  // Stops the thread and writes the file a last time; idempotent.
+  void Stop();
+  // Renders and replaces the file now.
+  Status WriteNow();
+
+ private:
+  void Loop();
+
+  const std::string path_;
+  const std::chrono::milliseconds interval_;
+  const std::function<std::string()> render_;
+  std::mutex mu_;  // guards stop_
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tierfs
