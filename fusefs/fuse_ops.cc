@@ -179,6 +179,11 @@ void OpInit(void*, fuse_conn_info* conn) {
   // separate setattr; lookups of "." and ".." serve file handles (NFS).
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_EXPORT_SUPPORT) conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+  // Lookups and readdirs in one directory may run at once (the namespace is
+  // thread-safe). libfuse 3.14 never passes this on to the kernel (its INIT
+  // reply lacks FUSE_PARALLEL_DIROPS even when asked; later libfuse passes
+  // it): asked for all the same, so that a newer libfuse grants it.
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->max_write = kMaxIo;
   conn->max_read = kMaxRead;
