@@ -173,7 +173,6 @@ void ReplyStatus(fuse_req_t req, const Status& s, const char* op, fuse_ino_t ino
 void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
-  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   // O_TRUNC arrives with the open (Filesystem::Open truncates), not as a
   // separate setattr; lookups of "." and ".." serve file handles (NFS).
@@ -397,12 +396,16 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
       fuse_reply_buf(req, nullptr, 0);
       return;
     }
-    // Splice pays when there is a file to splice from; bytes already in our
-    // memory (cold frames, zeros) go out with one writev instead, as a
-    // splice would first copy them into a pipe.
+    // Splice pays when there is a file to splice from (the object file's
+    // pages go to the pipe by reference, and the kernel copies them once
+    // into the FUSE file's pages); bytes already in our memory (cold
+    // frames, zeros) go out with one writev instead, as a splice would first
+    // copy them into a pipe. Not SPLICE_MOVE: stealing the object file's
+    // pages (unmap, uncharge, re-insert) measured ~1.45x slower than the copy
+    // on a 256 MiB sequential read.
     const bool from_file = std::any_of(r->view().begin(), r->view().end(),
                                        [](const ReadPiece& p) { return p.file != nullptr; });
-    fuse_reply_data(req, &pv.vec, from_file ? FUSE_BUF_SPLICE_MOVE : FUSE_BUF_NO_SPLICE);
+    fuse_reply_data(req, &pv.vec, from_file ? fuse_buf_copy_flags{} : FUSE_BUF_NO_SPLICE);
   });
 }
 

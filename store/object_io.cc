@@ -36,7 +36,7 @@ Result<std::shared_ptr<const CachedFrame>> ObjectStore::DecodeFrame(const ColdHa
 
 void ObjectStore::DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen,
                               uint64_t offset, size_t len) {
-  if (!decode_ahead_ || len == 0) return;
+  if (decode_ahead_depth_ == 0 || len == 0) return;
   const uint64_t fs = h->reader->frame_size();
   const int64_t first = static_cast<int64_t>(offset / fs);
   const int64_t last = static_cast<int64_t>((offset + len - 1) / fs);
@@ -46,11 +46,12 @@ void ObjectStore::DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen
   if (last == before || (first != before && first != before + 1)) return;
   const auto frames = static_cast<int64_t>(h->reader->frame_count());
   for (int64_t i = last + 1; i <= last + decode_ahead_depth_ && i < frames; ++i) {
-    decode_ahead_->Submit(AheadJob{h, gen, static_cast<uint32_t>(i)});
+    read_ahead_->Submit(AheadJob{h, gen, static_cast<uint32_t>(i), ObjectKey{}});
   }
 }
 
 void ObjectStore::RunAheadJob(AheadJob& job) {
+  if (!job.handle) return HotWillNeed(job.key);
   if (!cache_.TryBegin(job.gen, job.frame)) return;  // cached, or being decoded
   auto frame = DecodeFrame(*job.handle, job.frame);
   cache_.End(job.gen, job.frame, frame.ok() ? *frame : nullptr);
@@ -130,6 +131,12 @@ Result<std::shared_ptr<File>> ObjectStore::HotFile(ObjectKey key) {
 }
 
 void ObjectStore::WillNeed(ObjectKey key) {
+  AheadJob job;
+  job.key = key;
+  read_ahead_->Submit(std::move(job));  // dropped when the queue is full: a hint
+}
+
+void ObjectStore::HotWillNeed(ObjectKey key) {
   std::shared_lock object_lock(LockFor(key));
   {
     std::lock_guard lock(mu_);

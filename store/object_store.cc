@@ -66,11 +66,9 @@ ObjectStore::ObjectStore(Env* env, std::string dir, const StoreOptions& opts)
       table_(std::make_unique<Table>()) {
   decode_ahead_depth_ = std::min<int64_t>(opts.decode_ahead_frames,
                                           opts.frame_cache_bytes / opts.frame_size / 8);
-  if (decode_ahead_depth_ > 0) {
-    const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
-    decode_ahead_ = std::make_unique<WorkerPool<AheadJob>>(
-        threads, [this](AheadJob& job) { RunAheadJob(job); });
-  }
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  read_ahead_ = std::make_unique<WorkerPool<AheadJob>>(
+      threads, [this](AheadJob& job) { RunAheadJob(job); });
 }
 
 ObjectStore::~ObjectStore() = default;

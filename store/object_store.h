@@ -149,6 +149,8 @@ class ObjectStore {
   // Has the OS read a hot object's file into the page cache in the
   // background (a sequential reader is about to reach it); nothing for a
   // missing object or a cold one (whose file is read ahead when opened).
+  // Queued for the read-ahead workers: the hint itself allocates and maps
+  // the pages, which is no work for the request that gives it.
   void WillNeed(ObjectKey key);
   Status Truncate(ObjectKey key, uint64_t size);
   // Frees [offset, offset+len) of a hot object (cold ones are promoted).
@@ -239,11 +241,15 @@ class ObjectStore {
   // After a read of [offset, offset + len) of a cold object: when the reads
   // of this handle go in order and this one entered a new frame, queues the
   // next decode_ahead_depth_ frames for the workers.
+  // A read-ahead worker's job: decode frame `frame` of a cold object
+  // (handle set), or have hot object `key` read into the page cache.
   struct AheadJob {
     std::shared_ptr<ColdHandle> handle;
     uint64_t gen = 0;
     uint32_t frame = 0;
+    ObjectKey key;
   };
+  void HotWillNeed(ObjectKey key);
   void DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen, uint64_t offset,
                    size_t len);
   void RunAheadJob(AheadJob& job);  // on a worker: decode one frame unless cached or claimed
@@ -318,9 +324,9 @@ class ObjectStore {
   std::atomic<uint64_t> temp_counter_{0};
   std::atomic<uint32_t> promote_reads_{0};
   std::atomic<uint64_t> frames_decoded_{0}, frames_decoded_ahead_{0};
-  int64_t decode_ahead_depth_ = 0;
+  int64_t decode_ahead_depth_ = 0;  // 0: no frames decoded ahead
   // Declared last: its threads stop (joined) before anything they use goes.
-  std::unique_ptr<WorkerPool<AheadJob>> decode_ahead_;  // null: no read-ahead
+  std::unique_ptr<WorkerPool<AheadJob>> read_ahead_;
 };
 
 }  // namespace tierfs
