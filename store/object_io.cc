@@ -383,10 +383,7 @@ Status ObjectStore::SyncGroup(uint64_t group) {
   std::vector<ObjectKey> keys;
   {
     std::lock_guard lock(mu_);
-    for (auto it = table_->lower_bound(ObjectKey{group, 0});
-         it != table_->end() && it->first.group == group; ++it) {
-      keys.push_back(it->first);
-    }
+    ForEachInGroup(*table_, group, [&](ObjectKey k, const Entry&) { keys.push_back(k); });
   }
   return SyncKeys(keys);
 }

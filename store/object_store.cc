@@ -329,22 +329,17 @@ std::vector<ObjectInfo> ObjectStore::List() const {
 std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
   std::lock_guard lock(mu_);
   std::vector<ObjectInfo> out;
-  for (auto it = table_->lower_bound(ObjectKey{group, 0});
-       it != table_->end() && it->first.group == group; ++it) {
-    out.push_back(InfoOf(it->first, it->second));
-  }
+  ForEachInGroup(*table_, group, [&](ObjectKey k, const Entry& e) { out.push_back(InfoOf(k, e)); });
   return out;
 }
 
 GroupUsage ObjectStore::UsageOf(uint64_t group) const {
   GroupUsage u;  // (no ListGroup: a getattr asks, and must not allocate)
   std::lock_guard lock(mu_);
-  for (auto it = table_->lower_bound(ObjectKey{group, 0});
-       it != table_->end() && it->first.group == group; ++it) {
-    const Entry& e = it->second;
+  ForEachInGroup(*table_, group, [&](ObjectKey, const Entry& e) {
     (e.tier == Tier::kHot ? u.hot_bytes : u.cold_bytes) += e.logical_size;
     u.stored_bytes += e.stored;
-  }
+  });
   return u;
 }
 

@@ -90,4 +90,14 @@ struct ObjectStore::Entry {
 // Ordered, so that all objects of a group are one range.
 struct ObjectStore::Table : std::map<ObjectKey, Entry> {};
 
+// Calls fn(key, entry) for every object of `group`, in index order. The
+// caller holds ObjectStore::mu_.
+template <class Table, class Fn>
+void ForEachInGroup(Table& table, uint64_t group, Fn&& fn) {
+  for (auto it = table.lower_bound(ObjectKey{group, 0});
+       it != table.end() && it->first.group == group; ++it) {
+    fn(it->first, it->second);
+  }
+}
+
 }  // namespace tierfs
