@@ -36,7 +36,7 @@ Filesystem::SetAttrRequest SizeTo(uint64_t size) {
 class FilesystemTest : public ::testing::Test {
  protected:
   void SetUp() override { Mount(); }
-  void Mount(MountConfig c = {}, Env* env = Env::Default()) {
+  void Mount(MountConfig c = {}, Env* env = Env::Default(), const MetadataWrap& wrap = nullptr) {
     fs_.reset();
     c.store_dir = dir_.path() + "/store";
     if (c.chunk_size == 0 && !created_) c.chunk_size = kChunk;
@@ -44,7 +44,7 @@ class FilesystemTest : public ::testing::Test {
     c.cache_size = 1 << 20;
     c.policy.cold_after_ns = -1;  // the migrator moves nothing: tests move data explicitly
     c.policy.promote_reads = 0;
-    auto fs = Filesystem::Open(c, env);
+    auto fs = Filesystem::Open(c, env, wrap);
     ASSERT_TRUE(fs.ok()) << fs.status().ToString();
     fs_ = std::move(fs).value();
     created_ = true;
@@ -149,18 +149,12 @@ class AfterGetAttr : public MetadataStoreWrapper {
 TEST_F(FilesystemTest, TimesDoNotGoBackWhenAWriteBackCommitsDuringAGetattr) {
   AfterGetAttr* hook = nullptr;
   MountConfig c;
-  c.store_dir = dir_.path() + "/store";
-  c.chunk_size = kChunk;
   c.atime = AtimeMode::kStrictatime;  // every read moves atime
-  c.policy.cold_after_ns = -1;
-  fs_.reset();
-  auto fs = Filesystem::Open(c, Env::Default(), [&](std::unique_ptr<MetadataStore> m) {
+  Mount(c, Env::Default(), [&](std::unique_ptr<MetadataStore> m) {
     auto w = std::make_unique<AfterGetAttr>(std::move(m));
     hook = w.get();
     return w;
   });
-  ASSERT_TRUE(fs.ok()) << fs.status().ToString();
-  fs_ = std::move(fs).value();
   uint64_t ino = NewFile("f");
   Write(ino, 0, test::RandomBytes(100, 40));
   ASSERT_TRUE(fs_->SyncAll().ok());
@@ -186,6 +180,14 @@ TEST_F(FilesystemTest, TimesDoNotGoBackWhenAWriteBackCommitsDuringAGetattr) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->st_atim.tv_nsec, cached->st_atim.tv_nsec);
   EXPECT_EQ(st->st_atim.tv_sec, cached->st_atim.tv_sec);
+  // And that is what the store holds, after a remount.
+  Mount();
+  st = fs_->GetAttr(ino);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->st_atim.tv_sec, cached->st_atim.tv_sec);
+  EXPECT_EQ(st->st_atim.tv_nsec, cached->st_atim.tv_nsec);
+  EXPECT_EQ(st->st_mtim.tv_sec, cached->st_mtim.tv_sec);
+  EXPECT_EQ(st->st_mtim.tv_nsec, cached->st_mtim.tv_nsec);
 }
 
 // The kernel's readahead stops at the end of each object file; a reader

@@ -22,6 +22,16 @@ StoreOptions SmallOptions() { return test::TestStoreOptions(64 << 10, 1 << 20); 
 
 using ObjectStoreTest = test::StoreTest;
 
+constexpr size_t kFrame = 64 << 10;  // SmallOptions' and the fixture's frame size
+
+// Ten frames of text written to k and demoted; returns the bytes.
+std::vector<std::byte> TenColdFrames(ObjectStore& store, ObjectKey k, int seed) {
+  auto data = TextBytes(10 * kFrame, seed);
+  EXPECT_TRUE(store.Write(k, 0, data).ok());
+  EXPECT_TRUE(store.Demote(k).ok());
+  return data;
+}
+
 TEST_F(ObjectStoreTest, WriteThenReadHot) {
   auto data = RandomBytes(300000, 1);
   ObjectKey k{7, 3};
@@ -89,10 +99,8 @@ TEST_F(ObjectStoreTest, DemoteCompressesAndReadsBackIdentically) {
 }
 
 TEST_F(ObjectStoreTest, SequentialColdReadDecompressesEachFrameOnce) {
-  auto data = TextBytes(10 * (64 << 10), 4);
   ObjectKey k{3, 0};
-  ASSERT_TRUE(store_->Write(k, 0, data).ok());
-  ASSERT_TRUE(store_->Demote(k).ok());
+  const auto data = TenColdFrames(*store_, k, 4);
   std::vector<std::byte> buf(4096);
   for (uint64_t off = 0; off < data.size(); off += buf.size()) {
     ASSERT_TRUE(store_->Read(k, off, buf).ok());
@@ -108,11 +116,8 @@ TEST_F(ObjectStoreTest, SequentialColdReadDecompressesEachFrameOnce) {
 // Random 4 KiB reads of a cold object decode the one frame each needs, and
 // queue nothing for the decode-ahead workers (the reads are not in order).
 TEST_F(ObjectStoreTest, RandomColdReadsDecodeOneFrameEach) {
-  constexpr size_t kFrame = 64 << 10;
-  auto data = TextBytes(10 * kFrame, 7);
   ObjectKey k{5, 0};
-  ASSERT_TRUE(store_->Write(k, 0, data).ok());
-  ASSERT_TRUE(store_->Demote(k).ok());
+  const auto data = TenColdFrames(*store_, k, 7);
   std::vector<std::byte> buf(4096);
   uint64_t decoded = store_->stats().frames_decoded;
   for (size_t f : {7, 2, 9, 4, 0, 5}) {
@@ -128,11 +133,8 @@ TEST_F(ObjectStoreTest, RandomColdReadsDecodeOneFrameEach) {
 // an eighth of the 1 MiB cache) for the workers; the reader then finds them
 // decoded.
 TEST_F(ObjectStoreTest, ASequentialColdReaderFindsTheNextFramesDecodedAhead) {
-  constexpr size_t kFrame = 64 << 10;
-  auto data = TextBytes(10 * kFrame, 6);
   ObjectKey k{4, 0};
-  ASSERT_TRUE(store_->Write(k, 0, data).ok());
-  ASSERT_TRUE(store_->Demote(k).ok());
+  const auto data = TenColdFrames(*store_, k, 6);
   std::vector<std::byte> buf(4096);
   ASSERT_TRUE(store_->Read(k, 0, buf).ok());
   // Wait (not a timing assertion: only until the workers are done).
