@@ -42,7 +42,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
     }
     TIERFS_RETURN_IF_ERROR(info.status());
     if (info->damaged) {
-      return Status::Corruption("damaged cold object " + store_->ColdPath(key) + " (inode " +
+      return Status::Corruption("damaged cold object " + store_->ColdName(key) + " (inode " +
                                 std::to_string(ino) + ", chunk " + std::to_string(key.index) +
                                 ")");
     }

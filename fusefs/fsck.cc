@@ -137,7 +137,7 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
       Status v = o.damaged ? Status::Corruption("invalid header, index or footer")
                            : store.Verify(o.key);
       if (!v.ok()) {
-        add("damaged_object", store.ColdPath(o.key) + ": " + v.ToString(), path_of(o.key.group),
+        add("damaged_object", store.ColdName(o.key) + ": " + v.ToString(), path_of(o.key.group),
             Status::NotSupported("data lost"));
       }
     }

@@ -112,4 +112,12 @@ class Env {
   virtual int64_t NowNanos() = 0;
 };
 
+// An errno as a Status: ENOENT NotFound, ENOSPC/EDQUOT NoSpace, EEXIST
+// Exists, ENOMEM NoMemory, EWOULDBLOCK Busy, EIO IOError, else Posix(err).
+Status StatusFromErrno(const std::string& context, int err);
+// The directory holding a file: path up to its last '/'.
+inline std::string DirName(const std::string& path) { return path.substr(0, path.rfind('/')); }
+// The parent of a directory (trailing slashes ignored; "." for a bare name).
+std::string ParentDir(const std::string& path);
+
 }  // namespace tierfs

@@ -1,5 +1,6 @@
 // PosixEnv: the real Env over POSIX syscalls. The one place where errno is
-// turned into a Status (PosixError). Thread-safe; holds no state.
+// turned into a Status (StatusFromErrno, also used by the RADOS backend). Thread-safe; holds no
+// state.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -16,26 +17,6 @@ namespace tierfs {
 
 namespace {
 
-Status PosixError(const std::string& context, int err) {
-  switch (err) {
-    case ENOENT:
-      return Status::NotFound(context);
-    case ENOSPC:
-    case EDQUOT:
-      return Status::NoSpace(context);
-    case EEXIST:
-      return Status::Exists(context);
-    case ENOMEM:
-      return Status::NoMemory(context);
-    case EWOULDBLOCK:
-      return Status::Busy(context);
-    case EIO:
-      return Status::IOError(context, err);
-    default:
-      return Status::Posix(err, context);
-  }
-}
-
 class PosixFile final : public File {
  public:
   PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -49,7 +30,7 @@ class PosixFile final : public File {
       ssize_t n = ::pread(fd_, dst.data() + done, dst.size() - done, offset + done);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return PosixError("read " + path_, errno);
+        return StatusFromErrno("read " + path_, errno);
       }
       if (n == 0) break;
       done += static_cast<size_t>(n);
@@ -63,7 +44,7 @@ class PosixFile final : public File {
       ssize_t n = ::pwrite(fd_, src.data() + done, src.size() - done, offset + done);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return PosixError("write " + path_, errno);
+        return StatusFromErrno("write " + path_, errno);
       }
       done += static_cast<size_t>(n);
     }
@@ -71,27 +52,27 @@ class PosixFile final : public File {
   }
 
   Status Sync() override {
-    if (::fdatasync(fd_) != 0) return PosixError("fsync " + path_, errno);
+    if (::fdatasync(fd_) != 0) return StatusFromErrno("fsync " + path_, errno);
     return Status::OK();
   }
 
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
-      return PosixError("truncate " + path_, errno);
+      return StatusFromErrno("truncate " + path_, errno);
     }
     return Status::OK();
   }
 
   Result<uint64_t> Size() override {
     struct stat st;
-    if (::fstat(fd_, &st) != 0) return PosixError("stat " + path_, errno);
+    if (::fstat(fd_, &st) != 0) return StatusFromErrno("stat " + path_, errno);
     return static_cast<uint64_t>(st.st_size);
   }
 
   Status PunchHole(uint64_t offset, uint64_t len) override {
     if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                     static_cast<off_t>(len)) != 0) {
-      return PosixError("punch hole " + path_, errno);
+      return StatusFromErrno("punch hole " + path_, errno);
     }
     return Status::OK();
   }
@@ -102,7 +83,7 @@ class PosixFile final : public File {
       rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                        static_cast<off_t>(len));
     } while (rc != 0 && errno == EINTR);
-    if (rc != 0) return PosixError("allocate " + path_, errno);
+    if (rc != 0) return StatusFromErrno("allocate " + path_, errno);
     return Status::OK();
   }
 
@@ -142,42 +123,42 @@ class PosixEnv final : public Env {
     do {
       fd = ::open(path.c_str(), flags, 0600);
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return PosixError("open " + path, errno);
+    if (fd < 0) return StatusFromErrno("open " + path, errno);
     return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path));
   }
 
   Status Rename(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) {
-      return PosixError("rename " + from + " -> " + to, errno);
+      return StatusFromErrno("rename " + from + " -> " + to, errno);
     }
     return Status::OK();
   }
 
   Status Unlink(const std::string& path) override {
-    if (::unlink(path.c_str()) != 0) return PosixError("unlink " + path, errno);
+    if (::unlink(path.c_str()) != 0) return StatusFromErrno("unlink " + path, errno);
     return Status::OK();
   }
 
   Status MkDir(const std::string& path) override {
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-      return PosixError("mkdir " + path, errno);
+      return StatusFromErrno("mkdir " + path, errno);
     }
     return Status::OK();
   }
 
   Status SyncDir(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return PosixError("open dir " + path, errno);
+    if (fd < 0) return StatusFromErrno("open dir " + path, errno);
     int rc = ::fsync(fd);
     int err = errno;
     ::close(fd);
-    if (rc != 0) return PosixError("fsync dir " + path, err);
+    if (rc != 0) return StatusFromErrno("fsync dir " + path, err);
     return Status::OK();
   }
 
   Result<std::vector<std::string>> ListDir(const std::string& path) override {
     DIR* d = ::opendir(path.c_str());
-    if (d == nullptr) return PosixError("opendir " + path, errno);
+    if (d == nullptr) return StatusFromErrno("opendir " + path, errno);
     std::vector<std::string> names;
     errno = 0;
     while (struct dirent* e = ::readdir(d)) {
@@ -186,13 +167,13 @@ class PosixEnv final : public Env {
     }
     int err = errno;
     ::closedir(d);
-    if (err != 0) return PosixError("readdir " + path, err);
+    if (err != 0) return StatusFromErrno("readdir " + path, err);
     return names;
   }
 
   Result<FileStat> Stat(const std::string& path) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return PosixError("stat " + path, errno);
+    if (::stat(path.c_str(), &st) != 0) return StatusFromErrno("stat " + path, errno);
     FileStat fs;
     fs.size = static_cast<uint64_t>(st.st_size);
     fs.allocated = static_cast<uint64_t>(st.st_blocks) * 512;
@@ -203,7 +184,7 @@ class PosixEnv final : public Env {
 
   Result<FsSpace> StatFs(const std::string& path) override {
     struct statvfs sv;
-    if (::statvfs(path.c_str(), &sv) != 0) return PosixError("statfs " + path, errno);
+    if (::statvfs(path.c_str(), &sv) != 0) return StatusFromErrno("statfs " + path, errno);
     FsSpace s;
     s.total_bytes = static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize;
     s.free_bytes = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
@@ -216,13 +197,13 @@ class PosixEnv final : public Env {
 
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return PosixError("open lock " + path, errno);
+    if (fd < 0) return StatusFromErrno("open lock " + path, errno);
     return Flock(fd, path);
   }
 
   Result<std::unique_ptr<FileLock>> LockExistingFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PosixError("open lock " + path, errno);
+    if (fd < 0) return StatusFromErrno("open lock " + path, errno);
     return Flock(fd, path);
   }
 
@@ -233,7 +214,7 @@ class PosixEnv final : public Env {
       if (err == EWOULDBLOCK) {
         return Status::Busy("store is in use by another process (lock " + path + " is held)");
       }
-      return PosixError("lock " + path, err);
+      return StatusFromErrno("lock " + path, err);
     }
     return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd));
   }
@@ -246,6 +227,33 @@ class PosixEnv final : public Env {
 };
 
 }  // namespace
+
+Status StatusFromErrno(const std::string& context, int err) {
+  switch (err) {
+    case ENOENT:
+      return Status::NotFound(context);
+    case ENOSPC:
+    case EDQUOT:
+      return Status::NoSpace(context);
+    case EEXIST:
+      return Status::Exists(context);
+    case ENOMEM:
+      return Status::NoMemory(context);
+    case EWOULDBLOCK:
+      return Status::Busy(context);
+    case EIO:
+      return Status::IOError(context, err);
+    default:
+      return Status::Posix(err, context);
+  }
+}
+
+std::string ParentDir(const std::string& path) {
+  size_t slash = path.find_last_not_of('/');
+  slash = slash == std::string::npos ? std::string::npos : path.rfind('/', slash);
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 Env* Env::Default() {
   static PosixEnv env;

@@ -10,11 +10,10 @@
 
 namespace tierfs {
 
-Status ObjectStore::WriteFileCopy(File* from, uint64_t size, bool keep_holes,
-                                  const std::string& tmp) {
+Status ObjectStore::WriteFileCopy(File* from, uint64_t size, const std::string& tmp) {
   Status st = [&]() -> Status {
-    TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
-                                                                  .exclusive = true}));
+    TIERFS_ASSIGN_OR_RETURN(
+        auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true, .exclusive = true}));
     TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.io_size));
     const uint64_t step = buf.capacity();
     for (uint64_t off = 0; off < size; off += step) {
@@ -22,7 +21,7 @@ Status ObjectStore::WriteFileCopy(File* from, uint64_t size, bool keep_holes,
       TIERFS_ASSIGN_OR_RETURN(size_t got, from->PRead(off, buf.span().first(want)));
       if (got != want) return Status::Corruption("object shrank while copied: " + from->path());
       std::span<const std::byte> chunk = buf.span().first(got);
-      if (keep_holes && AllZero(chunk)) continue;  // sparse stays sparse
+      if (AllZero(chunk)) continue;  // sparse stays sparse
       TIERFS_RETURN_IF_ERROR(out->PWrite(off, chunk));
     }
     TIERFS_RETURN_IF_ERROR(out->Truncate(size));
@@ -55,35 +54,55 @@ Status ObjectStore::CopyObject(ObjectKey src, ObjectKey dst) {
     std::lock_guard lock(mu_);
     auto it = table_->find(src);
     if (it == table_->end()) return Status::NotFound("no such object to copy");
-    if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(src));
+    if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdName(src));
     tier = it->second.tier;
     size = it->second.logical_size;
     stored = it->second.stored;
   }
   if (src == dst) return Status::OK();
-  const std::string final_path = tier == Tier::kHot ? HotPath(dst) : ColdPath(dst);
-  const std::string tmp = TempPath(final_path);
   if (tier == Tier::kHot) {
+    const std::string tmp = TempPath(HotPath(dst));
     TIERFS_ASSIGN_OR_RETURN(auto from, HotFileLocked(src));
-    TIERFS_RETURN_IF_ERROR(WriteFileCopy(from.get(), size, /*keep_holes=*/true, tmp));
+    TIERFS_RETURN_IF_ERROR(WriteFileCopy(from.get(), size, tmp));
     auto st = env_->Stat(tmp);
     stored = st.ok() ? st->allocated : size;
-  } else {
-    // As stored: the compressed file, byte for byte (its frames keep their
-    // checksums; nothing is decoded).
-    TIERFS_ASSIGN_OR_RETURN(auto from, env_->Open(ColdPath(src), OpenOptions{}));
-    TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, from->Size());
-    TIERFS_RETURN_IF_ERROR(WriteFileCopy(from.get(), file_size, /*keep_holes=*/false, tmp));
-    stored = file_size;
+    return SwapInCopy(dst, tier, size, stored, [&](bool* maybe) -> Status {
+      Status renamed = env_->Rename(tmp, HotPath(dst));
+      if (!renamed.ok()) {
+        *maybe = false;
+        (void)env_->Unlink(tmp);
+        return renamed;
+      }
+      return env_->SyncDir(DirName(HotPath(dst)));
+    });
   }
-  return SwapInCopy(dst, tier, size, stored, tmp);
+  // As stored: the compressed object, byte for byte (its frames keep their
+  // checksums; nothing is decoded).
+  TIERFS_ASSIGN_OR_RETURN(auto copy, CopyColdAsStored(src, dst));
+  return SwapInCopy(dst, tier, size, copy->written(), [&](bool* maybe) {
+    Status st = copy->Commit();
+    *maybe = copy->maybe_committed();
+    return st;
+  });
+}
+
+Result<std::unique_ptr<ColdWrite>> ObjectStore::CopyColdAsStored(ObjectKey src, ObjectKey dst) {
+  TIERFS_ASSIGN_OR_RETURN(auto from, cold_->Open(src));
+  TIERFS_ASSIGN_OR_RETURN(auto out, cold_->Begin(dst));
+  TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.io_size));
+  const uint64_t step = buf.capacity();
+  for (uint64_t off = 0; off < from->size(); off += step) {
+    std::span<std::byte> chunk = buf.span().first(std::min<uint64_t>(step, from->size() - off));
+    TIERFS_RETURN_IF_ERROR(from->ReadExactAt(off, chunk));
+    TIERFS_RETURN_IF_ERROR(out->Append(chunk));
+  }
+  TIERFS_RETURN_IF_ERROR(out->Finish());
+  return out;
 }
 
 Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, uint64_t stored,
-                               const std::string& tmp) {
-  const std::string final_path = tier == Tier::kHot ? HotPath(dst) : ColdPath(dst);
+                               const std::function<Status(bool* maybe)>& publish) {
   const Tier other = tier == Tier::kHot ? Tier::kCold : Tier::kHot;
-  const std::string other_path = tier == Tier::kHot ? ColdPath(dst) : HotPath(dst);
   // Is there a dst copy in the other tier (the old dst, or a stray)?
   bool old_in_other;
   {
@@ -106,28 +125,25 @@ Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, 
     e.stray_copy = stray;
     promote_hints_.erase(dst);
   };
-  Status st = env_->Rename(tmp, final_path);
+  bool maybe = true;
+  Status st = publish(&maybe);
   if (!st.ok()) {
-    (void)env_->Unlink(tmp);
-    return st;
-  }
-  st = env_->SyncDir(DirName(final_path));
-  if (!st.ok()) {
-    // The rename is done but not durable. A dst in the same tier was
+    if (!maybe) return st;
+    // Published maybe, and not durably. A dst in the same tier was
     // replaced by it (gone), so dst is now the new copy. An old dst in the
     // other tier is still complete: withdraw the new copy and keep it.
     if (!old_in_other) {
       install(false);
+      // A cold dst holds the old copy or the new one: ask it which.
+      if (tier == Tier::kCold) ReloadCold(dst);
       return st;
     }
-    Status u = UnlinkObjectFile(final_path);
-    if (u.ok() || u.IsNotFound()) return st;
+    Status u = RemoveCopy(dst, tier);
+    if (u.ok()) return st;
     if (tier == Tier::kHot) {
       install(true);  // the new hot copy would win at recovery anyway
     } else {
-      std::lock_guard lock(mu_);
-      auto it = table_->find(dst);
-      if (it != table_->end()) it->second.stray_copy = true;
+      MarkStray(dst);
     }
     return st;
   }
@@ -138,11 +154,23 @@ Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, 
   // The new copy is durable: now the old one in the other tier goes.
   // (An old hot copy whose unlink is not yet durable would win a recovery:
   // a crash then leaves dst as it was. Either state is complete.)
-  Status unlinked = UnlinkObjectFile(other_path);
-  const bool gone = unlinked.ok() || unlinked.IsNotFound();
-  install(/*stray=*/!gone);
-  if (!gone) return unlinked;
-  return env_->SyncDir(DirName(other_path));
+  Status removed = RemoveCopy(dst, other);
+  install(/*stray=*/!removed.ok());
+  if (!removed.ok()) return removed;
+  return SyncUnlinks();
+}
+
+void ObjectStore::ReloadCold(ObjectKey key) {
+  auto h = OpenColdHandle(key);
+  std::lock_guard lock(mu_);
+  auto it = table_->find(key);
+  if (it == table_->end()) return;
+  if (!h.ok()) {
+    it->second.damaged = true;  // reads fail until the next open lists it again
+    return;
+  }
+  it->second.logical_size = (*h)->reader->logical_size();
+  it->second.stored = (*h)->object->size();
 }
 
 }  // namespace tierfs

@@ -9,9 +9,8 @@
 
 namespace tierfs {
 
-Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandle& h,
-                                                                 uint64_t gen, size_t i,
-                                                                 bool use_cache) {
+Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandle& h, uint64_t gen,
+                                                                 size_t i, bool use_cache) {
   const auto index = static_cast<uint32_t>(i);
   if (use_cache) {
     if (auto hit = cache_.Begin(gen, index)) return hit;  // else: ours to decode
@@ -21,21 +20,20 @@ Result<std::shared_ptr<const CachedFrame>> ObjectStore::GetFrame(const ColdHandl
   return frame;
 }
 
-Result<std::shared_ptr<const CachedFrame>> ObjectStore::DecodeFrame(const ColdHandle& h,
-                                                                    size_t i) {
+Result<std::shared_ptr<const CachedFrame>> ObjectStore::DecodeFrame(const ColdHandle& h, size_t i) {
   const ColdObjectReader& r = *h.reader;
   std::shared_ptr<CachedFrame> frame = cache_.NewFrame();
   TIERFS_ASSIGN_OR_RETURN(frame->buffer, pool_.Lease(r.frame_size()));
   TIERFS_ASSIGN_OR_RETURN(BufferLease scratch, pool_.Lease(r.frame_size()));
   Status st = r.ReadFrame(i, scratch.span(), frame->buffer.span());
-  if (!st.ok()) return st.WithContext(h.file->path() + " frame " + std::to_string(i));
+  if (!st.ok()) return st.WithContext(h.name + " frame " + std::to_string(i));
   frame->buffer.set_size(r.frame_logical_size(i));
   frames_decoded_.fetch_add(1, std::memory_order_relaxed);
   return std::shared_ptr<const CachedFrame>(std::move(frame));
 }
 
-void ObjectStore::DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen,
-                              uint64_t offset, size_t len) {
+void ObjectStore::DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen, uint64_t offset,
+                              size_t len) {
   if (decode_ahead_depth_ == 0 || len == 0) return;
   const uint64_t fs = h->reader->frame_size();
   const int64_t first = static_cast<int64_t>(offset / fs);
@@ -83,7 +81,7 @@ Result<size_t> ObjectStore::Read(ObjectKey key, uint64_t offset, std::span<std::
     auto it = table_->find(key);
     if (it == table_->end()) return Status::NotFound("no such object");
     Entry& e = it->second;
-    if (e.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
+    if (e.damaged) return Status::Corruption("damaged cold object " + ColdName(key));
     int64_t now = env_->NowNanos();
     if (now - e.window_start > opts_.promote_window_ns) {
       e.window_start = now;
@@ -203,9 +201,9 @@ Status ObjectStore::CreateHotWithLockHeld(ObjectKey key) {
   // The table says there is no object, so a file at this path is a
   // leftover (a failed unlink, a stray copy): start from an empty file so
   // none of its bytes show through the new object's holes.
-  TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = true,
-                                                                        .create = true,
-                                                                        .truncate = true}));
+  TIERFS_ASSIGN_OR_RETURN(
+      auto f,
+      env_->Open(HotPath(key), OpenOptions{.write = true, .create = true, .truncate = true}));
   std::lock_guard lock(mu_);
   Entry& e = (*table_)[key];
   e = Entry{};
@@ -331,11 +329,9 @@ Status ObjectStore::RemoveWithLockHeld(ObjectKey key) {
   if (stray) {
     // First the copy in the other tier, so that a failure leaves the entry
     // (and its flag) in place for a retry.
-    Status st = UnlinkObjectFile(tier == Tier::kHot ? ColdPath(key) : HotPath(key));
-    if (!st.ok() && !st.IsNotFound()) return st;
+    TIERFS_RETURN_IF_ERROR(RemoveCopy(key, tier == Tier::kHot ? Tier::kCold : Tier::kHot));
   }
-  Status st = UnlinkObjectFile(tier == Tier::kHot ? HotPath(key) : ColdPath(key));
-  if (!st.ok() && !st.IsNotFound()) return st;
+  TIERFS_RETURN_IF_ERROR(RemoveCopy(key, tier));
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
   if (it->second.in_lru) open_lru_.erase(it->second.lru_it);
@@ -351,30 +347,21 @@ Result<uint64_t> ObjectStore::RemoveGroup(uint64_t group) {
   return static_cast<uint64_t>(objects.size());
 }
 
+Status ObjectStore::RemoveCopy(ObjectKey key, Tier tier) {
+  if (tier == Tier::kCold) return cold_->Remove(key);
+  Status st = UnlinkObjectFile(HotPath(key));
+  return st.IsNotFound() ? Status::OK() : st;
+}
+
 Status ObjectStore::UnlinkObjectFile(const std::string& path) {
   Status st = env_->Unlink(path);
-  if (st.ok()) {
-    std::lock_guard lock(mu_);
-    unsynced_unlink_dirs_.insert(DirName(path));
-  }
+  if (st.ok()) unsynced_unlink_dirs_.Add(DirName(path));
   return st;
 }
 
 Status ObjectStore::SyncUnlinks() {
-  std::set<std::string> dirs;
-  {
-    std::lock_guard lock(mu_);
-    dirs.swap(unsynced_unlink_dirs_);
-  }
-  for (auto it = dirs.begin(); it != dirs.end(); ++it) {
-    Status st = env_->SyncDir(*it);
-    if (!st.ok()) {
-      std::lock_guard lock(mu_);
-      unsynced_unlink_dirs_.insert(it, dirs.end());
-      return st;
-    }
-  }
-  return Status::OK();
+  TIERFS_RETURN_IF_ERROR(unsynced_unlink_dirs_.Sync(env_));
+  return cold_->SyncRemovals();
 }
 
 Status ObjectStore::Sync(ObjectKey key) { return SyncKeys({key}); }
@@ -408,7 +395,8 @@ Status ObjectStore::SyncKeys(const std::vector<ObjectKey>& keys) {
     {
       std::lock_guard lock(mu_);
       auto it = table_->find(key);
-      if (it == table_->end() || it->second.tier == Tier::kCold) continue;  // cold: synced when written
+      if (it == table_->end() || it->second.tier == Tier::kCold)
+        continue;  // cold: synced when written
       if (it->second.dir_dirty) dirs[DirName(HotPath(key))].emplace_back(key, it->second.version);
       if (it->second.synced_version == it->second.version) continue;
       version = it->second.version;
@@ -421,7 +409,8 @@ Status ObjectStore::SyncKeys(const std::vector<ObjectKey>& keys) {
     TIERFS_RETURN_IF_ERROR(o.file->Sync());
     std::lock_guard lock(mu_);
     auto it = table_->find(o.key);
-    if (it != table_->end()) it->second.synced_version = std::max(it->second.synced_version, o.version);
+    if (it != table_->end())
+      it->second.synced_version = std::max(it->second.synced_version, o.version);
   }
   for (const auto& [dir, entries] : dirs) {
     TIERFS_RETURN_IF_ERROR(env_->SyncDir(dir));

@@ -5,47 +5,17 @@
 #include "store/object_store.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
-#include <cstdio>
 #include <set>
 
+#include "store/cold_dir.h"
 #include "store/object_store_internal.h"
 
 namespace tierfs {
 
 namespace {
 
-constexpr size_t kShards = 256;
 constexpr size_t kObjectLockStripes = 1024;
-constexpr std::string_view kTempMarker = ".tmp.";
-
-bool ParseHex(std::string_view s, uint64_t* out) {
-  if (s.size() != 16) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out, 16);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-// "<group:016x>.<index:016x>"
-bool ParseObjectName(std::string_view name, ObjectKey* key) {
-  return name.size() == 33 && name[16] == '.' && ParseHex(name.substr(0, 16), &key->group) &&
-         ParseHex(name.substr(17), &key->index);
-}
-
-std::string ShardName(size_t shard) {
-  char buf[3];
-  std::snprintf(buf, sizeof(buf), "%02zx", shard);
-  return buf;
-}
-
-std::string ParentDir(const std::string& path) {
-  size_t slash = path.find_last_not_of('/');
-  slash = slash == std::string::npos ? std::string::npos : path.rfind('/', slash);
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-size_t ShardOf(ObjectKey key) { return (ObjectKeyHash()(key) >> 24) % kShards; }
 
 std::vector<BufferClass> PoolClasses(const StoreOptions& o) {
   auto classes = BufferPool::SplitBudget(o.buffer_pool_bytes, {o.io_size, o.frame_size, o.max_io});
@@ -64,11 +34,11 @@ ObjectStore::ObjectStore(Env* env, std::string dir, const StoreOptions& opts)
       cache_(opts.frame_cache_bytes),
       object_locks_(kObjectLockStripes),
       table_(std::make_unique<Table>()) {
-  decode_ahead_depth_ = std::min<int64_t>(opts.decode_ahead_frames,
-                                          opts.frame_cache_bytes / opts.frame_size / 8);
+  decode_ahead_depth_ =
+      std::min<int64_t>(opts.decode_ahead_frames, opts.frame_cache_bytes / opts.frame_size / 8);
   const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
-  read_ahead_ = std::make_unique<WorkerPool<AheadJob>>(
-      threads, [this](AheadJob& job) { RunAheadJob(job); });
+  read_ahead_ =
+      std::make_unique<WorkerPool<AheadJob>>(threads, [this](AheadJob& job) { RunAheadJob(job); });
 }
 
 ObjectStore::~ObjectStore() = default;
@@ -97,6 +67,14 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(Env* env, const std::stri
   }
   std::unique_ptr<ObjectStore> store(new ObjectStore(env, dir, opts));
   TIERFS_RETURN_IF_ERROR(store->pool_.status());
+  if (opts.rados.pool.empty()) {
+    store->cold_ = std::make_unique<DirColdBackend>(env, opts.cold_dir, opts.read_only);
+  } else {
+    RadosOptions ro = opts.rados;
+    ro.read_only = opts.read_only;
+    TIERFS_ASSIGN_OR_RETURN(store->cold_, OpenRadosColdBackend(ro));
+  }
+  if (opts.wrap_cold_backend) store->cold_ = opts.wrap_cold_backend(std::move(store->cold_));
   if (opts.take_lock && opts.read_only) {
     // Lock out writers if there is a LOCK to take; never create it.
     auto lock = env->LockExistingFile(dir + "/LOCK");
@@ -113,16 +91,12 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(Env* env, const std::stri
 }
 
 std::string ObjectStore::HotPath(ObjectKey key) const {
-  char name[40];
-  std::snprintf(name, sizeof(name), "/%016llx.%016llx", static_cast<unsigned long long>(key.group),
-                static_cast<unsigned long long>(key.index));
-  return opts_.hot_dir + "/" + ShardName(ShardOf(key)) + name;
+  return opts_.hot_dir + "/" + ShardName(ShardOf(key)) + "/" + ObjectName(key);
 }
 
-std::string ObjectStore::ColdPath(ObjectKey key) const {
-  std::string hot = HotPath(key);
-  return opts_.cold_dir + hot.substr(opts_.hot_dir.size());
-}
+std::string ObjectStore::ColdName(ObjectKey key) const { return cold_->NameOf(key); }
+
+std::string ObjectStore::ColdTier() const { return cold_->Describe(); }
 
 std::string ObjectStore::TempPath(const std::string& final_path) {
   return final_path + std::string(kTempMarker) + std::to_string(temp_counter_.fetch_add(1));
@@ -138,30 +112,36 @@ Status ObjectStore::CheckWritable() const {
 }
 
 Status ObjectStore::Recover() {
-  for (const std::string& tier_dir : {opts_.hot_dir, opts_.cold_dir}) {
-    if (opts_.read_only) break;
-    TIERFS_RETURN_IF_ERROR(env_->MkDir(tier_dir));
-    for (size_t s = 0; s < kShards; ++s) {
-      TIERFS_RETURN_IF_ERROR(env_->MkDir(tier_dir + "/" + ShardName(s)));
-    }
-  }
   if (!opts_.read_only) {
+    TIERFS_RETURN_IF_ERROR(env_->MkDir(opts_.hot_dir));
+    for (size_t s = 0; s < kShards; ++s) {
+      TIERFS_RETURN_IF_ERROR(env_->MkDir(opts_.hot_dir + "/" + ShardName(s)));
+    }
     // Directories made above are durable only once their parents are
     // synced; an object's Sync() syncs only its shard directory. (Cheap when
     // nothing was created.)
-    std::set<std::string> parents = {opts_.hot_dir, opts_.cold_dir, ParentDir(opts_.hot_dir),
-                                     ParentDir(opts_.cold_dir)};
-    for (const std::string& d : parents) TIERFS_RETURN_IF_ERROR(env_->SyncDir(d));
+    TIERFS_RETURN_IF_ERROR(env_->SyncDir(opts_.hot_dir));
+    TIERFS_RETURN_IF_ERROR(env_->SyncDir(ParentDir(opts_.hot_dir)));
   }
   // Hot first, so that a cold duplicate of a hot object is recognised.
-  TIERFS_RETURN_IF_ERROR(ScanTier(Tier::kHot));
-  return ScanTier(Tier::kCold);
+  TIERFS_RETURN_IF_ERROR(ScanHot());
+  TIERFS_ASSIGN_OR_RETURN(std::vector<ColdListing> cold, cold_->Recover());
+  for (const ColdListing& c : cold) TIERFS_RETURN_IF_ERROR(AddCold(c));
+  return Status::OK();
 }
 
-Status ObjectStore::ScanTier(Tier tier) {
-  const std::string& tier_dir = tier == Tier::kHot ? opts_.hot_dir : opts_.cold_dir;
+ObjectStore::Entry ObjectStore::Listed(Tier tier, int64_t mtime_ns, uint64_t stored) {
+  Entry e;
+  e.tier = tier;
+  e.version = ++next_version_;
+  e.last_access = e.window_start = mtime_ns;
+  e.stored = stored;
+  return e;
+}
+
+Status ObjectStore::ScanHot() {
   for (size_t s = 0; s < kShards; ++s) {
-    std::string shard_dir = tier_dir + "/" + ShardName(s);
+    std::string shard_dir = opts_.hot_dir + "/" + ShardName(s);
     auto listed = env_->ListDir(shard_dir);
     // Read-only: a shard directory not created yet simply holds nothing.
     if (opts_.read_only && listed.status().IsNotFound()) continue;
@@ -175,36 +155,35 @@ Status ObjectStore::ScanTier(Tier tier) {
         continue;
       }
       if (!ParseObjectName(name, &key)) continue;  // not ours; fsck reports it
-      if (tier == Tier::kCold && table_->count(key)) {
-        // Crash between rename and unlink of a move: both copies are
-        // complete, and the hot one may be newer. Hot wins (read-only: in
-        // memory only, the cold file stays).
-        if (!opts_.read_only) TIERFS_RETURN_IF_ERROR(UnlinkObjectFile(path));
-        continue;
-      }
       TIERFS_ASSIGN_OR_RETURN(FileStat st, env_->Stat(path));
-      Entry e;
-      e.tier = tier;
-      e.version = ++next_version_;
-      e.last_access = st.mtime_ns;
-      e.window_start = st.mtime_ns;
-      if (tier == Tier::kHot) {
-        e.logical_size = st.size;
-        e.stored = st.allocated;
-        e.reserved = st.allocated > (st.size + 4095) / 4096 * 4096;
-      } else {
-        e.stored = st.size;
-        e.generation = next_generation_++;
-        auto h = OpenColdHandle(path);
-        if (h.ok()) {
-          e.logical_size = (*h)->reader->logical_size();
-        } else {
-          e.damaged = true;
-        }
-      }
+      Entry e = Listed(Tier::kHot, st.mtime_ns, st.allocated);
+      e.logical_size = st.size;
+      e.reserved = st.allocated > (st.size + 4095) / 4096 * 4096;
       (*table_)[key] = std::move(e);
     }
   }
+  return Status::OK();
+}
+
+Status ObjectStore::AddCold(const ColdListing& c) {
+  const ObjectKey key{c.group, c.index};
+  if (table_->count(key)) {
+    // Crash between the commit of a move and the removal of its source:
+    // both copies are complete, and the hot one may be newer. Hot wins
+    // (read-only: in memory only, the cold copy stays).
+    return opts_.read_only ? Status::OK() : cold_->Remove(key);
+  }
+  Entry e = Listed(Tier::kCold, c.mtime_ns, c.stored_bytes);
+  e.generation = next_generation_++;
+  auto h = OpenColdHandle(key);
+  if (h.ok()) {
+    e.logical_size = (*h)->reader->logical_size();
+  } else if (h.status().IsCorruption()) {
+    e.damaged = true;
+  } else {
+    return h.status();  // an I/O error is no verdict on the object
+  }
+  (*table_)[key] = std::move(e);
   return Status::OK();
 }
 
@@ -242,8 +221,7 @@ Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(ObjectKey key) {
       return it->second.hot;
     }
   }
-  TIERFS_ASSIGN_OR_RETURN(auto f,
-                          env_->Open(HotPath(key), OpenOptions{.write = !opts_.read_only}));
+  TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = !opts_.read_only}));
   std::shared_ptr<File> file(std::move(f));
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
@@ -254,13 +232,12 @@ Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(ObjectKey key) {
   return it->second.hot;
 }
 
-Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::OpenColdHandle(
-    const std::string& path) {
+Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::OpenColdHandle(ObjectKey key) {
   auto h = std::make_shared<ColdHandle>();
-  TIERFS_ASSIGN_OR_RETURN(h->file, env_->Open(path, OpenOptions{}));
-  TIERFS_ASSIGN_OR_RETURN(h->file_size, h->file->Size());
-  auto reader = ColdObjectReader::Open(h.get());
-  if (!reader.ok()) return reader.status().WithContext(path);
+  h->name = ColdName(key);
+  TIERFS_ASSIGN_OR_RETURN(h->object, cold_->Open(key));
+  auto reader = ColdObjectReader::Open(h->object.get());
+  if (!reader.ok()) return reader.status().WithContext(h->name);
   h->reader = std::move(reader).value();
   return h;
 }
@@ -275,11 +252,11 @@ Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(Obje
       return it->second.cold;
     }
   }
-  TIERFS_ASSIGN_OR_RETURN(auto h, OpenColdHandle(ColdPath(key)));
+  TIERFS_ASSIGN_OR_RETURN(auto h, OpenColdHandle(key));
   // Opened to be read: cold objects are small next to their chunk and read
-  // frame after frame, so have the kernel fetch the whole file while the
+  // frame after frame, so have the backend fetch the whole object while the
   // first frames decode.
-  h->file->WillNeed();
+  h->object->WillNeed();
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("object vanished");
@@ -293,12 +270,18 @@ Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(Obje
 
 const char* MoveReasonName(MoveReason r) {
   switch (r) {
-    case MoveReason::kNone: return "none";
-    case MoveReason::kIdle: return "idle";
-    case MoveReason::kWatermark: return "watermark";
-    case MoveReason::kReads: return "reads";
-    case MoveReason::kWrite: return "write";
-    case MoveReason::kRequest: return "request";
+    case MoveReason::kNone:
+      return "none";
+    case MoveReason::kIdle:
+      return "idle";
+    case MoveReason::kWatermark:
+      return "watermark";
+    case MoveReason::kReads:
+      return "reads";
+    case MoveReason::kWrite:
+      return "write";
+    case MoveReason::kRequest:
+      return "request";
   }
   return "none";
 }

@@ -2,13 +2,15 @@
 //
 // An object is identified by an ObjectKey (group, index) — fusefs uses
 // (inode, chunk). A hot object is a plain file under hot/<shard>/, written in
-// place; a cold object is an immutable file in the cold object format
-// (compress/FORMAT.md) under cold/<shard>/. The tier of an object is where
-// its file is; the in-memory table built at Open() is only a cache of what
-// the directories say. Every tier move is copy -> fsync -> rename -> unlink,
-// so a crash at any point leaves at least one complete copy; Open() removes
-// temp files and resolves duplicates (hot wins, since both are complete).
-// STORE.md beside this file documents the layout.
+// place; a cold object is an immutable object in the cold object format
+// (compress/FORMAT.md) held by a ColdBackend (store/cold_backend.h): files
+// under cold/<shard>/ by default, or a Ceph RADOS pool. The tier of an
+// object is where its copy is; the in-memory table built at Open() is only a
+// cache of what the hot directories and the cold backend say. Every tier
+// move writes and makes durable the new copy, commits it, and only then
+// removes the source, so a crash at any point leaves at least one complete
+// copy; Open() removes interrupted copies and resolves duplicates (hot wins,
+// since both are complete). STORE.md beside this file documents the layout.
 //
 // Reads of hot objects are positional reads (or a File for splice); reads of
 // cold objects decode only the frames they touch, through the FrameCache,
@@ -36,26 +38,15 @@
 
 #include "compress/cold_object.h"
 #include "store/buffer_pool.h"
+#include "store/cold_backend.h"
+#include "store/cold_rados.h"
+#include "store/dir_syncs.h"
 #include "store/env.h"
 #include "store/frame_cache.h"
+#include "store/object_key.h"
 #include "store/worker_pool.h"
 
 namespace tierfs {
-
-struct ObjectKey {
-  uint64_t group = 0;  // fusefs: inode number
-  uint64_t index = 0;  // fusefs: chunk number
-  bool operator==(const ObjectKey&) const = default;
-  auto operator<=>(const ObjectKey&) const = default;
-};
-
-struct ObjectKeyHash {
-  size_t operator()(const ObjectKey& k) const {
-    uint64_t h = k.group * 0x9E3779B97F4A7C15ULL;
-    h ^= k.index + 0x7F4A7C159E3779B9ULL + (h << 6) + (h >> 2);
-    return static_cast<size_t>(h);
-  }
-};
 
 enum class Tier : uint8_t { kHot, kCold };
 
@@ -74,11 +65,11 @@ struct ObjectInfo {
   uint64_t logical_size = 0;
   uint64_t stored_bytes = 0;  // bytes the object's file takes on disk
   int64_t last_access_ns = 0;
-  uint32_t recent_reads = 0;  // read accesses within the promote window
-  bool damaged = false;       // cold object that failed validation at open
+  uint32_t recent_reads = 0;                 // read accesses within the promote window
+  bool damaged = false;                      // cold object that failed validation at open
   MoveReason last_move = MoveReason::kNone;  // why it came to this tier (if it moved)
   int64_t last_move_ns = 0;                  // when (0 with kNone)
-  int64_t read_window_start_ns = 0;  // start of the promote window recent_reads counts in
+  int64_t read_window_start_ns = 0;          // start of the promote window recent_reads counts in
 };
 
 struct GroupUsage {
@@ -89,7 +80,12 @@ struct GroupUsage {
 
 struct StoreOptions {
   std::string hot_dir;   // default: <store>/hot
-  std::string cold_dir;  // default: <store>/cold
+  std::string cold_dir;  // default: <store>/cold (the cold tier when rados.pool is empty)
+  // The cold tier on a RADOS pool instead of cold_dir when rados.pool is set.
+  RadosOptions rados;
+  // Tests: wraps the cold backend the store opens (fault injection through
+  // the backend interface).
+  std::function<std::unique_ptr<ColdBackend>(std::unique_ptr<ColdBackend>)> wrap_cold_backend;
   uint32_t frame_size = kDefaultFrameSize;
   CompressionOptions compression;
   uint64_t buffer_pool_bytes = 64ull << 20;
@@ -99,7 +95,7 @@ struct StoreOptions {
   // Frames decoded ahead of a sequential cold reader, on one worker per
   // core (at most 4); bounded to an eighth of the frame cache. 0: none.
   uint32_t decode_ahead_frames = 4;
-  size_t open_files = 512;             // cached open object files
+  size_t open_files = 512;  // cached open object files
   int64_t promote_window_ns = 60'000'000'000;
   // Reads of an object closer together than this count as one access, so a
   // sequential scan does not look like repeated use.
@@ -216,7 +212,10 @@ class ObjectStore {
   Env* env() const { return env_; }
 
   std::string HotPath(ObjectKey key) const;
-  std::string ColdPath(ObjectKey key) const;
+  // Where an object's cold copy lives (a path, or rados:pool/ns/object).
+  std::string ColdName(ObjectKey key) const;
+  // What holds the cold tier ("dir:PATH", "rados:POOL/NAMESPACE").
+  std::string ColdTier() const;
 
  private:
   struct ColdHandle;
@@ -227,15 +226,18 @@ class ObjectStore {
   Status Recover();
   // EROFS when the store was opened read-only, else OK.
   Status CheckWritable() const;
-  Status ScanTier(Tier tier);
+  Status ScanHot();
+  // A table entry for an object found at open (no lock needed: Open only).
+  Entry Listed(Tier tier, int64_t mtime_ns, uint64_t stored);
+  Status AddCold(const ColdListing& c);
   std::shared_mutex& LockFor(ObjectKey key) const;
   // Returns the cached open file/handle for an entry, opening it if needed.
   Result<std::shared_ptr<File>> HotFileLocked(ObjectKey key);
   Result<std::shared_ptr<ColdHandle>> ColdHandleFor(ObjectKey key);
-  Result<std::shared_ptr<ColdHandle>> OpenColdHandle(const std::string& path);
+  Result<std::shared_ptr<ColdHandle>> OpenColdHandle(ObjectKey key);
   // Frame i of a cold object, from the cache or decoded into a pooled buffer.
-  Result<std::shared_ptr<const CachedFrame>> GetFrame(const ColdHandle& h, uint64_t gen,
-                                                      size_t i, bool use_cache);
+  Result<std::shared_ptr<const CachedFrame>> GetFrame(const ColdHandle& h, uint64_t gen, size_t i,
+                                                      bool use_cache);
   // Frame i decoded into a fresh pooled buffer (counted in frames_decoded_).
   Result<std::shared_ptr<const CachedFrame>> DecodeFrame(const ColdHandle& h, size_t i);
   // After a read of [offset, offset + len) of a cold object: when the reads
@@ -250,8 +252,7 @@ class ObjectStore {
     ObjectKey key;
   };
   void HotWillNeed(ObjectKey key);
-  void DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen, uint64_t offset,
-                   size_t len);
+  void DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen, uint64_t offset, size_t len);
   void RunAheadJob(AheadJob& job);  // on a worker: decode one frame unless cached or claimed
   // Runs fn on the object's hot file under its shared lock, creating the
   // object when missing and promoting it when cold; fn returns the new
@@ -264,7 +265,7 @@ class ObjectStore {
   Status SyncKeys(const std::vector<ObjectKey>& keys);
   Result<size_t> ReadCold(const ColdHandle& h, uint64_t gen, uint64_t offset,
                           std::span<std::byte> dst);
-  void EvictOpenFilesLocked();  // mu_ held
+  void EvictOpenFilesLocked();                // mu_ held
   Status PromoteWithLockHeld(ObjectKey key);  // caller holds the object lock exclusive
   // Creates an empty hot object (the table has none). Object lock exclusive.
   Status CreateHotWithLockHeld(ObjectKey key);
@@ -279,24 +280,38 @@ class ObjectStore {
   Result<std::optional<uint64_t>> ColdGeneration(ObjectKey key);
   // Write a complete, synced copy into tmp; on failure tmp is removed.
   Status CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::string& tmp);
-  Status CopyHotToCold(File* hot, uint64_t size, const std::string& tmp, uint64_t* stored);
   Status WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::string& tmp);
-  Status WriteColdCopy(File* hot, uint64_t size, const std::string& tmp, uint64_t* stored);
+  // A finished (durable, uncommitted) cold copy of the hot file's bytes.
+  Result<std::unique_ptr<ColdWrite>> WriteColdCopy(ObjectKey key, File* hot, uint64_t size);
   // Takes the object's exclusive lock into *object_lock; OK if the object
-  // still satisfies `unchanged`, else removes tmp and returns Busy.
-  Status LockIfUnchanged(ObjectKey key, const std::string& tmp,
+  // still satisfies `unchanged`, else calls discard() and returns Busy.
+  Status LockIfUnchanged(ObjectKey key, const std::function<void()>& discard,
                          std::unique_lock<std::shared_mutex>* object_lock,
                          const std::function<bool(const Entry&)>& unchanged);
+  // Commits a finished cold copy of key. On failure the copy may or may
+  // not have been committed: it is withdrawn (WithdrawCold).
+  Status CommitCold(ObjectKey key, ColdWrite& w);
   std::string TempPath(const std::string& final_path);
   // CopyObject's steps: a complete, synced copy of src's file in tmp (on
   // failure tmp is removed), and the swap that makes it dst.
-  Status WriteFileCopy(File* from, uint64_t size, bool keep_holes, const std::string& tmp);
+  Status WriteFileCopy(File* from, uint64_t size, const std::string& tmp);
+  // A finished (uncommitted) cold copy for dst of src's cold object as stored.
+  Result<std::unique_ptr<ColdWrite>> CopyColdAsStored(ObjectKey src, ObjectKey dst);
+  // Publishes dst's copy (a hot temp file's rename or a cold commit; false
+  // in *maybe when it surely did not happen) and updates the table.
   Status SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, uint64_t stored,
-                    const std::string& tmp);
-  // Unlinks a complete copy at `path` in the tier the table does not name;
-  // if that fails, marks the entry's stray_copy. Caller holds the object
-  // lock exclusive.
+                    const std::function<Status(bool* maybe)>& publish);
+  // Removes a complete copy in the tier the table does not name; if that
+  // fails, marks the entry's stray_copy. Caller holds the object lock
+  // exclusive. WithdrawCopy: a hot file at `path`; WithdrawCold: the cold copy.
   void WithdrawCopy(ObjectKey key, const std::string& path);
+  void WithdrawCold(ObjectKey key);
+  void MarkStray(ObjectKey key);
+  // Re-reads a cold object's sizes after a commit that may or may not have
+  // replaced it (damaged when it cannot be opened).
+  void ReloadCold(ObjectKey key);
+  // Removes the object's copy in `tier` (hot file unlink or cold Remove).
+  Status RemoveCopy(ObjectKey key, Tier tier);
   // Unlinks an object file (never a temp file) and remembers its directory
   // until SyncUnlinks() makes the unlink durable.
   Status UnlinkObjectFile(const std::string& path);
@@ -307,6 +322,7 @@ class ObjectStore {
   const std::string dir_;
   const StoreOptions opts_;
   std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<ColdBackend> cold_;
   BufferPool pool_;
   FrameCache cache_;
   mutable std::vector<std::shared_mutex> object_locks_;
@@ -317,11 +333,11 @@ class ObjectStore {
   std::list<ObjectKey> open_lru_;  // objects with cached open files, front = recent
   std::set<uint64_t> pinned_;
   std::set<ObjectKey> promote_hints_;
-  std::set<std::string> unsynced_unlink_dirs_;  // see UnlinkObjectFile
   uint64_t next_generation_ = 1;
   uint64_t next_version_ = 0;  // Entry::version source; only ever grows
   uint64_t promotions_ = 0, demotions_ = 0, abandoned_ = 0;
   std::atomic<uint64_t> temp_counter_{0};
+  PendingDirSyncs unsynced_unlink_dirs_;  // see UnlinkObjectFile
   std::atomic<uint32_t> promote_reads_{0};
   std::atomic<uint64_t> frames_decoded_{0}, frames_decoded_ahead_{0};
   int64_t decode_ahead_depth_ = 0;  // 0: no frames decoded ahead

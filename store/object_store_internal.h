@@ -16,40 +16,16 @@
 
 namespace tierfs {
 
-// Appends to a File at a running offset (the cold object writer's sink).
-class FileSink final : public ByteSink {
- public:
-  explicit FileSink(File* f) : f_(f) {}
-  Status Append(std::span<const std::byte> data) override {
-    TIERFS_RETURN_IF_ERROR(f_->PWrite(offset_, data));
-    offset_ += data.size();
-    return Status::OK();
-  }
-
- private:
-  File* const f_;
-  uint64_t offset_ = 0;
-};
-
-inline std::string DirName(const std::string& path) { return path.substr(0, path.rfind('/')); }
-
 inline bool AllZero(std::span<const std::byte> s) {
   return std::all_of(s.begin(), s.end(), [](std::byte b) { return b == std::byte{0}; });
 }
 
-// An open cold object: its file and validated reader.
-struct ObjectStore::ColdHandle final : public ByteSource {
-  std::unique_ptr<File> file;
-  uint64_t file_size = 0;
+// An open cold object: the backend's object and its validated reader.
+struct ObjectStore::ColdHandle {
+  std::string name;  // ColdName(key), for messages
+  std::unique_ptr<ColdObject> object;
   std::unique_ptr<ColdObjectReader> reader;
   std::atomic<int64_t> last_frame{-1};  // the last frame a read reached (DecodeAhead)
-
-  uint64_t size() const override { return file_size; }
-  Status ReadExactAt(uint64_t offset, std::span<std::byte> dst) override {
-    TIERFS_ASSIGN_OR_RETURN(size_t n, file->PRead(offset, dst));
-    if (n != dst.size()) return Status::Corruption("cold object truncated: " + file->path());
-    return Status::OK();
-  }
 };
 
 struct ObjectStore::Entry {

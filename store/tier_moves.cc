@@ -1,25 +1,18 @@
-// ObjectStore: tier moves. Each is copy -> fsync -> rename -> fsync dir ->
-// unlink source, copying with no lock held and swapping under the object's
+// ObjectStore: tier moves. Each writes the new copy and makes it durable
+// (a hot temp file fsynced, or a finished cold write), then publishes it (a
+// rename and a directory fsync, or the cold backend's commit), then removes
+// the source: copying with no lock held and publishing under the object's
 // exclusive lock only if the object did not change meanwhile.
 #include "store/object_store.h"
 #include "store/object_store_internal.h"
 
 namespace tierfs {
 
-Status ObjectStore::CopyHotToCold(File* hot, uint64_t size, const std::string& tmp,
-                                  uint64_t* stored) {
-  Status st = WriteColdCopy(hot, size, tmp, stored);
-  if (!st.ok()) (void)env_->Unlink(tmp);
-  return st;
-}
-
-Status ObjectStore::WriteColdCopy(File* hot, uint64_t size, const std::string& tmp,
-                                  uint64_t* stored) {
-  TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
-                                                                .exclusive = true}));
-  FileSink sink(out.get());
-  TIERFS_ASSIGN_OR_RETURN(auto writer, ColdObjectWriter::Create(&sink, size, opts_.frame_size,
-                                                                opts_.compression));
+Result<std::unique_ptr<ColdWrite>> ObjectStore::WriteColdCopy(ObjectKey key, File* hot,
+                                                              uint64_t size) {
+  TIERFS_ASSIGN_OR_RETURN(std::unique_ptr<ColdWrite> out, cold_->Begin(key));
+  TIERFS_ASSIGN_OR_RETURN(
+      auto writer, ColdObjectWriter::Create(out.get(), size, opts_.frame_size, opts_.compression));
   TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.frame_size));
   for (uint64_t off = 0; off < size; off += opts_.frame_size) {
     size_t n = std::min<uint64_t>(opts_.frame_size, size - off);
@@ -28,9 +21,17 @@ Status ObjectStore::WriteColdCopy(File* hot, uint64_t size, const std::string& t
     TIERFS_RETURN_IF_ERROR(writer->AddFrame(buf.span().first(n)));
   }
   TIERFS_RETURN_IF_ERROR(writer->Finish());
-  TIERFS_RETURN_IF_ERROR(out->Sync());
-  *stored = writer->stored_bytes();
-  return Status::OK();
+  TIERFS_RETURN_IF_ERROR(out->Finish());
+  return out;
+}
+
+Status ObjectStore::CommitCold(ObjectKey key, ColdWrite& w) {
+  Status st = w.Commit();
+  // The commit may have been taken (a rename not yet durable, a timed-out
+  // RADOS op): the source stays authoritative and the new copy is withdrawn.
+  // After a crash either may be there; both are complete, hot wins.
+  if (!st.ok()) WithdrawCold(key);
+  return st;
 }
 
 Status ObjectStore::Demote(ObjectKey key, MoveReason why) {
@@ -50,39 +51,24 @@ Status ObjectStore::Demote(ObjectKey key, MoveReason why) {
     TIERFS_ASSIGN_OR_RETURN(hot, HotFileLocked(key));
   }
   // Compress with no lock held: foreground I/O on this object goes on.
-  const std::string final_path = ColdPath(key);
-  const std::string tmp = TempPath(final_path);
-  uint64_t stored = 0;
-  TIERFS_RETURN_IF_ERROR(CopyHotToCold(hot.get(), size, tmp, &stored));
+  TIERFS_ASSIGN_OR_RETURN(std::unique_ptr<ColdWrite> copy, WriteColdCopy(key, hot.get(), size));
   hot.reset();
   std::unique_lock<std::shared_mutex> object_lock;
-  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(key, tmp, &object_lock, [&](const Entry& e) {
-    return e.tier == Tier::kHot && e.version == version;
-  }));
-  Status st = env_->Rename(tmp, final_path);
-  if (!st.ok()) {
-    (void)env_->Unlink(tmp);
-    return st;
-  }
-  st = env_->SyncDir(DirName(final_path));
-  if (!st.ok()) {
-    // The rename happened but is not durable: unlinking the hot copy now
-    // could leave neither after a crash. The hot copy stays authoritative
-    // and the cold one is withdrawn (after a crash either may be on disk;
-    // both are complete and recovery keeps the hot one).
-    WithdrawCopy(key, final_path);
-    return st;
-  }
-  st = UnlinkObjectFile(HotPath(key));
+  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(
+      key, [&] { copy.reset(); }, &object_lock,
+      [&](const Entry& e) { return e.tier == Tier::kHot && e.version == version; }));
+  TIERFS_RETURN_IF_ERROR(CommitCold(key, *copy));
+  const uint64_t stored = copy->written();
+  Status st = UnlinkObjectFile(HotPath(key));
   if (!st.ok()) {
     // Without the unlink the hot copy stays authoritative: drop the cold one.
-    WithdrawCopy(key, final_path);
+    WithdrawCold(key);
     return st;
   }
   std::lock_guard lock(mu_);
   Entry& e = (*table_)[key];
   e.tier = Tier::kCold;
-  e.stray_copy = false;  // the rename replaced any stray cold copy
+  e.stray_copy = false;  // the commit replaced any stray cold copy
   e.stored = stored;
   e.reserved = false;  // the cold object holds logical bytes only
   e.generation = next_generation_++;
@@ -103,8 +89,8 @@ Status ObjectStore::CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::
 }
 
 Status ObjectStore::WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::string& tmp) {
-  TIERFS_ASSIGN_OR_RETURN(auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true,
-                                                                .exclusive = true}));
+  TIERFS_ASSIGN_OR_RETURN(
+      auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true, .exclusive = true}));
   const ColdObjectReader& r = *h.reader;
   for (size_t i = 0; i < r.frame_count(); ++i) {
     TIERFS_ASSIGN_OR_RETURN(auto frame, GetFrame(h, gen, i, /*use_cache=*/false));
@@ -131,12 +117,12 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp, MoveReason 
     WithdrawCopy(key, final_path);
     return st;
   }
-  // From here the hot copy wins at recovery even if the unlink fails.
-  Status unlinked = UnlinkObjectFile(ColdPath(key));
+  // From here the hot copy wins at recovery even if the removal fails.
+  Status unlinked = cold_->Remove(key);
   std::lock_guard lock(mu_);
   Entry& e = (*table_)[key];
   e.tier = Tier::kHot;
-  e.stray_copy = !unlinked.ok() && !unlinked.IsNotFound();
+  e.stray_copy = !unlinked.ok();
   e.stored = e.logical_size;
   e.reserved = false;
   e.cold.reset();
@@ -146,13 +132,19 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp, MoveReason 
   e.last_move_ns = env_->NowNanos();
   ++promotions_;
   promote_hints_.erase(key);
-  if (!unlinked.ok() && !unlinked.IsNotFound()) return unlinked;
-  return Status::OK();
+  return unlinked;
 }
 
 void ObjectStore::WithdrawCopy(ObjectKey key, const std::string& path) {
   Status st = UnlinkObjectFile(path);
-  if (st.ok() || st.IsNotFound()) return;
+  if (!st.ok() && !st.IsNotFound()) MarkStray(key);
+}
+
+void ObjectStore::WithdrawCold(ObjectKey key) {
+  if (!cold_->Remove(key).ok()) MarkStray(key);
+}
+
+void ObjectStore::MarkStray(ObjectKey key) {
   std::lock_guard lock(mu_);
   auto it = table_->find(key);
   if (it != table_->end()) it->second.stray_copy = true;
@@ -163,7 +155,7 @@ Result<std::optional<uint64_t>> ObjectStore::ColdGeneration(ObjectKey key) {
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("no such object");
   if (it->second.tier == Tier::kHot) return std::optional<uint64_t>();
-  if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdPath(key));
+  if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdName(key));
   return std::optional<uint64_t>(it->second.generation);
 }
 
@@ -177,7 +169,7 @@ Status ObjectStore::PromoteWithLockHeld(ObjectKey key) {
   return SwapInHot(key, tmp, MoveReason::kWrite);
 }
 
-Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::string& tmp,
+Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::function<void()>& discard,
                                     std::unique_lock<std::shared_mutex>* object_lock,
                                     const std::function<bool(const Entry&)>& unchanged) {
   *object_lock = std::unique_lock(LockFor(key));
@@ -185,7 +177,7 @@ Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::string& tmp,
   auto it = table_->find(key);
   if (it != table_->end() && unchanged(it->second)) return Status::OK();
   ++abandoned_;
-  (void)env_->Unlink(tmp);
+  discard();
   return Status::Busy("object changed while it was being moved; left where it was");
 }
 
@@ -205,9 +197,9 @@ Status ObjectStore::Promote(ObjectKey key, MoveReason why) {
   TIERFS_RETURN_IF_ERROR(CopyColdToHot(*h, gen, tmp));
   h.reset();
   std::unique_lock<std::shared_mutex> object_lock;
-  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(key, tmp, &object_lock, [&](const Entry& e) {
-    return e.tier == Tier::kCold && e.generation == gen;
-  }));
+  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(
+      key, [&] { (void)env_->Unlink(tmp); }, &object_lock,
+      [&](const Entry& e) { return e.tier == Tier::kCold && e.generation == gen; }));
   return SwapInHot(key, tmp, why);
 }
 

@@ -407,7 +407,7 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
   ASSERT_TRUE(fs_->store().Truncate({ino, 7}, 0).ok());
   ASSERT_TRUE(fs_->store().Write({999, 0}, 0, test::TextBytes(10, 14)).ok());  // no inode
   ASSERT_TRUE(fs_->Unlink(kRootIno, "gone").ok());  // open + unlinked: an orphan inode
-  std::string cold0 = fs_->store().ColdPath({ino, 0});
+  std::string cold0 = fs_->store().ColdName({ino, 0});
   fs_.reset();
   {  // a bit flip inside the first cold frame's data
     std::fstream f(cold0, std::ios::in | std::ios::out | std::ios::binary);

@@ -58,7 +58,7 @@ TEST_F(ObjectStoreCopyTest, ColdSourceGivesAColdByteCopyThatIsNotDecoded) {
   EXPECT_EQ(info->tier, Tier::kCold);
   EXPECT_EQ(info->logical_size, data.size());
   EXPECT_EQ(info->stored_bytes, store_->Stat(src)->stored_bytes);
-  EXPECT_EQ(FileBytes(store_->ColdPath(dst)), FileBytes(store_->ColdPath(src)));
+  EXPECT_EQ(FileBytes(store_->ColdName(dst)), FileBytes(store_->ColdName(src)));
   EXPECT_FALSE(std::filesystem::exists(store_->HotPath(dst)));
   EXPECT_EQ(ReadAll(dst), data);
   EXPECT_TRUE(store_->Verify(dst).ok());
@@ -83,7 +83,7 @@ TEST_F(ObjectStoreCopyTest, ReplacesAnExistingDestinationInTheOtherTier) {
   ASSERT_TRUE(store_->CopyObject(cold_src, dst_b).ok());
   EXPECT_EQ(store_->Stat(dst_a)->tier, Tier::kHot);
   EXPECT_EQ(store_->Stat(dst_b)->tier, Tier::kCold);
-  EXPECT_FALSE(std::filesystem::exists(store_->ColdPath(dst_a)));
+  EXPECT_FALSE(std::filesystem::exists(store_->ColdName(dst_a)));
   EXPECT_FALSE(std::filesystem::exists(store_->HotPath(dst_b)));
   EXPECT_EQ(ReadAll(dst_a), hot_data);
   EXPECT_EQ(ReadAll(dst_b), cold_data);

@@ -197,13 +197,13 @@ TEST_P(CrashDirSyncTest, FailedDirSyncAfterRenameLeavesOneCopy) {
         // The copy whose rename was not made durable is withdrawn again.
         const Tier source = move == FailedMove::kPromote ? Tier::kCold : Tier::kHot;
         EXPECT_EQ(store.Stat(k)->tier, source);
-        EXPECT_FALSE(std::filesystem::exists(source == Tier::kHot ? store.ColdPath(k)
+        EXPECT_FALSE(std::filesystem::exists(source == Tier::kHot ? store.ColdName(k)
                                                                   : store.HotPath(k)));
       }
     }
     ASSERT_TRUE(store.Remove(removed).ok());
     EXPECT_FALSE(std::filesystem::exists(store.HotPath(removed)));
-    EXPECT_FALSE(std::filesystem::exists(store.ColdPath(removed)));
+    EXPECT_FALSE(std::filesystem::exists(store.ColdName(removed)));
   }
   auto s = ObjectStore::Open(Env::Default(), path, Options());
   ASSERT_TRUE(s.ok());

@@ -84,7 +84,7 @@ TEST_F(ObjectStoreTest, DemoteCompressesAndReadsBackIdentically) {
   EXPECT_EQ(info->logical_size, data.size());
   EXPECT_LT(info->stored_bytes, data.size() / 2);
   EXPECT_FALSE(std::filesystem::exists(store_->HotPath(k)));
-  EXPECT_TRUE(std::filesystem::exists(store_->ColdPath(k)));
+  EXPECT_TRUE(std::filesystem::exists(store_->ColdName(k)));
   EXPECT_EQ(ReadAll(k, data.size()), data);
   // Unaligned read across a frame boundary.
   std::vector<std::byte> part(100000);
@@ -160,7 +160,7 @@ TEST_F(ObjectStoreTest, WriteToColdObjectPromotesIt) {
   ASSERT_TRUE(store_->Write(k, 100000, patch).ok());
   std::copy(patch.begin(), patch.end(), data.begin() + 100000);
   EXPECT_EQ(store_->Stat(k)->tier, Tier::kHot);
-  EXPECT_FALSE(std::filesystem::exists(store_->ColdPath(k)));
+  EXPECT_FALSE(std::filesystem::exists(store_->ColdName(k)));
   EXPECT_EQ(ReadAll(k, data.size()), data);
   EXPECT_EQ(store_->stats().promotions, 1u);
 }
@@ -206,7 +206,7 @@ TEST_F(ObjectStoreTest, RemoveAndRemoveGroup) {
   auto n = store_->RemoveGroup(8);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 4u);
-  EXPECT_FALSE(std::filesystem::exists(store_->ColdPath({8, 2})));
+  EXPECT_FALSE(std::filesystem::exists(store_->ColdName({8, 2})));
   EXPECT_EQ(store_->List().size(), 1u);
   EXPECT_TRUE(store_->Remove({42, 42}).ok());
 }
@@ -237,8 +237,8 @@ TEST_F(ObjectStoreTest, RecoveryRemovesTempFilesAndPrefersHotDuplicates) {
   ASSERT_TRUE(store_->Write({3, 0}, 0, hot).ok());
   ASSERT_TRUE(store_->Write({4, 0}, 0, hot).ok());
   ASSERT_TRUE(store_->Demote({4, 0}).ok());
-  std::string cold4 = store_->ColdPath({4, 0});
-  std::string cold3 = store_->ColdPath({3, 0});
+  std::string cold4 = store_->ColdName({4, 0});
+  std::string cold3 = store_->ColdName({3, 0});
   store_.reset();
   // A stale cold duplicate of hot object 3 (a crash between rename and
   // unlink) and a leftover temp file (a crash before rename).
@@ -247,7 +247,7 @@ TEST_F(ObjectStoreTest, RecoveryRemovesTempFilesAndPrefersHotDuplicates) {
   Reopen();
   EXPECT_FALSE(std::filesystem::exists(cold4 + ".tmp.99"));
   EXPECT_EQ(store_->Stat({3, 0})->tier, Tier::kHot);
-  EXPECT_FALSE(std::filesystem::exists(store_->ColdPath({3, 0})));
+  EXPECT_FALSE(std::filesystem::exists(store_->ColdName({3, 0})));
   EXPECT_EQ(ReadAll({3, 0}, hot.size()), hot);
 }
 
@@ -257,7 +257,7 @@ TEST_F(ObjectStoreTest, CorruptColdObjectReadsAsCorruptionAndOthersStillWork) {
   ASSERT_TRUE(store_->Write({2, 0}, 0, data).ok());
   ASSERT_TRUE(store_->Demote({1, 0}).ok());
   ASSERT_TRUE(store_->Demote({2, 0}).ok());
-  std::string path = store_->ColdPath({1, 0});
+  std::string path = store_->ColdName({1, 0});
   store_.reset();
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);

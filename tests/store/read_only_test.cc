@@ -71,8 +71,8 @@ TEST(ObjectStoreReadOnlyTest, ChangesNothingOnDiskAndRefusesMutations) {
     ASSERT_TRUE((*s)->Demote(cold).ok());
     ASSERT_TRUE((*s)->Write(dup, 0, hot_data).ok());
     // A stale cold duplicate of a hot object and an interrupted move's temp file.
-    fs::copy_file((*s)->ColdPath(cold), (*s)->ColdPath(dup));
-    tmp = (*s)->ColdPath(cold) + ".tmp.7";
+    fs::copy_file((*s)->ColdName(cold), (*s)->ColdName(dup));
+    tmp = (*s)->ColdName(cold) + ".tmp.7";
     std::ofstream(tmp) << "partial";
   }
   const auto before = Snapshot(dir.path());

@@ -1,0 +1,44 @@
+// PendingDirSyncs: directories whose entries changed (unlinks) but are not
+// durable yet. Sync() fsyncs them; those it could not sync stay for the next
+// call. Used for the hot tier's unlinks (ObjectStore) and the cold
+// directory's (DirColdBackend).
+// Thread-safety: thread-safe (one mutex).
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "store/env.h"
+
+namespace tierfs {
+
+class PendingDirSyncs {
+ public:
+  void Add(std::string dir) {
+    std::lock_guard lock(mu_);
+    dirs_.insert(std::move(dir));
+  }
+  Status Sync(Env* env) {
+    std::set<std::string> dirs;
+    {
+      std::lock_guard lock(mu_);
+      dirs.swap(dirs_);
+    }
+    for (auto it = dirs.begin(); it != dirs.end(); ++it) {
+      Status st = env->SyncDir(*it);
+      if (!st.ok()) {
+        std::lock_guard lock(mu_);
+        dirs_.insert(it, dirs.end());
+        return st;
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> dirs_;
+};
+
+}  // namespace tierfs
