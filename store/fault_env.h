@@ -43,6 +43,10 @@ enum class FaultOp {
   kSyncDir,
   kAllocate,  // File::Allocate (fallocate); e.g. FailOp(kAllocate, NoSpace)
   kWillNeed,  // File::WillNeed (a readahead hint: counted, cannot fail)
+  // Operations of a cold backend wrapped by FaultColdBackend (fault_cold.h):
+  kColdWrite,   // ColdWrite Append, Finish and Commit (mutating)
+  kColdRead,    // ColdBackend::Open and ColdObject reads
+  kColdRemove,  // ColdBackend::Remove (mutating)
 };
 
 class FaultInjectionEnv final : public Env {
@@ -59,6 +63,9 @@ class FaultInjectionEnv final : public Env {
   // held, so fn may use the Env and the store). Lets a test interleave
   // foreground calls at an exact step of a background operation.
   void RunBefore(FaultOp op, std::function<void()> fn, int skip = 0);
+  // Counts and checks one operation of another interface under the same
+  // faults and crash point (FaultColdBackend): the injected status, or OK.
+  Status Inject(FaultOp op, bool mutating) { return Check(op, mutating); }
   // After n more mutating operations, every operation fails ("crashed").
   void CrashAfter(int n);
   bool crashed() const;
@@ -122,8 +129,8 @@ class FaultInjectionEnv final : public Env {
   // A directory entry change not yet made durable by SyncDir.
   struct DirOp {
     enum Kind { kCreate, kMkDir, kRename, kUnlink } kind = kCreate;
-    std::string path;  // the name created, unlinked, or renamed to
-    std::string from;  // kRename: the old name
+    std::string path;                     // the name created, unlinked, or renamed to
+    std::string from;                     // kRename: the old name
     std::set<std::string> unsynced_dirs;  // durable once all are synced
     // kUnlink, and kRename over an existing file: that file's durable
     // content, to bring it back.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "store/crash_util.h"
 #include "store/fault_env.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
@@ -14,89 +15,21 @@
 namespace tierfs {
 namespace {
 
+using test::CountTempFiles;
 using test::TempDir;
 using test::TextBytes;
 
 StoreOptions Options() { return test::TestStoreOptions(16 << 10, 0); }
 
-size_t CountTempFiles(const std::string& dir) {
-  size_t n = 0;
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) ++n;
-  }
-  return n;
-}
-
-enum class Move { kDemote, kPromote, kWriteToCold };
-
-class CrashTest : public ::testing::TestWithParam<Move> {};
+class CrashTest : public ::testing::TestWithParam<test::Move> {};
 
 TEST_P(CrashTest, EveryCrashPointLeavesACompleteObject) {
-  const Move move = GetParam();
-  const auto data = TextBytes(100000, 1);
-  const auto patch = TextBytes(3000, 2);
-  auto expected_after = data;
-  std::copy(patch.begin(), patch.end(), expected_after.begin() + 20000);
-  const ObjectKey key{1, 0};
-
-  int crash_points_seen = 0;
-  for (int crash_at = 0;; ++crash_at) {
-    TempDir dir;
-    const std::string path = dir.path() + "/store";
-    {
-      // Set up: the object, durable, in the source tier.
-      auto s = ObjectStore::Open(Env::Default(), path, Options());
-      ASSERT_TRUE(s.ok());
-      ASSERT_TRUE((*s)->Write(key, 0, data).ok());
-      ASSERT_TRUE((*s)->Sync(key).ok());
-      if (move != Move::kDemote) {
-        ASSERT_TRUE((*s)->Demote(key).ok());
-      }
-    }
-    FaultInjectionEnv env(Env::Default());
-    bool finished;
-    {
-      auto s = ObjectStore::Open(&env, path, Options());
-      ASSERT_TRUE(s.ok());
-      env.CrashAfter(crash_at);
-      Status st;
-      switch (move) {
-        case Move::kDemote: st = (*s)->Demote(key); break;
-        case Move::kPromote: st = (*s)->Promote(key); break;
-        case Move::kWriteToCold:
-          st = (*s)->Write(key, 20000, patch);
-          if (st.ok()) st = (*s)->Sync(key);
-          break;
-      }
-      finished = !env.crashed();
-      if (finished) {
-        ASSERT_TRUE(st.ok()) << st.ToString();
-      }
-    }
-    ASSERT_TRUE(env.DropUnsyncedData().ok());
-    auto s = ObjectStore::Open(Env::Default(), path, Options());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    EXPECT_EQ(CountTempFiles(path), 0u) << "crash point " << crash_at;
-    std::vector<std::byte> buf(data.size() + 10);
-    auto n = (*s)->Read(key, 0, buf);
-    ASSERT_TRUE(n.ok()) << "crash point " << crash_at << ": " << n.status().ToString();
-    buf.resize(*n);
-    if (move == Move::kWriteToCold && finished) {
-      EXPECT_EQ(buf, expected_after);
-    } else if (move == Move::kWriteToCold) {
-      // An unsynced write may be lost, never mixed into other data.
-      EXPECT_TRUE(buf == data || buf == expected_after) << "crash point " << crash_at;
-    } else {
-      EXPECT_EQ(buf, data) << "crash point " << crash_at;
-    }
-    ++crash_points_seen;
-    if (finished) break;
-  }
-  EXPECT_GE(crash_points_seen, 4);
+  test::CheckEveryCrashPoint(GetParam(), [](int) { return Options(); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Moves, CrashTest,
-                         ::testing::Values(Move::kDemote, Move::kPromote, Move::kWriteToCold));
+                         ::testing::Values(test::Move::kDemote, test::Move::kPromote,
+                                           test::Move::kWriteToCold));
 
 TEST(FaultTest, NoSpaceDuringDemotionLeavesTheObjectHot) {
   TempDir dir;
@@ -152,7 +85,6 @@ TEST(FaultTest, NoSpaceDuringPromotionLeavesTheObjectCold) {
   EXPECT_EQ(buf, data);
 }
 
-
 // A failed directory fsync after a move's rename: the temp name is gone
 // (renamed), so the error path must deal with the file at the final name.
 // The store must stay consistent: one authoritative copy in the table, no
@@ -197,8 +129,8 @@ TEST_P(CrashDirSyncTest, FailedDirSyncAfterRenameLeavesOneCopy) {
         // The copy whose rename was not made durable is withdrawn again.
         const Tier source = move == FailedMove::kPromote ? Tier::kCold : Tier::kHot;
         EXPECT_EQ(store.Stat(k)->tier, source);
-        EXPECT_FALSE(std::filesystem::exists(source == Tier::kHot ? store.ColdName(k)
-                                                                  : store.HotPath(k)));
+        EXPECT_FALSE(
+            std::filesystem::exists(source == Tier::kHot ? store.ColdName(k) : store.HotPath(k)));
       }
     }
     ASSERT_TRUE(store.Remove(removed).ok());
@@ -218,7 +150,6 @@ TEST_P(CrashDirSyncTest, FailedDirSyncAfterRenameLeavesOneCopy) {
 INSTANTIATE_TEST_SUITE_P(Moves, CrashDirSyncTest,
                          ::testing::Values(FailedMove::kDemote, FailedMove::kPromote,
                                            FailedMove::kDemoteAndCleanupUnlink));
-
 
 // CopyObject stopped after every single I/O step, unsynced data dropped: dst
 // is its old self or a complete copy of src, src is untouched, no temp file
@@ -300,7 +231,6 @@ INSTANTIATE_TEST_SUITE_P(
                       CopyCase{Tier::kHot, Tier::kCold}, CopyCase{Tier::kCold, Tier::kHot},
                       CopyCase{Tier::kHot, Tier::kHot}, CopyCase{Tier::kCold, Tier::kCold}));
 
-
 // A store created through the crash model and a new object written and
 // synced in it: every directory the store made must be durable by the time
 // Sync returns, or a power cut takes the synced object with its directory.
@@ -345,7 +275,6 @@ TEST(CrashFreshStoreTest, EveryCrashPointOfCreatingAStoreAndASyncedObject) {
   }
   EXPECT_GE(crash_points_seen, 4);
 }
-
 
 // A removed object must not come back after a crash once a later Sync has
 // returned: fusefs removes the chunks of a truncated file and then fsyncs the
