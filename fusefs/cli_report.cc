@@ -72,7 +72,8 @@ void PrintStatus(const std::string& j, bool tty) {
               << HumanBytes(JsonNumber(j, "hot_low_bytes"));
   }
   std::cout << "\ncold:   " << HumanBytes(cold) << " in " << JsonNumber(j, "cold_objects")
-            << " objects, stored in " << HumanBytes(cold_stored)
+            << " objects, stored in " << HumanBytes(cold_stored) << " on "
+            << JsonText(j, "cold_tier")
             << "\nsaved:  " << HumanBytes(JsonNumber(j, "saved_bytes"))
             << " by compression\nmoves:  " << JsonNumber(j, "demotions") << " demotions, "
             << JsonNumber(j, "promotions") << " promotions\ncache:  " << JsonNumber(j, "hits")
@@ -173,7 +174,9 @@ int CmdWhere(std::vector<std::string> args) {
       rows.push_back("{\"path\":" + JsonString(f) + "," + w.substr(1));
     } else {
       std::cout << f << ": hot " << HumanBytes(JsonNumber(w, "hot_bytes")) << ", cold "
-                << HumanBytes(JsonNumber(w, "cold_bytes")) << ", stored "
+                << HumanBytes(JsonNumber(w, "cold_bytes"));
+      if (JsonNumber(w, "cold_bytes")) std::cout << " (on " << JsonText(w, "cold_tier") << ")";
+      std::cout << ", stored "
                 << HumanBytes(JsonNumber(w, "stored_bytes"))
                 << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
     }

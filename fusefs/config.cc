@@ -155,6 +155,40 @@ const MountOption kMountOptions[] = {
        c->cold_dir = v;
        return Status::OK();
      }},
+    {"cold_backend", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       if (v != "dir" && (v.rfind("rados:", 0) != 0 || v.size() == 6)) {
+         return Status::InvalidArgument("option " + text + ": must be dir or rados:POOL");
+       }
+       c->cold_backend = v;
+       return Status::OK();
+     }},
+    {"ceph_conf", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       if (v.empty() || v[0] != '/') {
+         return Status::InvalidArgument("option " + text + ": must be an absolute path");
+       }
+       c->ceph_conf = v;
+       return Status::OK();
+     }},
+    {"ceph_id", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       if (v.empty() || v.find_first_of(" ,/") != std::string::npos || v.rfind("client.", 0) == 0) {
+         return Status::InvalidArgument("option " + text +
+                                        ": must be a client id without 'client.' (e.g. tierfs)");
+       }
+       c->ceph_id = v;
+       return Status::OK();
+     }},
+    {"rados_timeout", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_ASSIGN_OR_RETURN(uint64_t n, ParseUint("rados_timeout", v));
+       if (n < 1 || n > 3600) {
+         return Status::InvalidArgument("option " + text + ": must be 1 to 3600 seconds");
+       }
+       c->rados_timeout = static_cast<uint32_t>(n);
+       return Status::OK();
+     }},
     {"buffer_pool", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) {
        return SizeInto(text, v, &c->buffer_pool);

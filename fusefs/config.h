@@ -36,6 +36,14 @@ struct MountConfig {
   CompressionOptions compression;
   uint64_t chunk_size = 0;  // 0: the store's (kDefaultChunkSize for a new store)
   std::string cold_dir;     // empty: the store's (STORE/cold for a new store)
+  // -o cold_backend=dir|rados:POOL (fixed at creation; empty: the store's,
+  // dir for a new store), and how to reach the cluster: -o ceph_conf,
+  // ceph_id (empty: the store's, recorded at creation, else
+  // /etc/ceph/ceph.conf and admin), rados_timeout (seconds; 0: 30).
+  std::string cold_backend;
+  std::string ceph_conf;
+  std::string ceph_id;
+  uint32_t rados_timeout = 0;
   uint64_t buffer_pool = 64ull << 20;
   uint64_t cache_size = 64ull << 20;
   uint64_t migrate_rate = 0;  // bytes/s, 0 = unlimited

@@ -148,7 +148,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
   if (wrap) fs->meta_ = wrap(std::move(fs->meta_));
   TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
-                          LoadStoreSettings(*fs->meta_, config.chunk_size, config.cold_dir));
+                          LoadStoreSettings(*fs->meta_, config));
   fs->chunk_size_ = settings.chunk_size;
   StoreOptions so = ObjectStoreOptions(settings);
   so.compression = config.compression;

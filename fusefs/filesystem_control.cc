@@ -2,7 +2,8 @@
 // on a mounted store (names under "user.tierfs."), statfs and statistics.
 //
 // Control names (hidden from listxattr):
-//   get user.tierfs.where    -> {"hot_bytes":..,"cold_bytes":..,"stored_bytes":..,"pinned":..}
+//   get user.tierfs.where    -> {"hot_bytes":..,"cold_bytes":..,"stored_bytes":..,"pinned":..,
+//                                "cold_tier":"dir:PATH"|"rados:POOL/NS"}
 //   get user.tierfs.status   -> the status report (any inode)
 //   get user.tierfs.explain[@N] -> tierfs explain of a file from chunk N (explain.h)
 //   set user.tierfs.pin      <- "1" | "0"
@@ -96,6 +97,7 @@ std::string Filesystem::StatusJson() {
     << ",\"hot_capacity\":" << r.policy.hot_capacity
     << ",\"hot_high_bytes\":" << HighWatermark(r.policy)
     << ",\"hot_low_bytes\":" << LowWatermark(r.policy)
+    << ",\"cold_tier\":" << JsonString(store_->ColdTier())
     << ",\"cold_objects\":" << s.cold_objects << ",\"cold_bytes\":" << s.cold_bytes
     << ",\"cold_stored_bytes\":" << s.cold_stored_bytes
     << ",\"saved_bytes\":" << SavedBytes(s)
@@ -194,7 +196,7 @@ Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) 
     std::ostringstream o;
     o << "{\"hot_bytes\":" << u.hot_bytes << ",\"cold_bytes\":" << u.cold_bytes
       << ",\"stored_bytes\":" << u.stored_bytes << ",\"pinned\":" << (u.pinned ? "true" : "false")
-      << "}";
+      << ",\"cold_tier\":" << JsonString(store_->ColdTier()) << "}";
     return o.str();
   }
   if (name == "user.tierfs.status") return StatusJson();

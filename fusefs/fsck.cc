@@ -62,7 +62,7 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
   MetadataOptions mo;
   mo.create_if_missing = false;
   TIERFS_ASSIGN_OR_RETURN(auto meta, MetadataStore::Open(store_dir + "/meta.db", mo));
-  TIERFS_ASSIGN_OR_RETURN(StoreSettings settings, LoadStoreSettings(*meta, 0, ""));
+  TIERFS_ASSIGN_OR_RETURN(StoreSettings settings, LoadStoreSettings(*meta, MountConfig{}));
   const uint64_t chunk = settings.chunk_size;
   StoreOptions so = ObjectStoreOptions(settings);
   so.buffer_pool_bytes = 4 << 20;

@@ -404,6 +404,10 @@ Result<std::unique_ptr<ColdBackend>> OpenRadosColdBackend(const RadosOptions& op
   r = rados_ioctx_create(cluster, opts.pool.c_str(), &io);
   if (r < 0) return fail("open pool " + opts.pool + " in the " + who, r);
   rados_ioctx_set_namespace(io, opts.ns.c_str());
+  // On a full pool, writes fail at once with ENOSPC/EDQUOT instead of
+  // waiting (until the op timeout) for space, and removals, which free it,
+  // go through.
+  rados_set_pool_full_try(io);
   return std::unique_ptr<ColdBackend>(new RadosColdBackend(opts, cluster, io));
 }
 
