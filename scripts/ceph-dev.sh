@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A one-node Ceph cluster on 127.0.0.1 for the tests and for trying tierfs out:
-# one mon, one OSD (memstore by default), no mgr, no systemd, auth none.
+# one mon, one OSD (memstore by default), no mgr, no systemd, auth none
+# (or cephx).
 # Everything lives in DIR: the config clients use (DIR/ceph.conf), the mon
 # store, the OSD data, the daemons' logs (DIR/log) and pid files (DIR/run).
 #
@@ -26,6 +27,11 @@
 #                                the mgr's pool statistics)
 #   ceph-dev.sh full DIR on|off  make the OSD (and so every pool) full, or not:
 #                                sets the OSD full ratio below what the OSD uses
+#   ceph-dev.sh user DIR NAME [ENTITY CAPS]...
+#                                cephx only: create client.NAME (or set its
+#                                caps), default mon 'allow r' osd 'allow rw';
+#                                prints its keyring, DIR/ceph.client.NAME.keyring,
+#                                which clients of DIR/ceph.conf find by name
 #   ceph-dev.sh env DIR          print "export CEPH_CONF=DIR/ceph.conf"
 #
 # Environment (read by start; later commands read what DIR/ceph.conf holds):
@@ -35,6 +41,8 @@
 #                                which survives an OSD SIGKILL)
 #   CEPH_DEV_MEMSTORE_BYTES=1073741824  memstore's (RAM) device size
 #   CEPH_DEV_BLUESTORE_BYTES=10737418240  bluestore block file size (sparse)
+#   CEPH_DEV_AUTH=none           or cephx: keys in DIR (client.admin's in
+#                                DIR/ceph.client.admin.keyring)
 #   CEPH_DEV_MGR=0               1 also starts a ceph-mgr (needs the ceph-mgr
 #                                package); only pool quotas need it
 #   CEPH_DEV_TIMEOUT=60          seconds start/osd-start wait before failing
@@ -75,6 +83,7 @@ need_ceph() {
   local missing=() b
   local bins=(ceph-mon ceph-osd ceph rados monmaptool uuidgen)
   [ "${CEPH_DEV_MGR:-0}" = 1 ] && bins+=(ceph-mgr)
+  [ "${CEPH_DEV_AUTH:-none}" = cephx ] && bins+=(ceph-authtool)
   for b in "${bins[@]}"; do
     command -v "$b" >/dev/null 2>&1 || missing+=("$b")
   done
@@ -184,11 +193,11 @@ round_trip() {
 }
 
 write_conf() {
-  local fsid=$1 port=$2 store=$3
+  local fsid=$1 port=$2 store=$3 auth=$4
   local memb=${CEPH_DEV_MEMSTORE_BYTES:-1073741824}
   local blueb=${CEPH_DEV_BLUESTORE_BYTES:-10737418240}
   cat >"$CONF" <<EOF
-# Written by scripts/ceph-dev.sh: a one-node test cluster, auth none.
+# Written by scripts/ceph-dev.sh: a one-node test cluster, auth $auth.
 # Clients: ceph -c $CONF ..., rados -c $CONF ..., or CEPH_CONF=$CONF.
 [global]
 fsid = $fsid
@@ -199,9 +208,11 @@ ms_bind_msgr1 = false
 ms_bind_msgr2 = true
 ms_bind_port_min = $((port + 1))
 ms_bind_port_max = $((port + 99))
-auth_cluster_required = none
-auth_service_required = none
-auth_client_required = none
+auth_cluster_required = $auth
+auth_service_required = $auth
+auth_client_required = $auth
+$([ "$auth" = cephx ] && echo "# client.NAME's key: $DIR/ceph.client.NAME.keyring ('$PROG user $DIR NAME')"
+  [ "$auth" = cephx ] && echo "keyring = $DIR/ceph.\$name.keyring")
 mon_warn_on_insecure_global_id_reclaim_allowed = false
 run_dir = $RUN
 admin_socket = $RUN/\$name.asok
@@ -234,12 +245,15 @@ mon_data_avail_warn = 2
 
 [mon]
 mon_data = $DIR/mon
+keyring = $DIR/mon/keyring
 
 [mgr]
 mgr_data = $DIR/mgr
+keyring = $DIR/mgr/keyring
 
 [osd]
 osd_data = $DIR/osd
+keyring = $DIR/osd/keyring
 osd_objectstore = $store
 # memstore keeps its objects in RAM, bounded by this size, and writes them
 # to osd_data only on a clean stop (so no fast shutdown).
@@ -273,7 +287,7 @@ cmd_start() {
     return 0
   fi
   mkdir -p "$DIR" "$RUN" "$LOG"
-  local t0 end port fsid store new=0
+  local t0 end port fsid store auth new=0
   t0=$(date +%s%N)
   end=$(deadline)
   # Leftovers from a half-running cluster in DIR (say, an OSD that died).
@@ -288,14 +302,17 @@ cmd_start() {
       die "the cluster in $DIR was created on port $port, not CEPH_DEV_PORT=$CEPH_DEV_PORT; run '$PROG wipe $DIR' first"
     fi
     store=$(conf_value osd_objectstore)
+    auth=$(conf_value auth_cluster_required)
   else
     new=1
     port=${CEPH_DEV_PORT:-13300}
     store=${CEPH_DEV_OBJECTSTORE:-memstore}
+    auth=${CEPH_DEV_AUTH:-none}
     [[ $port =~ ^[0-9]+$ ]] && ((port >= 1024 && port <= 65400)) ||
       die "CEPH_DEV_PORT=$port: want a port number in 1024..65400"
     case "$store" in memstore | bluestore) ;; *) die "CEPH_DEV_OBJECTSTORE=$store: want memstore or bluestore" ;; esac
-    rm -rf "$DIR/mon" "$DIR/osd" "$DIR/osd-block" "$DIR/mgr" "$DIR/monmap"
+    case "$auth" in none | cephx) ;; *) die "CEPH_DEV_AUTH=$auth: want none or cephx" ;; esac
+    rm -rf "$DIR/mon" "$DIR/osd" "$DIR/osd-block" "$DIR/mgr" "$DIR/monmap" "$DIR"/ceph.*.keyring
   fi
   if port_in_use "$port"; then
     local who=""
@@ -305,11 +322,24 @@ cmd_start() {
 
   if ((new)); then
     fsid=$(uuidgen)
-    write_conf "$fsid" "$port" "$store"
+    write_conf "$fsid" "$port" "$store" "$auth"
     monmaptool --create --fsid "$fsid" --addv "$MON_ID" "[v2:127.0.0.1:$port]" "$DIR/monmap" >"$LOG/mkfs.out" 2>&1 ||
       fail "monmaptool failed"
-    ceph-mon -c "$CONF" -i "$MON_ID" --mkfs --monmap "$DIR/monmap" >>"$LOG/mkfs.out" 2>&1 ||
+    local mkfs_key=()
+    if [ "$auth" = cephx ]; then
+      # The mon's key and client.admin's (all caps), which the mon starts with.
+      local admin="$DIR/ceph.client.admin.keyring"
+      ceph-authtool --create-keyring "$DIR/mon-bootstrap.keyring" --gen-key -n mon. --cap mon 'allow *' >>"$LOG/mkfs.out" 2>&1 &&
+        ceph-authtool --create-keyring "$admin" --gen-key -n client.admin --cap mon 'allow *' \
+          --cap osd 'allow *' --cap mgr 'allow *' --cap mds 'allow *' >>"$LOG/mkfs.out" 2>&1 &&
+        ceph-authtool "$DIR/mon-bootstrap.keyring" --import-keyring "$admin" >>"$LOG/mkfs.out" 2>&1 ||
+        fail "ceph-authtool failed"
+      chmod 600 "$admin"
+      mkfs_key=(--keyring "$DIR/mon-bootstrap.keyring")
+    fi
+    ceph-mon -c "$CONF" -i "$MON_ID" --mkfs --monmap "$DIR/monmap" "${mkfs_key[@]}" >>"$LOG/mkfs.out" 2>&1 ||
       fail "ceph-mon --mkfs failed"
+    rm -f "$DIR/mon-bootstrap.keyring"
   fi
 
   ceph-mon -c "$CONF" -i "$MON_ID" </dev/null >>"$LOG/mon.$MON_ID.out" 2>&1 ||
@@ -318,6 +348,10 @@ cmd_start() {
 
   if [ "${CEPH_DEV_MGR:-0}" = 1 ]; then
     mkdir -p "$DIR/mgr"
+    if [ "$auth" = cephx ]; then
+      C auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *' -o "$DIR/mgr/keyring" \
+        >>"$LOG/mkfs.out" 2>&1 || fail "could not create the key of mgr.x"
+    fi
     ceph-mgr -c "$CONF" -i x </dev/null >>"$LOG/mgr.x.out" 2>&1 || fail "ceph-mgr failed to start"
   fi
 
@@ -327,6 +361,10 @@ cmd_start() {
     id=$(C osd new "$uuid" 2>>"$LOG/mkfs.out") || fail "'ceph osd new' failed"
     [ "$id" = "$OSD_ID" ] || fail "'ceph osd new' gave id $id, not $OSD_ID"
     mkdir -p "$DIR/osd"
+    if [ "$auth" = cephx ]; then
+      C auth get-or-create "osd.$OSD_ID" mon 'allow profile osd' mgr 'allow profile osd' osd 'allow *' \
+        -o "$DIR/osd/keyring" >>"$LOG/mkfs.out" 2>&1 || fail "could not create the key of osd.$OSD_ID"
+    fi
     ceph-osd -c "$CONF" -i "$OSD_ID" --mkfs --osd-uuid "$uuid" >>"$LOG/mkfs.out" 2>&1 ||
       fail "ceph-osd --mkfs failed"
   fi
@@ -338,7 +376,7 @@ cmd_start() {
   fi
   wait_for "$end" "a RADOS put/get round trip in pool $PROBE_POOL" round_trip
   local ms=$((($(date +%s%N) - t0) / 1000000))
-  say "up in $((ms / 1000)).$((ms % 1000 / 100)) s: mon 127.0.0.1:$port, osd.$OSD_ID on $store; use -c $CONF or CEPH_CONF=$CONF"
+  say "up in $((ms / 1000)).$((ms % 1000 / 100)) s: mon 127.0.0.1:$port, osd.$OSD_ID on $store, auth $auth; use -c $CONF or CEPH_CONF=$CONF"
 }
 
 cmd_status_quiet() {
@@ -370,7 +408,8 @@ cmd_stop() {
 
 cmd_wipe() {
   cmd_stop
-  rm -rf "$DIR/mon" "$DIR/osd" "$DIR/osd-block" "$DIR/mgr" "$DIR/run" "$DIR/log" "$DIR/crash" "$DIR/monmap" "$CONF"
+  rm -rf "$DIR/mon" "$DIR/osd" "$DIR/osd-block" "$DIR/mgr" "$DIR/run" "$DIR/log" "$DIR/crash" "$DIR/monmap" \
+    "$DIR"/ceph.*.keyring "$DIR/mon-bootstrap.keyring" "$CONF"
   rmdir "$DIR" 2>/dev/null || true
 }
 
@@ -431,6 +470,27 @@ osd_not_full() {
   [ -n "$st" ] && [[ ",$st," != *full,* ]]
 }
 
+cmd_user() {
+  (($# >= 1)) || usage
+  need_mon
+  [ "$(conf_value auth_cluster_required)" = cephx ] ||
+    die "the cluster in $DIR runs with auth none: every client name works without a key (start it with CEPH_DEV_AUTH=cephx)"
+  local name=$1 key
+  shift
+  [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad client name '$name'"
+  (($# % 2 == 0)) || die "caps come in pairs: mon 'allow r' osd 'allow rw pool=P'"
+  (($#)) || set -- mon 'allow r' osd 'allow rw'
+  key="$DIR/ceph.client.$name.keyring"
+  if C auth get "client.$name" >/dev/null 2>&1; then
+    C auth caps "client.$name" "$@" >/dev/null 2>&1 || die "could not set the caps of client.$name"
+  fi
+  C auth get-or-create "client.$name" "$@" -o "$key" >/dev/null 2>&1 ||
+    die "could not create client.$name: $(C auth get-or-create "client.$name" "$@" 2>&1 | tail -n1)"
+  C auth get "client.$name" -o "$key" >/dev/null 2>&1 || die "could not export the key of client.$name"
+  chmod 600 "$key"
+  echo "$key"
+}
+
 cmd_full() {
   (($# == 1)) || usage
   need_mon
@@ -466,6 +526,7 @@ case "$CMD" in
   pool) cmd_pool "$@" ;;
   quota) cmd_quota "$@" ;;
   full) cmd_full "$@" ;;
+  user) cmd_user "$@" ;;
   env) (($# == 0)) || usage; need_conf; echo "export CEPH_CONF=$CONF" ;;
   -h | --help | help) usage ;;
   *) echo "$PROG: unknown command '$CMD'" >&2; usage ;;
