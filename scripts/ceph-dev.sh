@@ -273,7 +273,7 @@ EOF
 }
 
 start_osd() { # DEADLINE
-  [ -d "$DIR/osd" ] && [ -e "$DIR/osd/ready" ] || fail "no OSD data in $DIR/osd"
+  [ -d "$DIR/osd" ] && [ -e "$DIR/osd/ready" ] || fail "no OSD data in $DIR/osd (a start that failed half-way? run '$PROG wipe $DIR' and start again)"
   ceph-osd -c "$CONF" -i "$OSD_ID" </dev/null >>"$LOG/osd.$OSD_ID.out" 2>&1 ||
     fail "ceph-osd -i $OSD_ID failed to start"
   wait_for "$1" "osd.$OSD_ID to be up" osd_is_up
