@@ -8,6 +8,10 @@
 #
 # Mount tests need /dev/fuse and root (or a user allowed to mount FUSE);
 # with CI=true a missing /dev/fuse is a failure, otherwise they are skipped.
+# RADOS tests (label rados) run against a one-node Ceph cluster that CTest
+# starts in build/ceph (scripts/ceph-dev.sh, fixture rados_cluster); with
+# CI=true a cluster that does not start is a failure, otherwise, without
+# Ceph installed, they are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$(dirname "$0")/setup.sh"
