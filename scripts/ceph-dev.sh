@@ -243,6 +243,11 @@ mon_warn_on_down_out_interval_zero = false
 mon_data_avail_crit = 1
 mon_data_avail_warn = 2
 
+[client]
+# Clients (ceph, rados, tierfs) open no admin socket: several run under the
+# one name client.admin at a time.
+admin_socket =
+
 [mon]
 mon_data = $DIR/mon
 keyring = $DIR/mon/keyring

@@ -393,6 +393,10 @@ Result<std::unique_ptr<ColdBackend>> OpenRadosColdBackend(const RadosOptions& op
   };
   r = rados_conf_read_file(cluster, opts.conf.c_str());
   if (r < 0) return fail("read Ceph config " + opts.conf, r);
+  // No admin socket: a ceph.conf written for daemons may name one per
+  // client name, which the CLI tools of the same client would then fight over.
+  r = rados_conf_set(cluster, "admin_socket", "");
+  if (r < 0) return fail("set admin_socket", r);
   const std::string timeout = std::to_string(opts.timeout_s);
   for (const char* key : {"rados_osd_op_timeout", "rados_mon_op_timeout", "client_mount_timeout"}) {
     r = rados_conf_set(cluster, key, timeout.c_str());
