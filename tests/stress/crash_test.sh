@@ -13,6 +13,8 @@
 #   bash tests/stress/crash_test.sh [--long]     (TIERFS_STRESS_LONG=1 = --long)
 # Rounds: 20 (CI), 200 (--long); override with CRASH_ROUNDS=N. Seed:
 # TIERFS_STRESS_SEED (printed, so a failing sequence can be rerun).
+# CRASH_EXTRA_OPTS: more mount options, space-separated (tests/rados runs
+# this with the cold tier on a RADOS pool).
 source "$(dirname "$0")/../mount/lib.sh"
 source "$(dirname "$0")/stress_lib.sh"
 
@@ -21,7 +23,8 @@ WINDOW=${CRASH_WINDOW:-$((STRESS_LONG ? 10 : 4))}   # rounds whose files are re-
 SEED=${TIERFS_STRESS_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$SEED
 TOOL="$STRESS_DIR/crash_tool.py"
-OPTS=(cold_after=0 chunk_size=64K)
+# shellcheck disable=SC2206 # (word splitting wanted)
+OPTS=(cold_after=0 chunk_size=64K ${CRASH_EXTRA_OPTS:-})
 MAN="$TMP/manifests" RES="$TMP/resolved"
 mkdir -p "$MAN" "$RES"
 SUMMARY="$TMP/summary.txt"
