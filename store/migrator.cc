@@ -1,12 +1,12 @@
 // Migrator implementation.
 #include "store/migrator.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 namespace tierfs {
 
@@ -63,8 +63,8 @@ void Migrator::RunOnce() {
 void Migrator::NoteFailedPass(const std::string& what) {
   // No Env call here: the Env may be what threw.
   const int64_t min_ns = std::max<int64_t>(opts_.error_backoff_ms, 1) * 1000000;
-  const int64_t backoff = std::clamp<int64_t>(error_backoff_ns_.load() * 2, min_ns,
-                                              std::max(min_ns, kMaxBackoffNs));
+  const int64_t backoff =
+      std::clamp<int64_t>(error_backoff_ns_.load() * 2, min_ns, std::max(min_ns, kMaxBackoffNs));
   error_backoff_ns_.store(backoff);
   std::string msg = "migrator pass failed with an exception: " + what;
   {
@@ -114,7 +114,9 @@ void Migrator::RunPass() {
       queued_[key].first.started = true;
     }
     Status st = demote ? store_->Demote(key, why) : store_->Promote(key, why);
-    if (demote && st.IsNoSpace()) cold_full = true;
+    // Full (NoSpace), or unreachable (an I/O error: a RADOS cluster that is
+    // down answers each write only after rados_timeout).
+    if (demote && (st.IsNoSpace() || st.code() == Code::kIOError)) cold_full = true;
     std::lock_guard lock(mu_);
     --stats_.queued;
     queued_.erase(key);
@@ -144,8 +146,8 @@ void Migrator::RunPass() {
       break;
     }
   }
-  // A full cold tier stays full for a while: back off (1 s doubling to a
-  // minute) instead of failing every demotion on every pass.
+  // A full or unreachable cold tier stays so for a while: back off (1 s
+  // doubling to a minute) instead of failing every demotion on every pass.
   if (cold_full) {
     demote_backoff_ns_ = std::clamp<int64_t>(demote_backoff_ns_ * 2, kMinBackoffNs, kMaxBackoffNs);
     demote_paused_until_ = env->NowNanos() + demote_backoff_ns_;

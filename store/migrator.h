@@ -84,7 +84,7 @@ class Migrator {
   const PolicyConfig config_;
   const MigratorOptions opts_;
   std::mutex pass_mu_;  // serializes passes; guards the two fields below
-  int64_t demote_paused_until_ = 0;  // no demotions before (cold tier full)
+  int64_t demote_paused_until_ = 0;  // no demotions before (cold tier full or down)
   int64_t demote_backoff_ns_ = 0;
   std::atomic<int64_t> error_backoff_ns_{0};  // extra wait before the next pass
   mutable std::mutex mu_;

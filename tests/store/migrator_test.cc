@@ -6,11 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <optional>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
+#include "store/fault_cold.h"
 #include "store/fault_env.h"
 #include "store/test_util.h"
 
@@ -86,19 +87,32 @@ TEST(MigratorTest, ReadsOnSeparateOccasionsPromote) {
   EXPECT_EQ(store.Stat({1, 0})->tier, Tier::kCold);
 }
 
-TEST(MigratorTest, FullColdTierBacksOffInsteadOfRetryingEveryObject) {
+// A cold tier that is full (NoSpace from the disk) or unreachable (EIO, as
+// from a RADOS cluster that is down: through the cold backend interface).
+struct ColdFault {
+  FaultOp op;
+  Status status;
+};
+
+class MigratorColdFaultTest : public ::testing::TestWithParam<ColdFault> {};
+
+TEST_P(MigratorColdFaultTest, FullOrDownColdTierBacksOffInsteadOfRetryingEveryObject) {
   TempDir dir;
   FaultInjectionEnv env(Env::Default());
-  auto s = ObjectStore::Open(&env, dir.path() + "/s", Options());
+  StoreOptions o = Options();
+  o.wrap_cold_backend = [&env](std::unique_ptr<ColdBackend> b) {
+    return std::make_unique<FaultColdBackend>(std::move(b), &env);
+  };
+  auto s = ObjectStore::Open(&env, dir.path() + "/s", o);
   ASSERT_TRUE(s.ok());
   ObjectStore& store = **s;
   for (uint64_t g = 1; g <= 5; ++g) ASSERT_TRUE(store.Write({g, 0}, 0, TextBytes(1000, 4)).ok());
   PolicyConfig c;
   c.cold_after_ns = 0;
   Migrator m(&store, c, MigratorOptions{});
-  env.FailOp(FaultOp::kWrite, Status::NoSpace("cold tier full"));
+  env.FailOp(GetParam().op, GetParam().status);
   m.RunOnce();
-  EXPECT_EQ(m.stats().errors, 1u);  // stopped at the first NoSpace
+  EXPECT_EQ(m.stats().errors, 1u);  // stopped at the first failure
   m.RunOnce();
   EXPECT_EQ(m.stats().errors, 1u);  // backing off: nothing tried
   EXPECT_EQ(store.stats().hot_objects, 5u);
@@ -108,7 +122,10 @@ TEST(MigratorTest, FullColdTierBacksOffInsteadOfRetryingEveryObject) {
   EXPECT_EQ(store.stats().cold_objects, 5u);
 }
 
-
+INSTANTIATE_TEST_SUITE_P(
+    Faults, MigratorColdFaultTest,
+    ::testing::Values(ColdFault{FaultOp::kWrite, Status::NoSpace("cold tier full")},
+                      ColdFault{FaultOp::kColdWrite, Status::IOError("cluster down", EIO)}));
 
 TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
   TempDir dir;
