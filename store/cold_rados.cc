@@ -406,6 +406,11 @@ Result<std::unique_ptr<ColdBackend>> OpenRadosColdBackend(const RadosOptions& op
   if (r < 0) return fail("connect to the " + who, r);
   rados_ioctx_t io;
   r = rados_ioctx_create(cluster, opts.pool.c_str(), &io);
+  if (r == -ENOENT) {
+    rados_shutdown(cluster);
+    return Status::NotFound("pool " + opts.pool + " does not exist in the " + who +
+                            " (create it: ceph osd pool create " + opts.pool + ")");
+  }
   if (r < 0) return fail("open pool " + opts.pool + " in the " + who, r);
   rados_ioctx_set_namespace(io, opts.ns.c_str());
   // On a full pool, writes fail at once with ENOSPC/EDQUOT instead of

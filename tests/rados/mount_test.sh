@@ -36,6 +36,23 @@ while (($(stat -c %s "$NATIVE/text") < 6 * MiB)); do cat "$NATIVE/text" "$NATIVE
 head -c $((3 * MiB + 12345)) /dev/urandom >"$NATIVE/random"
 
 OPTS=(cold_backend=rados:"$POOL" ceph_conf="$CEPH_CONF" rados_timeout=3 chunk_size=1M)
+
+log "bad cluster settings: a clear error, in bounded time, and nothing mounted"
+sed 's/^mon_host = .*/mon_host = [v2:127.0.0.1:1]/' "$CEPH_CONF" >"$TMP/dead.conf"
+mkdir -p "$TMP/m2"
+start=$(date +%s%N)
+if "$TIERFS" mount "$TMP/s2" "$TMP/m2" -o "cold_backend=rados:$POOL,ceph_conf=$TMP/dead.conf,rados_timeout=3" 2>"$TMP/err"; then
+  fail "mount worked with no mon reachable"
+fi
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+grep -q "connect to the Ceph cluster of $TMP/dead.conf as client.admin: Connection timed out" "$TMP/err" ||
+  fail "unclear error: $(cat "$TMP/err")"
+((elapsed_ms < 10000)) || fail "mount took ${elapsed_ms} ms to fail (rados_timeout=3)"
+mountpoint -q "$TMP/m2" && fail "$TMP/m2 mounted"
+if "$TIERFS" mount "$TMP/s3" "$TMP/m2" -o "cold_backend=rados:no-such-pool,ceph_conf=$CEPH_CONF" 2>"$TMP/err"; then
+  fail "mount worked with a pool that does not exist"
+fi
+grep -q "pool no-such-pool does not exist" "$TMP/err" || fail "unclear error: $(cat "$TMP/err")"
 mount_tierfs "${OPTS[@]}"
 cp -r "$NATIVE/." "$MNT/"
 sync
