@@ -34,9 +34,11 @@ ObjectStore::ObjectStore(Env* env, std::string dir, const StoreOptions& opts)
       cache_(opts.frame_cache_bytes),
       object_locks_(kObjectLockStripes),
       table_(std::make_unique<Table>()) {
-  decode_ahead_depth_ =
-      std::min<int64_t>(opts.decode_ahead_frames, opts.frame_cache_bytes / opts.frame_size / 8);
-  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  const bool remote = !opts.rados.pool.empty();  // see StoreOptions::decode_ahead_frames
+  decode_ahead_depth_ = std::min<int64_t>(int64_t{opts.decode_ahead_frames} * (remote ? 4 : 1),
+                                          opts.frame_cache_bytes / opts.frame_size / 8);
+  const size_t threads =
+      remote ? 8 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   read_ahead_ =
       std::make_unique<WorkerPool<AheadJob>>(threads, [this](AheadJob& job) { RunAheadJob(job); });
 }
