@@ -122,7 +122,10 @@ direct_cmp "$NATIVE/after" "$MNT/after"
 for i in 1 2 3; do direct_cmp "$NATIVE/keep$i" "$MNT/keep$i"; done
 
 # Full again, then rm and write at once: the space the rm frees is freed in
-# the background, and the write waits for it instead of failing.
+# the background, and the write waits for it instead of failing. (First the
+# daemon must have its disk reserve back, which lets the rm itself through.)
+reserve_back() { [[ "$(stat -c %s "$STORE/reserve" 2>/dev/null)" == $((8 * MiB)) ]]; }
+wait_for 10 "the disk reserve to be recreated" reserve_back
 dd if="$TMP/pattern" of="$MNT/fill2" bs=1M conv=fsync status=none 2>/dev/null &&
   fail "dd of 96 MiB into the 64 MiB store succeeded (second fill)"
 head -c $((16 * MiB)) /dev/urandom >"$NATIVE/rewrite"
