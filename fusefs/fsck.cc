@@ -118,9 +118,11 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
     } tick{progress, done, bytes_done, o.logical_size, objects.size(), bytes_total};
     const std::string obj = std::to_string(o.key.group) + "." + std::to_string(o.key.index);
     auto it = inodes.find(o.key.group);
+    // An unlinked inode's objects go with it (reclaim_pending), whatever
+    // its recorded size says of them.
+    if (it != inodes.end() && it->second.nlink == 0) continue;
     Status fix = Status::NotSupported("not repaired");
     if (it == inodes.end() || !S_ISREG(it->second.mode)) {
-      if (it != inodes.end() && it->second.nlink == 0) continue;  // counted above
       if (repair) fix = store.Remove(o.key);
       add("orphan_object", "object " + obj + " belongs to no file", "", fix);
       continue;

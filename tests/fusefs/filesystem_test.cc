@@ -636,6 +636,8 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
   ASSERT_TRUE(fs_->store().Truncate({ino, 7}, 0).ok());
   ASSERT_TRUE(fs_->store().Write({999, 0}, 0, test::TextBytes(10, 14)).ok());  // no inode
   ASSERT_TRUE(fs_->Unlink(kRootIno, "gone").ok());  // open + unlinked: a reclaim pending
+  // Past its size, as when a crash lost the size: no problem, it goes with the inode.
+  ASSERT_TRUE(fs_->store().Write({gone, 3}, 0, test::TextBytes(10, 16)).ok());
   std::string cold0 = fs_->store().ColdPath({ino, 0});
   fs_.reset();
   {  // a bit flip inside the first cold frame's data
