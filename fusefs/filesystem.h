@@ -15,7 +15,8 @@
 //
 // Thread-safety: all methods are thread-safe. Lock order: writeback_mu_
 // before mu_ (the inode table), which is never held across metadata or
-// store calls.
+// store calls, nor while waiting for the reclaimer (whose thread takes mu_
+// in its `freed` hook).
 #pragma once
 
 #include <sys/stat.h>

@@ -68,8 +68,8 @@ class Reclaimer {
   void Start();
   // Queues a dead inode (nlink 0, closed, forgotten); returns at once.
   void Enqueue(uint64_t ino);
-  // Frees `inos` on the calling thread, in batches (the orphans a mount
-  // finds); the first error, after trying them all.
+  // Frees `inos` on the calling thread, in batches (the orphans a mount or
+  // fsck --repair finds); the first error, after trying them all.
   Status FreeNow(std::span<const uint64_t> inos);
   // Waits until every inode queued before the call is freed (or given up
   // on), at most `timeout`; true when it was.
