@@ -487,6 +487,10 @@ int CmdFsck(std::vector<std::string> args) {
       std::cout << p.kind << ": " << p.detail << (p.path.empty() ? "" : " [" + p.path + "]")
                 << (p.repaired ? " (repaired)" : "") << "\n";
     }
+    if (r->reclaimed > 0) std::cout << "freed " << r->reclaimed << " unlinked inodes\n";
+    if (r->reclaim_pending > 0) {
+      std::cout << r->reclaim_pending << " unlinked inodes not freed yet (the next mount frees them)\n";
+    }
     std::cout << r->inodes << " inodes, " << r->objects << " objects: "
               << (r->problems.empty() ? "clean" : r->clean() ? "repaired" : "PROBLEMS FOUND")
               << "\n";

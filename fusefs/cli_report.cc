@@ -78,6 +78,9 @@ void PrintStatus(const std::string& j, bool tty) {
             << " by compression\nmoves:  " << JsonNumber(j, "demotions") << " demotions, "
             << JsonNumber(j, "promotions") << " promotions\ncache:  " << JsonNumber(j, "hits")
             << " hits, " << JsonNumber(j, "misses") << " misses\n";
+  if (const uint64_t pending = JsonNumber(j, "reclaim_pending")) {
+    std::cout << "freeing: " << pending << " unlinked inodes (counted as freed above)\n";
+  }
 }
 
 // One sample of the counters --watch turns into rates.

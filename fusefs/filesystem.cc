@@ -121,6 +121,7 @@ Filesystem::~Filesystem() {
   }
   writeback_cv_.notify_all();
   if (writeback_.joinable()) writeback_.join();
+  if (reclaimer_) reclaimer_->Stop();  // frees all it has queued
   (void)SyncAll();
 }
 
@@ -156,13 +157,20 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   so.buffer_pool_bytes = config.buffer_pool;
   so.frame_cache_bytes = config.cache_size;
   TIERFS_ASSIGN_OR_RETURN(fs->store_, ObjectStore::Open(env, config.store_dir, so));
+  Filesystem* f = fs.get();
+  fs->reclaimer_ = std::make_unique<Reclaimer>(
+      fs->meta_.get(), fs->store_.get(),
+      Reclaimer::Hooks{[f](const std::function<Status()>& op) { return f->FreeingSpace(op); },
+                       [f](std::span<const uint64_t> inos) {
+                         std::lock_guard lock(f->mu_);
+                         for (uint64_t ino : inos) f->xattr_inodes_.erase(ino);
+                       }});
   if (!config.read_only) {  // read-only changes nothing in the store
-    // Inodes unlinked while open when the last mount ended: nobody holds them now.
+    // Inodes unlinked while open, or not yet reclaimed, when the last mount
+    // ended: nobody holds them now.
     TIERFS_ASSIGN_OR_RETURN(auto orphans, fs->meta_->ListOrphans());
-    for (uint64_t ino : orphans) {
-      TIERFS_RETURN_IF_ERROR(fs->store_->RemoveGroup(ino).status());
-      TIERFS_RETURN_IF_ERROR(fs->meta_->DeleteInode(ino));
-    }
+    TIERFS_RETURN_IF_ERROR(fs->reclaimer_->FreeNow(orphans));
+    fs->reclaimer_->Start();
     TIERFS_RETURN_IF_ERROR(fs->TrimPastEof());
     fs->EnsureReserve();
   }
@@ -438,14 +446,9 @@ void Filesystem::MaybeFree(uint64_t ino) {
     }
     inodes_.erase(it);
   }
-  // Unlinked, closed and forgotten: free data first, then the inode, so a
-  // crash in between leaves an orphan inode that the next mount frees.
-  if (store_->RemoveGroup(ino).ok()) {
-    store_->SetPinned(ino, false);
-    (void)meta_->DeleteInode(ino);
-    std::lock_guard lock(mu_);
-    xattr_inodes_.erase(ino);
-  }
+  // Unlinked, closed and forgotten: its objects and row go in the
+  // background (a crash first leaves an orphan that the next mount frees).
+  reclaimer_->Enqueue(ino);
 }
 
 void Filesystem::Dropped(const InodeAttr& a) {
@@ -604,6 +607,14 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
   return ToStat(a);
 }
 
+Result<struct stat> Filesystem::CreateNode(uint64_t parent, const std::string& name,
+                                           const NewNode& n) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a,
+                          RetryAfterFrees([&] { return meta_->Create(parent, name, n, Now()); }));
+  TIERFS_RETURN_IF_ERROR(DirSync());
+  return Remember(WriteBacks(), a);  // new: nothing of it cached
+}
+
 Result<struct stat> Filesystem::MakeNode(uint64_t parent, const std::string& name, uint32_t mode,
                                          uint64_t rdev, const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(Writable());
@@ -612,9 +623,7 @@ Result<struct stat> Filesystem::MakeNode(uint64_t parent, const std::string& nam
   n.uid = caller.uid;
   n.gid = caller.gid;
   n.rdev = rdev;
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
-  TIERFS_RETURN_IF_ERROR(DirSync());
-  return Remember(WriteBacks(), a);  // new: nothing of it cached
+  return CreateNode(parent, name, n);
 }
 
 Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name,
@@ -626,9 +635,7 @@ Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name
   n.uid = caller.uid;
   n.gid = caller.gid;
   n.symlink_target = target;
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Create(parent, name, n, Now()));
-  TIERFS_RETURN_IF_ERROR(DirSync());
-  return Remember(WriteBacks(), a);  // new: nothing of it cached
+  return CreateNode(parent, name, n);
 }
 
 Result<std::string> Filesystem::ReadLink(uint64_t ino) { return meta_->ReadLink(ino); }
@@ -775,6 +782,10 @@ Status Filesystem::Fsync(uint64_t ino, bool datasync) {
 
 Status Filesystem::SyncAll() {
   if (!meta_) return Status::OK();
+  if (reclaimer_ && !reclaimer_->Drain(kReclaimWait)) {
+    spdlog::warn("{} unlinked inodes not freed yet; the next mount frees what is left",
+                 reclaimer_->pending());
+  }
   Status st = WriteBack(std::nullopt);
   Status synced = meta_->Sync();
   return st.ok() ? synced : st;

@@ -9,12 +9,14 @@
 // as zeros (holes). Sizes and mtimes changed by writes are cached and written
 // to SQLite by a write-back thread every kWritebackInterval in one
 // transaction, and at fsync, setattr, link and unmount — never on the data
-// path or per close. An inode whose link count drops to 0 is freed (metadata and objects)
-// when it is neither open nor known to the kernel.
+// path or per close. An inode whose link count drops to 0 is handed to the
+// Reclaimer (fusefs/reclaimer.h), which frees its objects and row in the
+// background, once it is neither open nor known to the kernel.
 //
 // Thread-safety: all methods are thread-safe. Lock order: writeback_mu_
 // before mu_ (the inode table), which is never held across metadata or
-// store calls.
+// store calls, nor while waiting for the reclaimer (whose thread takes mu_
+// in its `freed` hook).
 #pragma once
 
 #include <sys/stat.h>
@@ -33,6 +35,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -40,6 +43,7 @@
 #include "fusefs/config.h"
 #include "fusefs/metadata.h"
 #include "fusefs/metrics.h"
+#include "fusefs/reclaimer.h"
 #include "store/migrator.h"
 #include "store/object_store.h"
 
@@ -47,6 +51,9 @@ namespace tierfs {
 
 inline constexpr std::chrono::milliseconds kWritebackInterval{200};
 inline constexpr uint64_t kReserveBytes = 8ull << 20;
+// The longest a request waits for the reclaimer: statfs, a sync, or a
+// write or create that found the disk full while frees were pending.
+inline constexpr std::chrono::seconds kReclaimWait{10};
 
 // The caller of an operation (from fuse_req_ctx). Its supplementary groups
 // are read (through load_groups, from /proc) only when an operation must
@@ -118,8 +125,9 @@ struct StatusReport {
   bool mounted = false, read_only = false;
   uint64_t chunk_size = 0, inodes = 0;
   PolicyConfig policy;
-  StoreStats store;
+  StoreStats store;  // as it will be once the pending reclaims are done
   MigratorStats migrator;
+  ReclaimStats reclaim;
 };
 
 // Bytes compression saved in the cold tier.
@@ -206,6 +214,8 @@ class Filesystem {
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Status RemoveXattr(uint64_t ino, const std::string& name);
 
+  // Waits for the pending reclaims first (at most kReclaimWait): the free
+  // space of the disk below shows a freed inode only once its objects are gone.
   Result<struct statvfs> StatFs();
   FsUsage UsageOf(uint64_t ino);
   StatusReport Report();
@@ -220,7 +230,8 @@ class Filesystem {
   Metrics& metrics() { return metrics_; }
   Status Migrate(uint64_t ino, Tier to);
   Status SetPinned(uint64_t ino, bool pinned);
-  // Writes every cached attribute and makes metadata durable (unmount).
+  // Waits for the pending reclaims (at most kReclaimWait), writes every
+  // cached attribute and makes metadata durable (unmount).
   Status SyncAll();
   // Switches a live mount between read-only and read-write (remount): when
   // read-only every mutation fails with EROFS, cached attributes are written
@@ -230,6 +241,7 @@ class Filesystem {
 
   MetadataStore& metadata() { return *meta_; }
   ObjectStore& store() { return *store_; }
+  Reclaimer& reclaimer() { return *reclaimer_; }
 
  private:
   // What the kernel and open files hold of an inode, plus the attributes
@@ -277,7 +289,7 @@ class Filesystem {
   Status WriteBackLocked(std::optional<uint64_t> only);  // writeback_mu_ held
   Status FlushAttr(uint64_t ino);
   void WritebackLoop();
-  // Frees the inode's data and metadata if unlinked, closed and forgotten.
+  // Hands the inode to the reclaimer if unlinked, closed and forgotten.
   void MaybeFree(uint64_t ino);
   void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
   Status TruncateData(uint64_t ino, uint64_t new_size);
@@ -317,6 +329,14 @@ class Filesystem {
   // Runs op; if it fails for lack of space and the reserve exists, frees the
   // reserve and runs op once more (for operations that free space).
   Status FreeingSpace(const std::function<Status()>& op);
+  // Runs op (returning Status or Result<T>); when it fails for lack of
+  // space while frees were pending (as it began or as it failed), waits
+  // for the reclaimer (at most kReclaimWait) and runs it once more, so
+  // that `rm big; write` on a full disk works as where unlink frees at once.
+  template <class Op>
+  auto RetryAfterFrees(Op&& op) -> decltype(op());
+  // A new node in SQLite (create, mkdir, mknod, symlink) and its stat.
+  Result<struct stat> CreateNode(uint64_t parent, const std::string& name, const NewNode& n);
   Timespec Now();
 
   const MountConfig config_;
@@ -327,6 +347,7 @@ class Filesystem {
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Migrator> migrator_;
   MigratorOptions migrator_options_;
+  std::unique_ptr<Reclaimer> reclaimer_;  // stopped before store_ and meta_ close
 
   std::mutex writeback_mu_;  // orders write-backs and attribute changes; before mu_
   std::mutex mu_;           // guards inodes_, write_backs_ and stop_writeback_
@@ -346,5 +367,22 @@ class Filesystem {
 
 // The one map from Status to errno (positive).
 int ToErrno(const Status& s);
+
+template <class Op>
+auto Filesystem::RetryAfterFrees(Op&& op) -> decltype(op()) {
+  const bool pending = reclaimer_->pending() > 0;
+  auto r = op();
+  if (r.ok()) return r;
+  const bool full = [&] {
+    if constexpr (std::is_same_v<decltype(r), Status>) {
+      return r.IsNoSpace();
+    } else {
+      return r.status().IsNoSpace();
+    }
+  }();
+  if (!full || !(pending || reclaimer_->pending() > 0)) return r;
+  reclaimer_->Drain(kReclaimWait);
+  return op();
+}
 
 }  // namespace tierfs

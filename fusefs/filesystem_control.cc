@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <optional>
@@ -68,10 +69,15 @@ StatusReport Filesystem::Report() {
   r.mounted = !config_.inspect;
   r.read_only = read_only_;
   r.chunk_size = chunk_size_;
+  // Counted before the pending reclaims are read, so that an inode freed
+  // in between is taken out at most once.
   auto files = meta_->InodeCount();
-  r.inodes = files.ok() ? *files : 0;
+  const StoreStats store = store_->stats();
+  r.reclaim = reclaimer_->stats();
+  const uint64_t rows = files.ok() ? *files : 0;
+  r.inodes = rows - std::min(rows, r.reclaim.pending);
   r.policy = config_.policy;
-  r.store = store_->stats();
+  r.store = reclaimer_->AfterPending(store);
   std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
   r.migrator = migrator_->stats();
   return r;
@@ -91,7 +97,7 @@ std::string Filesystem::StatusJson() {
     << ",\"mounted\":" << (r.mounted ? "true" : "false")
     << ",\"read_only\":" << (r.read_only ? "true" : "false")
     << ",\"chunk_size\":" << r.chunk_size
-    << ",\"inodes\":" << r.inodes
+    << ",\"inodes\":" << r.inodes << ",\"reclaim_pending\":" << r.reclaim.pending
     << ",\"hot_objects\":" << s.hot_objects << ",\"hot_bytes\":" << s.hot_bytes
     << ",\"hot_stored_bytes\":" << s.hot_stored_bytes
     << ",\"hot_capacity\":" << r.policy.hot_capacity
@@ -118,6 +124,8 @@ std::string Filesystem::StatusJson() {
     << ",\"demoted_bytes\":" << m.demoted_bytes << ",\"promoted_bytes\":" << m.promoted_bytes
     << ",\"failed_moves\":" << m.failed_moves
     << ",\"errors\":" << m.errors << "}"
+    << ",\"reclaimer\":{\"reclaimed\":" << r.reclaim.reclaimed
+    << ",\"batches\":" << r.reclaim.batches << ",\"errors\":" << r.reclaim.errors << "}"
     << ",\"io\":{\"read_hot_bytes\":" << metrics_.read_bytes(ReadSource::kHot)
     << ",\"read_cold_bytes\":" << metrics_.read_bytes(ReadSource::kCold)
     << ",\"read_hole_bytes\":" << metrics_.read_bytes(ReadSource::kHole)
@@ -240,6 +248,7 @@ Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
 }
 
 Result<struct statvfs> Filesystem::StatFs() {
+  (void)reclaimer_->Drain(kReclaimWait);  // answered with what is freed by then
   TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(store_->options().hot_dir));
   TIERFS_ASSIGN_OR_RETURN(uint64_t inodes, meta_->InodeCount());
   struct statvfs sv {};

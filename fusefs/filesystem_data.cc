@@ -117,7 +117,8 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
     const uint64_t within = pos % chunk_size_;
     const size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done,
                                                               chunk_size_ - within));
-    Status st = store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len));
+    Status st = RetryAfterFrees(
+        [&] { return store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len)); });
     if (!st.ok()) {
       if (done == 0) return st;
       break;  // a short write: report what landed
@@ -203,7 +204,7 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
     if (op == FALLOC_FL_ZERO_RANGE) {
       TIERFS_RETURN_IF_ERROR(ZeroData(ino, offset, std::min(offset + length, size)));
     }
-    TIERFS_RETURN_IF_ERROR(Reserve(ino, offset, length));
+    TIERFS_RETURN_IF_ERROR(RetryAfterFrees([&] { return Reserve(ino, offset, length); }));
   } else {
     return Status::Posix(EOPNOTSUPP, "fallocate mode not supported");
   }

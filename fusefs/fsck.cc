@@ -9,6 +9,7 @@
 
 #include "fusefs/json.h"
 #include "fusefs/metadata.h"
+#include "fusefs/reclaimer.h"
 #include "fusefs/store_settings.h"
 #include "store/object_store.h"
 
@@ -86,14 +87,18 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
     report.problems.push_back({std::move(kind), std::move(detail), std::move(path), fix.ok()});
   };
 
+  std::vector<uint64_t> unlinked;
   for (const auto& [ino, a] : inodes) {
-    if (a.nlink != 0) continue;
-    Status fix = Status::NotSupported("not repaired");
-    if (repair) {
-      fix = store.RemoveGroup(ino).status();
-      if (fix.ok()) fix = meta->DeleteInode(ino);
-    }
-    add("orphan_inode", "inode " + std::to_string(ino) + " has no links", "", fix);
+    if (a.nlink == 0) unlinked.push_back(ino);
+  }
+  report.reclaim_pending = unlinked.size();
+  if (repair && !unlinked.empty()) {
+    Reclaimer reclaimer(meta.get(), &store,
+                        {[](const std::function<Status()>& op) { return op(); },
+                         [&](std::span<const uint64_t> freed) { report.reclaimed += freed.size(); }});
+    Status st = reclaimer.FreeNow(unlinked);
+    report.reclaim_pending -= report.reclaimed;
+    if (!st.ok()) add("reclaim_failed", st.ToString(), "", st);
   }
   std::vector<ObjectInfo> objects = store.List();
   report.objects = objects.size();
@@ -113,9 +118,11 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
     } tick{progress, done, bytes_done, o.logical_size, objects.size(), bytes_total};
     const std::string obj = std::to_string(o.key.group) + "." + std::to_string(o.key.index);
     auto it = inodes.find(o.key.group);
+    // An unlinked inode's objects go with it (reclaim_pending), whatever
+    // its recorded size says of them.
+    if (it != inodes.end() && it->second.nlink == 0) continue;
     Status fix = Status::NotSupported("not repaired");
     if (it == inodes.end() || !S_ISREG(it->second.mode)) {
-      if (it != inodes.end() && it->second.nlink == 0) continue;  // counted above
       if (repair) fix = store.Remove(o.key);
       add("orphan_object", "object " + obj + " belongs to no file", "", fix);
       continue;
@@ -148,7 +155,8 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
 std::string FsckJson(const FsckReport& r) {
   std::ostringstream o;
   o << "{\"clean\":" << (r.clean() ? "true" : "false") << ",\"inodes\":" << r.inodes
-    << ",\"objects\":" << r.objects << ",\"problems\":[";
+    << ",\"objects\":" << r.objects << ",\"reclaim_pending\":" << r.reclaim_pending
+    << ",\"reclaimed\":" << r.reclaimed << ",\"problems\":[";
   for (size_t i = 0; i < r.problems.size(); ++i) {
     const FsckProblem& p = r.problems[i];
     o << (i ? "," : "") << "{\"kind\":" << JsonString(p.kind)

@@ -1,6 +1,8 @@
 // Fsck: checks a store that is not mounted (it takes the store lock), and
-// repairs what can be repaired without guessing:
-//   orphan inode     — nlink 0, not freed          -> freed (objects + inode)
+// repairs what can be repaired without guessing. Inodes with no links (nlink
+// 0: unlinked while open, or not yet reclaimed when the daemon stopped) are
+// no problem: they are counted as reclaim_pending, and the next mount frees
+// them, or --repair does now (objects + inode).
 //   orphan object    — no inode or not a file      -> removed
 //   beyond EOF       — object past the file size   -> removed / truncated
 //   stray file       — unknown name in a tier dir  -> reported only
@@ -28,6 +30,8 @@ struct FsckProblem {
 struct FsckReport {
   std::vector<FsckProblem> problems;
   uint64_t inodes = 0, objects = 0;
+  uint64_t reclaim_pending = 0;  // inodes with nlink 0 still there
+  uint64_t reclaimed = 0;        // ... freed by --repair
   bool clean() const;  // nothing left unrepaired
 };
 

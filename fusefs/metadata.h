@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -161,8 +162,10 @@ class MetadataStore {
 
   // Inodes with nlink 0 (unlinked while open, or left so by a crash).
   virtual Result<std::vector<uint64_t>> ListOrphans() = 0;
-  // Deletes an inode with nlink 0 and its xattrs. InvalidArgument if nlink > 0.
-  virtual Status DeleteInode(uint64_t ino) = 0;
+  // Deletes inodes with nlink 0 and their xattrs, all in one transaction
+  // (the reclaimer frees dead inodes in batches). InvalidArgument if one
+  // has nlink > 0, NotFound if one is missing: then nothing is deleted.
+  virtual Status DeleteInodes(std::span<const uint64_t> inos) = 0;
 
   // Every inode, in ascending ino order (fsck, status).
   virtual Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) = 0;
@@ -242,7 +245,9 @@ class MetadataStoreWrapper : public MetadataStore {
     return target_->InodesWithXattrs();
   }
   Result<std::vector<uint64_t>> ListOrphans() override { return target_->ListOrphans(); }
-  Status DeleteInode(uint64_t ino) override { return target_->DeleteInode(ino); }
+  Status DeleteInodes(std::span<const uint64_t> inos) override {
+    return target_->DeleteInodes(inos);
+  }
   Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) override {
     return target_->ForEachInode(fn);
   }

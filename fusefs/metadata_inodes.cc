@@ -1,4 +1,4 @@
-// SqliteMetadataStore: whole-inode operations (pins, orphans, deletion,
+// SqliteMetadataStore: whole-inode operations (pins, orphans, batched deletion,
 // iteration, counting) and Sync. Thread-safe: each method takes mu_, except
 // that ForEachInode calls its callback without it (see metadata_sqlite.h).
 #include <cerrno>
@@ -40,18 +40,22 @@ Result<std::vector<uint64_t>> SqliteMetadataStore::ListOrphans() {
   return ListInos("SELECT ino FROM inodes WHERE nlink = 0 ORDER BY ino");
 }
 
-Status SqliteMetadataStore::DeleteInode(uint64_t ino) {
+Status SqliteMetadataStore::DeleteInodes(std::span<const uint64_t> inos) {
+  if (inos.empty()) return Status::OK();
   return Write([&]() -> Status {
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
-    if (a.nlink > 0) {
-      return Status::InvalidArgument("inode " + std::to_string(ino) + " still has " +
-                                     std::to_string(a.nlink) + " links");
+    for (uint64_t ino : inos) {
+      TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
+      if (a.nlink > 0) {
+        return Status::InvalidArgument("inode " + std::to_string(ino) + " still has " +
+                                       std::to_string(a.nlink) + " links");
+      }
+      TIERFS_ASSIGN_OR_RETURN(SqliteStmt xattrs,
+                              db_->Prepare("DELETE FROM xattrs WHERE ino = ?"));
+      TIERFS_RETURN_IF_ERROR(xattrs.Bind(ino).Run());
+      TIERFS_ASSIGN_OR_RETURN(SqliteStmt inode, db_->Prepare("DELETE FROM inodes WHERE ino = ?"));
+      TIERFS_RETURN_IF_ERROR(inode.Bind(ino).Run());
+      Stage(ino, std::nullopt);
     }
-    TIERFS_ASSIGN_OR_RETURN(SqliteStmt xattrs, db_->Prepare("DELETE FROM xattrs WHERE ino = ?"));
-    TIERFS_RETURN_IF_ERROR(xattrs.Bind(ino).Run());
-    TIERFS_ASSIGN_OR_RETURN(SqliteStmt inode, db_->Prepare("DELETE FROM inodes WHERE ino = ?"));
-    TIERFS_RETURN_IF_ERROR(inode.Bind(ino).Run());
-    Stage(ino, std::nullopt);
     return Status::OK();
   });
 }

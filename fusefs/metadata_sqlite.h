@@ -15,7 +15,7 @@
 // used inodes are kept in memory, and LoadInode (GetAttr, and the loads of
 // every write) answers from there without SQL and without allocating. The
 // daemon is the database's only writer (it holds the store lock), and every
-// inode row written goes through StoreInode, Create or DeleteInode, which
+// inode row written goes through StoreInode, Create or DeleteInodes, which
 // stage the new row; Write() applies the staged rows to the cache only after
 // COMMIT succeeded, and drops them from it otherwise.
 #pragma once
@@ -89,7 +89,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<uint64_t>> ListPinned() override;
   Result<std::vector<uint64_t>> InodesWithXattrs() override;
   Result<std::vector<uint64_t>> ListOrphans() override;
-  Status DeleteInode(uint64_t ino) override;
+  Status DeleteInodes(std::span<const uint64_t> inos) override;
   Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) override;
   Result<uint64_t> InodeCount() override;
   Status Sync() override;

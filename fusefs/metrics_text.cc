@@ -122,6 +122,16 @@ std::string MetricsText(const StatusReport& r, const Metrics& m) {
             g.failed_moves);
   p.Counter("tierfs_migrator_errors_total", "Failed migrator moves plus passes that threw.",
             g.errors);
+  p.Gauge("tierfs_reclaim_pending_inodes",
+          "Unlinked inodes waiting for the reclaimer to free their objects and rows.",
+          r.reclaim.pending);
+  p.Counter("tierfs_reclaimed_inodes_total", "Unlinked inodes the reclaimer freed.",
+            r.reclaim.reclaimed);
+  p.Counter("tierfs_reclaim_batches_total",
+            "Transactions the reclaimer ran, each deleting the rows of a batch of inodes.",
+            r.reclaim.batches);
+  p.Counter("tierfs_reclaim_errors_total",
+            "Inodes a failed free left to the next mount (which frees them).", r.reclaim.errors);
   Requests(p, m);
   return p.str();
 }

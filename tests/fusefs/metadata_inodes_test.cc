@@ -1,4 +1,4 @@
-// MetadataStore tests: xattrs, pins, orphans and DeleteInode, inode
+// MetadataStore tests: xattrs, pins, orphans and DeleteInodes, inode
 // iteration, the attribute cache against commits and rollbacks, and a
 // multi-threaded smoke test of one shared store.
 #include <signal.h>
@@ -34,7 +34,7 @@ TEST_F(InodesTest, CachedAttributesFollowEveryWrite) {
   ASSERT_TRUE(store_->Unlink(kRootIno, "g", At(22)).ok());
   EXPECT_EQ(Attr(f.ino).nlink, 0u);
   EXPECT_EQ(Attr(dir.ino).mtime, At(22));
-  ASSERT_TRUE(store_->DeleteInode(f.ino).ok());
+  ASSERT_TRUE(store_->DeleteInodes(std::vector<uint64_t>{f.ino}).ok());
   EXPECT_TRUE(store_->GetAttr(f.ino).status().IsNotFound());
   Reopen();
   EXPECT_TRUE(store_->GetAttr(f.ino).status().IsNotFound());
@@ -116,21 +116,32 @@ TEST_F(InodesTest, Pins) {
   EXPECT_TRUE(Fails(store_->SetPinned(999, true), Code::kNotFound));
 }
 
-TEST_F(InodesTest, DeleteInodeOnlyWhenUnlinked) {
+// A batch is one transaction: a linked inode in it (or a missing one)
+// deletes nothing, not even the unlinked inodes beside it.
+TEST_F(InodesTest, DeleteInodesOnlyWhenAllUnlinkedAndAllOrNothing) {
   InodeAttr file = MakeFile(kRootIno, "f");
+  InodeAttr other = MakeFile(kRootIno, "g");
   ASSERT_TRUE(store_->SetXattr(file.ino, "user.a", "1", XattrMode::kAny).ok());
-  EXPECT_TRUE(Fails(store_->DeleteInode(file.ino), Code::kInvalidArgument));
-  EXPECT_TRUE(Fails(store_->DeleteInode(kRootIno), Code::kInvalidArgument));
+  const std::vector<uint64_t> both = {file.ino, other.ino};
+  EXPECT_TRUE(Fails(store_->DeleteInodes(both), Code::kInvalidArgument));
+  EXPECT_TRUE(Fails(store_->DeleteInodes(std::vector<uint64_t>{kRootIno}),
+                    Code::kInvalidArgument));
   ASSERT_TRUE(store_->Unlink(kRootIno, "f", At(2)).ok());
   EXPECT_EQ(*store_->ListOrphans(), std::vector<uint64_t>{file.ino});
-  ASSERT_TRUE(store_->DeleteInode(file.ino).ok());
+  EXPECT_TRUE(Fails(store_->DeleteInodes(both), Code::kInvalidArgument));  // g is linked
+  EXPECT_EQ(Attr(file.ino).nlink, 0u);
+  EXPECT_EQ(*store_->GetXattr(file.ino, "user.a"), "1");
+  ASSERT_TRUE(store_->Unlink(kRootIno, "g", At(3)).ok());
+  InodeAttr dir = MakeDir(kRootIno, "d");
+  ASSERT_TRUE(store_->Rmdir(kRootIno, "d", At(4)).ok());
+  ASSERT_TRUE(store_->DeleteInodes(std::vector<uint64_t>{file.ino, other.ino, dir.ino}).ok());
   EXPECT_TRUE(store_->ListOrphans()->empty());
   EXPECT_TRUE(Fails(store_->GetAttr(file.ino).status(), Code::kNotFound));
-  EXPECT_TRUE(Fails(store_->DeleteInode(file.ino), Code::kNotFound));
-
-  InodeAttr dir = MakeDir(kRootIno, "d");
-  ASSERT_TRUE(store_->Rmdir(kRootIno, "d", At(3)).ok());
-  EXPECT_TRUE(store_->DeleteInode(dir.ino).ok());
+  EXPECT_TRUE(Fails(store_->DeleteInodes(std::vector<uint64_t>{file.ino}), Code::kNotFound));
+  EXPECT_EQ(*store_->InodeCount(), 1u);
+  Reopen();
+  EXPECT_TRUE(Fails(store_->GetAttr(other.ino).status(), Code::kNotFound));
+  EXPECT_TRUE(store_->InodesWithXattrs()->empty());
   EXPECT_EQ(*store_->InodeCount(), 1u);
 }
 

@@ -75,7 +75,7 @@ TEST_F(MetadataOpenTest, PersistsAcrossReopen) {
   EXPECT_EQ(Attr(kRootIno).nlink, 3u);
   // Inode numbers are never reused, even after the newest one is deleted.
   ASSERT_TRUE(store_->Unlink(dir.ino, "f", At(20)).ok());
-  ASSERT_TRUE(store_->DeleteInode(file.ino).ok());
+  ASSERT_TRUE(store_->DeleteInodes(std::vector<uint64_t>{file.ino}).ok());
   Reopen();
   EXPECT_GT(MakeFile(kRootIno, "g").ino, file.ino);
 }

@@ -3,7 +3,9 @@
 #  A. hot tier full: dd to the mount fails with "No space left on device", the
 #     daemon stays up, earlier files stay byte-identical, the partly written file
 #     holds only its own bytes or zeros, deleting a file frees the space and
-#     writes work again, fsck is clean.
+#     writes work again, fsck is clean. Then, full again: `rm` of the big file
+#     and a write right after it (no wait) succeeds, as on ext4: a write that
+#     gets ENOSPC while the reclaimer has frees pending waits for them.
 #  B. cold tier full during demotion: STORE/cold is a separate 2 MiB tmpfs;
 #     cold_after=0 makes the migrator try to demote 6 MiB of incompressible
 #     data: demotions that do not fit fail, the objects stay hot and readable,
@@ -118,6 +120,20 @@ head -c $((8 * MiB)) /dev/urandom >"$NATIVE/after"
 dd if="$NATIVE/after" of="$MNT/after" bs=1M conv=fsync status=none || fail "writing 8 MiB after freeing space failed"
 direct_cmp "$NATIVE/after" "$MNT/after"
 for i in 1 2 3; do direct_cmp "$NATIVE/keep$i" "$MNT/keep$i"; done
+
+# Full again, then rm and write at once: the space the rm frees is freed in
+# the background, and the write waits for it instead of failing. (First the
+# daemon must have its disk reserve back, which lets the rm itself through.)
+reserve_back() { [[ "$(stat -c %s "$STORE/reserve" 2>/dev/null)" == $((8 * MiB)) ]]; }
+wait_for 10 "the disk reserve to be recreated" reserve_back
+dd if="$TMP/pattern" of="$MNT/fill2" bs=1M conv=fsync status=none 2>/dev/null &&
+  fail "dd of 96 MiB into the 64 MiB store succeeded (second fill)"
+head -c $((16 * MiB)) /dev/urandom >"$NATIVE/rewrite"
+rm "$MNT/fill2" || fail "rm of the second fill file failed"
+dd if="$NATIVE/rewrite" of="$MNT/rewrite" bs=1M conv=fsync status=none 2>"$TMP/dd2.err" ||
+  fail "writing 16 MiB right after rm of the fill file on a full store failed: $(cat "$TMP/dd2.err")"
+direct_cmp "$NATIVE/rewrite" "$MNT/rewrite"
+log "rm then write at once on the full store: ok; used: $(fs_used "$FS")"
 assert_eq "$DAEMON" "$(daemon_pid)" "daemon pid at the end of part A"
 unmount_tierfs
 rc=$(run_fsck "$TMP/fsck.txt" "$STORE")
@@ -126,6 +142,7 @@ remount_check() {
   mount_tierfs "${OPTS[@]}"
   for i in 1 2 3; do direct_cmp "$NATIVE/keep$i" "$MNT/keep$i"; done
   direct_cmp "$NATIVE/after" "$MNT/after"
+  direct_cmp "$NATIVE/rewrite" "$MNT/rewrite"
   unmount_tierfs
 }
 remount_check
