@@ -228,6 +228,9 @@ class Filesystem {
   Result<std::string> ExplainJson(uint64_t ino, uint64_t first);
   // Request-path counters (fuse_ops.cc, Read, Write) for the exposition.
   Metrics& metrics() { return metrics_; }
+  // Moves every chunk of a file to `to` now (tierfs migrate), up to
+  // kMigrateThreads chunks at a time; the first error ends it.
+  static constexpr size_t kMigrateThreads = 4;
   Status Migrate(uint64_t ino, Tier to);
   Status SetPinned(uint64_t ino, bool pinned);
   // Waits for the pending reclaims (at most kReclaimWait), writes every

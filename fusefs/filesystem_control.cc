@@ -17,6 +17,7 @@
 #include <charconv>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "fusefs/filesystem.h"
 #include "fusefs/explain.h"
@@ -44,16 +45,34 @@ FsUsage Filesystem::UsageOf(uint64_t ino) {
 }
 
 Status Filesystem::Migrate(uint64_t ino, Tier to) {
-  for (const ObjectInfo& o : store_->ListGroup(ino)) {
-    Status st;
-    // Busy: the object changed while it was copied; try again a few times.
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      st = to == Tier::kCold ? store_->Demote(o.key) : store_->Promote(o.key);
-      if (st.code() != Code::kBusy) break;
+  const std::vector<ObjectInfo> objects = store_->ListGroup(ino);
+  // The chunks move on a few threads at once, so that one compresses while
+  // another's copy is written (or, on RADOS, waits on the network).
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first;  // guarded by mu
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < objects.size();) {
+      Status st;
+      // Busy: the object changed while it was copied; try again a few times.
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        st = to == Tier::kCold ? store_->Demote(objects[i].key) : store_->Promote(objects[i].key);
+        if (st.code() != Code::kBusy) break;
+      }
+      if (st.ok() || st.IsNotFound()) continue;
+      std::lock_guard lock(mu);
+      if (first.ok()) first = st;
+      next.store(objects.size());  // the first error ends the move
     }
-    if (!st.ok() && !st.IsNotFound()) return st;
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t t = 1; t < std::min<size_t>(objects.size(), kMigrateThreads); ++t) {
+      helpers.emplace_back(work);
+    }
+    work();
   }
-  return Status::OK();
+  return first;
 }
 
 Status Filesystem::SetPinned(uint64_t ino, bool pinned) {
