@@ -6,10 +6,16 @@
 //   BM_Read_RawPread/<bytes>  pread of the object file into a reused buffer (ceiling)
 //   BM_Write_Hot/<bytes>      overwrite a hot object
 //   BM_Read_Cold/<bytes>/<cache>  read a cold (compressed) object, frame cache off/on
+//   BM_Read_Cold_Random4K     4 KiB reads at random offsets of a 16 MiB cold
+//                             object, frame cache off (one frame each)
 //   BM_Demote/<bytes>         hot -> cold move (compress + fsync + rename)
 //   BM_Read_Pooled_Concurrent 64 KiB pooled reads from 1..8 threads
 // Objects live in a store under $TIERFS_BENCH_DIR (default /tmp); data is
 // in the page cache, so these measure the store's own overhead and copies.
+// With CEPH_CONF and TIERFS_BENCH_RADOS_POOL set, the cold benchmarks run a
+// second time with the cold tier in that pool (a namespace of their own,
+// emptied at exit): BM_Read_Cold_Rados, BM_Read_Cold_Random4K_Rados,
+// BM_Demote_Rados (scripts/bench-rados.sh runs them beside rados bench).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,6 +24,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <vector>
 
 #include "store/object_store.h"
@@ -29,11 +36,21 @@ namespace {
 constexpr size_t kSizes[] = {4 << 10, 64 << 10, 256 << 10, 1 << 20, 16 << 20};
 constexpr size_t kGrowStep = 4096;  // the naive loop reads a page at a time
 
-// Two stores for the whole run (frame cache on and off), removed at exit.
+// Where the cold tier is: a directory in the store, or a RADOS pool.
+enum class Cold { kDir, kRados };
+
+const char* RadosPool() { return std::getenv("TIERFS_BENCH_RADOS_POOL"); }
+
+// Stores for the whole run (frame cache on and off, for each cold tier
+// used), opened when first used and emptied and removed at exit.
 class BenchStore {
  public:
-  static BenchStore& Get(bool frame_cache = true) {
-    static BenchStore cached(true), uncached(false);
+  static BenchStore& Get(bool frame_cache = true, Cold cold = Cold::kDir) {
+    if (cold == Cold::kRados) {
+      static BenchStore cached(true, cold), uncached(false, cold);
+      return frame_cache ? cached : uncached;
+    }
+    static BenchStore cached(true, cold), uncached(false, cold);
     return frame_cache ? cached : uncached;
   }
   ObjectStore& store() { return *store_; }
@@ -62,11 +79,18 @@ class BenchStore {
   }
 
  private:
-  explicit BenchStore(bool frame_cache) {
+  BenchStore(bool frame_cache, Cold cold) {
     const char* base = std::getenv("TIERFS_BENCH_DIR");
-    dir_ = std::string(base ? base : "/tmp") + "/tierfs_store_bench_" +
-           std::to_string(getpid()) + (frame_cache ? "_cached" : "_uncached");
+    const std::string name = std::string("tierfs_store_bench_") + std::to_string(getpid()) +
+                             (frame_cache ? "_cached" : "_uncached") +
+                             (cold == Cold::kRados ? "_rados" : "");
+    dir_ = std::string(base ? base : "/tmp") + "/" + name;
     StoreOptions o;
+    if (cold == Cold::kRados) {
+      o.rados.pool = RadosPool();
+      o.rados.conf = std::getenv("CEPH_CONF");
+      o.rados.ns = name;
+    }
     o.max_io = 16 << 20;
     o.buffer_pool_bytes = 128ull << 20;
     o.frame_cache_bytes = frame_cache ? 64ull << 20 : 0;
@@ -75,6 +99,7 @@ class BenchStore {
     store_ = std::move(s).value();
   }
   ~BenchStore() {
+    for (const ObjectInfo& o : store_->List()) (void)store_->Remove(o.key);  // the pool too
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -165,9 +190,9 @@ void BM_Write_Hot(benchmark::State& state) {
 }
 BENCHMARK(BM_Write_Hot)->Arg(1 << 10)->Apply(Sizes);
 
-void BM_Read_Cold(benchmark::State& state) {
+void ReadCold(benchmark::State& state, Cold cold) {
   const size_t n = static_cast<size_t>(state.range(0));
-  auto& bs = BenchStore::Get(/*frame_cache=*/state.range(1) != 0);
+  auto& bs = BenchStore::Get(/*frame_cache=*/state.range(1) != 0, cold);
   ObjectKey k = bs.Cold(n);
   std::vector<std::byte> buf(std::min<size_t>(n, 1 << 20));
   for (auto _ : state) {
@@ -178,10 +203,32 @@ void BM_Read_Cold(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
   state.counters["ratio"] = static_cast<double>(n) / bs.store().Stat(k)->stored_bytes;
 }
-BENCHMARK(BM_Read_Cold)->ArgNames({"bytes", "cache"})->ArgsProduct({{64 << 10, 1 << 20, 16 << 20}, {0, 1}});
+void BM_Read_Cold(benchmark::State& state) { ReadCold(state, Cold::kDir); }
+void ReadColdArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"bytes", "cache"})->ArgsProduct({{64 << 10, 1 << 20, 16 << 20}, {0, 1}});
+}
+BENCHMARK(BM_Read_Cold)->Apply(ReadColdArgs);
 
-void BM_Demote(benchmark::State& state) {
-  auto& bs = BenchStore::Get();
+void ReadColdRandom4K(benchmark::State& state, Cold cold) {
+  constexpr size_t kObject = 16 << 20, kRead = 4096;
+  auto& bs = BenchStore::Get(/*frame_cache=*/false, cold);
+  ObjectKey k = bs.Cold(kObject);
+  std::vector<std::byte> buf(kRead);
+  std::mt19937_64 rng(7);
+  const uint64_t decoded = bs.store().stats().frames_decoded;
+  for (auto _ : state) {
+    BenchStore::Check(bs.store().Read(k, rng() % (kObject / kRead) * kRead, buf).status());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kRead));
+  state.counters["frames_per_read"] =
+      static_cast<double>(bs.store().stats().frames_decoded - decoded) /
+      static_cast<double>(state.iterations());
+}
+void BM_Read_Cold_Random4K(benchmark::State& state) { ReadColdRandom4K(state, Cold::kDir); }
+BENCHMARK(BM_Read_Cold_Random4K)->UseRealTime();
+
+void Demote(benchmark::State& state, Cold cold) {
+  auto& bs = BenchStore::Get(true, cold);
   const size_t n = static_cast<size_t>(state.range(0));
   const ObjectKey k{(2ull << 40) + n, 0};
   auto data = test::TextBytes(n, 3);
@@ -193,7 +240,11 @@ void BM_Demote(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
 }
-BENCHMARK(BM_Demote)->Arg(64 << 10)->Arg(1 << 20)->Arg(4 << 20)->UseRealTime();
+void BM_Demote(benchmark::State& state) { Demote(state, Cold::kDir); }
+void DemoteArgs(benchmark::internal::Benchmark* b) {
+  b->Arg(64 << 10)->Arg(1 << 20)->Arg(4 << 20)->UseRealTime();
+}
+BENCHMARK(BM_Demote)->Apply(DemoteArgs);
 
 void BM_Read_Pooled_Concurrent(benchmark::State& state) {
   auto& bs = BenchStore::Get();
@@ -210,7 +261,28 @@ void BM_Read_Pooled_Concurrent(benchmark::State& state) {
 }
 BENCHMARK(BM_Read_Pooled_Concurrent)->ThreadRange(1, 8)->UseRealTime();
 
+// The cold benchmarks again with the cold tier on RADOS, when a pool is given.
+void RegisterRados() {
+  if (!RadosPool() || !std::getenv("CEPH_CONF")) return;
+  benchmark::RegisterBenchmark("BM_Read_Cold_Rados",
+                               [](benchmark::State& s) { ReadCold(s, Cold::kRados); })
+      ->Apply(ReadColdArgs);
+  benchmark::RegisterBenchmark("BM_Read_Cold_Random4K_Rados",
+                               [](benchmark::State& s) { ReadColdRandom4K(s, Cold::kRados); })
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_Demote_Rados", [](benchmark::State& s) {
+    Demote(s, Cold::kRados);
+  })->Apply(DemoteArgs);
+}
+
 }  // namespace
 }  // namespace tierfs
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  tierfs::RegisterRados();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -11,7 +11,9 @@
 #           of the cold file, 2 jobs (different units: both are reported,
 #           with the same 4 KiB reads of a cold file in a local cold_dir)
 # The data is random (incompressible), so both move the same bytes.
-# Every figure is the median of the reps (min-max kept).
+# Every figure is the median of the reps (min-max kept). Then store_bench's
+# cold benchmarks (the store API, no FUSE) run on the same pool beside the
+# local cold directory: BM_Read_Cold*, BM_Demote and their _Rados twins.
 #
 # Output in DIR (default ./bench-results/rados): results.md, raw.jsonl,
 # bench.log. Targets (issue 11): tierfs seq >= 0.8x rados bench seq,
@@ -47,10 +49,11 @@ die() { echo "bench-rados: $*" >&2; exit 1; }
 "$ROOT/scripts/setup.sh"
 command -v fio >/dev/null || die "fio is missing (scripts/setup.sh installs it)"
 TIERFS="${TIERFS:-$ROOT/build/bin/tierfs}"
-if [ ! -x "$TIERFS" ]; then
-  log "building tierfs (Release)"
+STORE_BENCH="$(dirname "$TIERFS")/store_bench"
+if [ ! -x "$TIERFS" ] || [ ! -x "$STORE_BENCH" ]; then
+  log "building tierfs and store_bench (Release)"
   cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$ROOT/build" -j"$(nproc)" --target tierfs >/dev/null
+  cmake --build "$ROOT/build" -j"$(nproc)" --target tierfs store_bench >/dev/null
 fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -146,6 +149,11 @@ for rep in $(seq 1 "$REPS"); do
   done
 done
 
+log "store_bench: cold benchmarks, local directory and RADOS"
+TIERFS_BENCH_DIR="$WORK" TIERFS_BENCH_RADOS_POOL="$POOL" "$STORE_BENCH" \
+  --benchmark_filter='BM_(Read_Cold|Read_Cold_Random4K|Demote)(_Rados)?(/|$)' \
+  --benchmark_min_time=0.3 >"$OUT/store_bench.txt" 2>>"$LOG" || die "store_bench failed (see $LOG)"
+
 python3 - "$RAW" "$OUT/results.md" "$SIZE_MB" "$REPS" "$(git -C "$ROOT" rev-parse --short HEAD)" <<'EOF'
 import json, statistics, sys
 raw, out, size, reps, rev = sys.argv[1:]
@@ -166,6 +174,9 @@ for w, label, target in (("write", "demotion vs rados bench write", 0.8),
     cell = lambda f: f"{f[0]:g} {f[3]} ({f[1]:g}–{f[2]:g})"
     lines.append(f"| {label} | {cell(rb)} | {cell(t)} | "
                  f"{'%.2f×' % ratio if target else ''} | {verdict} | {cell(d)} |")
+lines += ["", "store_bench (the store API), same cluster:", "", "```"]
+lines += open(out.replace("results.md", "store_bench.txt")).read().rstrip("\n").split("\n")
+lines += ["```"]
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 EOF
