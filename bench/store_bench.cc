@@ -37,7 +37,7 @@ constexpr size_t kSizes[] = {4 << 10, 64 << 10, 256 << 10, 1 << 20, 16 << 20};
 constexpr size_t kGrowStep = 4096;  // the naive loop reads a page at a time
 
 // Where the cold tier is: a directory in the store, or a RADOS pool.
-enum class Cold { kDir, kRados };
+enum class ColdOn { kDir, kRados };
 
 const char* RadosPool() { return std::getenv("TIERFS_BENCH_RADOS_POOL"); }
 
@@ -45,8 +45,8 @@ const char* RadosPool() { return std::getenv("TIERFS_BENCH_RADOS_POOL"); }
 // used), opened when first used and emptied and removed at exit.
 class BenchStore {
  public:
-  static BenchStore& Get(bool frame_cache = true, Cold cold = Cold::kDir) {
-    if (cold == Cold::kRados) {
+  static BenchStore& Get(bool frame_cache = true, ColdOn cold = ColdOn::kDir) {
+    if (cold == ColdOn::kRados) {
       static BenchStore cached(true, cold), uncached(false, cold);
       return frame_cache ? cached : uncached;
     }
@@ -79,14 +79,14 @@ class BenchStore {
   }
 
  private:
-  BenchStore(bool frame_cache, Cold cold) {
+  BenchStore(bool frame_cache, ColdOn cold) {
     const char* base = std::getenv("TIERFS_BENCH_DIR");
     const std::string name = std::string("tierfs_store_bench_") + std::to_string(getpid()) +
                              (frame_cache ? "_cached" : "_uncached") +
-                             (cold == Cold::kRados ? "_rados" : "");
+                             (cold == ColdOn::kRados ? "_rados" : "");
     dir_ = std::string(base ? base : "/tmp") + "/" + name;
     StoreOptions o;
-    if (cold == Cold::kRados) {
+    if (cold == ColdOn::kRados) {
       o.rados.pool = RadosPool();
       o.rados.conf = std::getenv("CEPH_CONF");
       o.rados.ns = name;
@@ -126,8 +126,7 @@ void BM_Read_Pooled(benchmark::State& state) {
     benchmark::DoNotOptimize(lease->data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
-  state.counters["overflow"] =
-      static_cast<double>(bs.store().pool().stats().overflow_allocations);
+  state.counters["overflow"] = static_cast<double>(bs.store().pool().stats().overflow_allocations);
 }
 BENCHMARK(BM_Read_Pooled)->Apply(Sizes);
 
@@ -190,7 +189,7 @@ void BM_Write_Hot(benchmark::State& state) {
 }
 BENCHMARK(BM_Write_Hot)->Arg(1 << 10)->Apply(Sizes);
 
-void ReadCold(benchmark::State& state, Cold cold) {
+void ReadCold(benchmark::State& state, ColdOn cold) {
   const size_t n = static_cast<size_t>(state.range(0));
   auto& bs = BenchStore::Get(/*frame_cache=*/state.range(1) != 0, cold);
   ObjectKey k = bs.Cold(n);
@@ -203,13 +202,13 @@ void ReadCold(benchmark::State& state, Cold cold) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
   state.counters["ratio"] = static_cast<double>(n) / bs.store().Stat(k)->stored_bytes;
 }
-void BM_Read_Cold(benchmark::State& state) { ReadCold(state, Cold::kDir); }
+void BM_Read_Cold(benchmark::State& state) { ReadCold(state, ColdOn::kDir); }
 void ReadColdArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"bytes", "cache"})->ArgsProduct({{64 << 10, 1 << 20, 16 << 20}, {0, 1}});
 }
 BENCHMARK(BM_Read_Cold)->Apply(ReadColdArgs);
 
-void ReadColdRandom4K(benchmark::State& state, Cold cold) {
+void ReadColdRandom4K(benchmark::State& state, ColdOn cold) {
   constexpr size_t kObject = 16 << 20, kRead = 4096;
   auto& bs = BenchStore::Get(/*frame_cache=*/false, cold);
   ObjectKey k = bs.Cold(kObject);
@@ -224,10 +223,10 @@ void ReadColdRandom4K(benchmark::State& state, Cold cold) {
       static_cast<double>(bs.store().stats().frames_decoded - decoded) /
       static_cast<double>(state.iterations());
 }
-void BM_Read_Cold_Random4K(benchmark::State& state) { ReadColdRandom4K(state, Cold::kDir); }
+void BM_Read_Cold_Random4K(benchmark::State& state) { ReadColdRandom4K(state, ColdOn::kDir); }
 BENCHMARK(BM_Read_Cold_Random4K)->UseRealTime();
 
-void Demote(benchmark::State& state, Cold cold) {
+void Demote(benchmark::State& state, ColdOn cold) {
   auto& bs = BenchStore::Get(true, cold);
   const size_t n = static_cast<size_t>(state.range(0));
   const ObjectKey k{(2ull << 40) + n, 0};
@@ -240,7 +239,7 @@ void Demote(benchmark::State& state, Cold cold) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
 }
-void BM_Demote(benchmark::State& state) { Demote(state, Cold::kDir); }
+void BM_Demote(benchmark::State& state) { Demote(state, ColdOn::kDir); }
 void DemoteArgs(benchmark::internal::Benchmark* b) {
   b->Arg(64 << 10)->Arg(1 << 20)->Arg(4 << 20)->UseRealTime();
 }
@@ -264,14 +263,14 @@ BENCHMARK(BM_Read_Pooled_Concurrent)->ThreadRange(1, 8)->UseRealTime();
 // The cold benchmarks again with the cold tier on RADOS, when a pool is given.
 void RegisterRados() {
   if (!RadosPool() || !std::getenv("CEPH_CONF")) return;
-  benchmark::RegisterBenchmark("BM_Read_Cold_Rados",
-                               [](benchmark::State& s) { ReadCold(s, Cold::kRados); })
-      ->Apply(ReadColdArgs);
-  benchmark::RegisterBenchmark("BM_Read_Cold_Random4K_Rados",
-                               [](benchmark::State& s) { ReadColdRandom4K(s, Cold::kRados); })
-      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_Read_Cold_Rados", [](benchmark::State& s) {
+    ReadCold(s, ColdOn::kRados);
+  })->Apply(ReadColdArgs);
+  benchmark::RegisterBenchmark("BM_Read_Cold_Random4K_Rados", [](benchmark::State& s) {
+    ReadColdRandom4K(s, ColdOn::kRados);
+  })->UseRealTime();
   benchmark::RegisterBenchmark("BM_Demote_Rados", [](benchmark::State& s) {
-    Demote(s, Cold::kRados);
+    Demote(s, ColdOn::kRados);
   })->Apply(DemoteArgs);
 }
 
