@@ -104,6 +104,26 @@ Status SizeInto(const std::string& text, const std::string& value, uint64_t* out
   return Status::OK();
 }
 
+// An absolute path.
+Status PathInto(const std::string& text, const std::string& value, std::string* out) {
+  if (value.empty() || value[0] != '/') {
+    return Status::InvalidArgument("option " + text + ": must be an absolute path");
+  }
+  *out = value;
+  return Status::OK();
+}
+
+// Whole seconds from 1 to 3600.
+Status SecondsInto(const std::string& text, const std::string& name, const std::string& value,
+                   uint32_t* out) {
+  TIERFS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(name, value));
+  if (n < 1 || n > 3600) {
+    return Status::InvalidArgument("option " + text + ": must be 1 to 3600 seconds");
+  }
+  *out = static_cast<uint32_t>(n);
+  return Status::OK();
+}
+
 using Form = MountOption::Form;
 
 // Every option the parser accepts, in the order of the README's table; the
@@ -148,12 +168,8 @@ const MountOption kMountOptions[] = {
        return Status::OK();
      }},
     {"cold_dir", Form::kValued,
-     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
-       if (v.empty() || v[0] != '/') {
-         return Status::InvalidArgument("option " + text + ": must be an absolute path");
-       }
-       c->cold_dir = v;
-       return Status::OK();
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return PathInto(text, v, &c->cold_dir);
      }},
     {"cold_backend", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
@@ -164,12 +180,8 @@ const MountOption kMountOptions[] = {
        return Status::OK();
      }},
     {"ceph_conf", Form::kValued,
-     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
-       if (v.empty() || v[0] != '/') {
-         return Status::InvalidArgument("option " + text + ": must be an absolute path");
-       }
-       c->ceph_conf = v;
-       return Status::OK();
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return PathInto(text, v, &c->ceph_conf);
      }},
     {"ceph_id", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
@@ -181,13 +193,8 @@ const MountOption kMountOptions[] = {
        return Status::OK();
      }},
     {"rados_timeout", Form::kValued,
-     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
-       TIERFS_ASSIGN_OR_RETURN(uint64_t n, ParseUint("rados_timeout", v));
-       if (n < 1 || n > 3600) {
-         return Status::InvalidArgument("option " + text + ": must be 1 to 3600 seconds");
-       }
-       c->rados_timeout = static_cast<uint32_t>(n);
-       return Status::OK();
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return SecondsInto(text, "rados_timeout", v, &c->rados_timeout);
      }},
     {"buffer_pool", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) {
@@ -238,13 +245,8 @@ const MountOption kMountOptions[] = {
        return Status::OK();
      }},
     {"metrics_interval", Form::kValued,
-     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
-       TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint("metrics_interval", v));
-       if (s < 1 || s > 3600) {
-         return Status::InvalidArgument("option " + text + ": must be 1..3600 seconds");
-       }
-       c->metrics_interval = static_cast<uint32_t>(s);
-       return Status::OK();
+     [](const std::string& text, const std::string& v, MountConfig* c) {
+       return SecondsInto(text, "metrics_interval", v, &c->metrics_interval);
      }},
     {"metrics", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) -> Status {

@@ -727,6 +727,14 @@ TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
   EXPECT_EQ(c.metrics_interval, 15u);
   EXPECT_EQ(c.metrics_addr, "127.0.0.1");
   EXPECT_EQ(c.metrics_port, 9477u);
+  ASSERT_TRUE(ApplyMountOptions("cold_backend=rados:cold-pool,ceph_conf=/etc/ceph/x.conf,"
+                                "ceph_id=tierfs,rados_timeout=7",
+                                &c)
+                  .ok());
+  EXPECT_EQ(c.cold_backend, "rados:cold-pool");
+  EXPECT_EQ(c.ceph_conf, "/etc/ceph/x.conf");
+  EXPECT_EQ(c.ceph_id, "tierfs");
+  EXPECT_EQ(c.rados_timeout, 7u);
   for (const char* bad :
        {"bogus", "bogus=1", "cold_after=abc", "cold_after=-1", "hot_capacity=12Q", "hot_high=0",
         "hot_high=101", "compress=zstd:99", "compress=lz4", "chunk_size=3000", "chunk_size=128M",
@@ -735,7 +743,9 @@ TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
         "ro=1", "comment", "metrics_file=rel.prom", "metrics_file=/m.txt", "metrics_interval=5",
         "metrics_interval=0,metrics_file=/m.prom", "metrics_interval=3601,metrics_file=/m.prom",
         "metrics=127.0.0.1", "metrics=:9477", "metrics=localhost:9477", "metrics=127.0.0.1:0",
-        "metrics=127.0.0.1:65536", "metrics=[::1]:9477"}) {
+        "metrics=127.0.0.1:65536", "metrics=[::1]:9477", "cold_backend=s3:bucket",
+        "cold_backend=rados:", "ceph_conf=ceph.conf", "ceph_id=client.admin", "ceph_id=a/b",
+        "rados_timeout=0", "rados_timeout=3601", "rados_timeout=soon"}) {
     MountConfig m;
     Status st = ApplyMountOptions(bad, &m);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;

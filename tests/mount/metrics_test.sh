@@ -61,7 +61,7 @@ bad_mount() {  # bad_mount OPTIONS EXPECTED_MESSAGE
 bad_mount metrics_file=relative.prom "must be an absolute path ending in .prom"
 bad_mount metrics_file="$PROM_DIR/tierfs.txt" "must be an absolute path ending in .prom"
 bad_mount metrics_interval=5 "metrics_interval needs metrics_file"
-bad_mount metrics_file="$PROM",metrics_interval=0 "must be 1..3600 seconds"
+bad_mount metrics_file="$PROM",metrics_interval=0 "must be 1 to 3600 seconds"
 bad_mount metrics=localhost:9477 "expected IPV4ADDR:PORT"
 bad_mount metrics=127.0.0.1:0 "expected IPV4ADDR:PORT"
 bad_mount metrics=127.0.0.1 "expected IPV4ADDR:PORT"
