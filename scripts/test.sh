@@ -4,6 +4,10 @@
 #   2. ThreadSanitizer build (clang) of the concurrency tests (store, filesystem core);
 #   3. ASan+UBSan build (clang) of all unit tests, run with bounded libFuzzer
 #      runs of the cold object reader and the metadata open path.
+# The clang builds (2 and 3) also check store/'s lock discipline: CMake
+# compiles with -Wthread-safety -Werror=thread-safety under clang, so a
+# guarded field touched without its mutex, or a call without the locks it
+# REQUIRES (store/thread_annotations.h, store/mutex.h), fails the build.
 # Installs the Debian packages it needs first (scripts/setup.sh).
 #
 # Mount tests need /dev/fuse and root (or a user allowed to mount FUSE);
@@ -31,7 +35,7 @@ cmake --build build -j"$JOBS"
 echo "== Release tests"
 (cd build && ctest --output-on-failure -j"$JOBS" --timeout 900)
 
-echo "== ThreadSanitizer build of the concurrency tests (clang)"
+echo "== ThreadSanitizer build of the concurrency tests (clang, -Wthread-safety)"
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DTIERFS_UNIT_ONLY=ON -DTIERFS_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$JOBS" --target object_store_test buffer_pool_test migrator_test \
@@ -40,7 +44,7 @@ echo "== ThreadSanitizer concurrency tests"
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
   ctest --output-on-failure -j"$JOBS" -R '^(ObjectStoreTest|BufferPoolTest|MigratorTest|FilesystemTest|SyncGroupTest)\.')
 
-echo "== ASan+UBSan build of the unit tests (clang)"
+echo "== ASan+UBSan build of the unit tests (clang, -Wthread-safety)"
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DTIERFS_UNIT_ONLY=ON -DTIERFS_SANITIZE=address,undefined >/dev/null
 cmake --build build-asan -j"$JOBS"

@@ -73,10 +73,12 @@ BufferPool::BufferPool(std::vector<BufferClass> classes, size_t max_heap_lease)
       continue;
     }
     std::memset(c.slab, 0, bytes);  // pre-fault every page now, not on first read
-    c.free.reserve(bc.count);
-    for (size_t i = bc.count; i-- > 0;) c.free.push_back(c.slab + i * c.buffer_size);
+    std::vector<std::byte*> free;
+    free.reserve(bc.count);
+    for (size_t i = bc.count; i-- > 0;) free.push_back(c.slab + i * c.buffer_size);
     bytes_preallocated_ += bytes;
-    classes_.push_back(std::move(c));
+    classes_.push_back(c);
+    free_.push_back(std::move(free));
   }
 }
 
@@ -87,15 +89,15 @@ BufferPool::~BufferPool() {
 Result<BufferLease> BufferPool::Lease(size_t n) {
   leases_.fetch_add(1, std::memory_order_relaxed);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (size_t i = 0; i < classes_.size(); ++i) {
-      Class& c = classes_[i];
-      if (c.buffer_size < n || c.free.empty()) continue;
-      std::byte* p = c.free.back();
-      c.free.pop_back();
+      std::vector<std::byte*>& free = free_[i];
+      if (classes_[i].buffer_size < n || free.empty()) continue;
+      std::byte* p = free.back();
+      free.pop_back();
       ++in_use_;
       hits_.fetch_add(1, std::memory_order_relaxed);
-      return BufferLease(this, p, c.buffer_size, static_cast<int>(i));
+      return BufferLease(this, p, classes_[i].buffer_size, static_cast<int>(i));
     }
   }
   n = std::max<size_t>(n, 1);
@@ -110,8 +112,8 @@ Result<BufferLease> BufferPool::Lease(size_t n) {
 }
 
 void BufferPool::Return(std::byte* data, int class_index) {
-  std::lock_guard lock(mu_);
-  classes_[class_index].free.push_back(data);
+  MutexLock lock(&mu_);
+  free_[class_index].push_back(data);
   --in_use_;
 }
 
@@ -122,7 +124,7 @@ BufferPoolStats BufferPool::stats() const {
   s.overflow_allocations = overflow_.load(std::memory_order_relaxed);
   s.failed_allocations = failed_.load(std::memory_order_relaxed);
   s.bytes_preallocated = bytes_preallocated_;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   s.in_use = in_use_;
   return s;
 }

@@ -17,11 +17,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <span>
 #include <vector>
 
 #include "compress/status.h"
+#include "store/mutex.h"
 
 namespace tierfs {
 
@@ -94,28 +94,29 @@ class BufferPool {
 
   // A buffer of at least n bytes (n > 0): pooled, else from the heap;
   // NoMemory when the heap fallback cannot be satisfied.
-  Result<BufferLease> Lease(size_t n);
+  Result<BufferLease> Lease(size_t n) EXCLUDES(mu_);
   // OK, or NoMemory when a class's slab could not be preallocated.
   Status status() const { return status_; }
-  BufferPoolStats stats() const;
+  BufferPoolStats stats() const EXCLUDES(mu_);
   size_t largest_class() const;
 
  private:
   friend class BufferLease;
-  void Return(std::byte* data, int class_index);
+  void Return(std::byte* data, int class_index) EXCLUDES(mu_);
 
   struct Class {
     size_t buffer_size;
     std::byte* slab = nullptr;
-    std::vector<std::byte*> free;  // guarded by mu_
   };
-  mutable std::mutex mu_;
-  std::vector<Class> classes_;  // ascending buffer_size; immutable layout
-  std::atomic<uint64_t> leases_{0}, hits_{0}, overflow_{0}, failed_{0};
+  // Set by the constructor, then read-only.
+  std::vector<Class> classes_;  // ascending buffer_size
   const size_t max_heap_lease_;
   Status status_;
   uint64_t bytes_preallocated_ = 0;
-  uint64_t in_use_ = 0;  // guarded by mu_
+  std::atomic<uint64_t> leases_{0}, hits_{0}, overflow_{0}, failed_{0};
+  mutable Mutex mu_;
+  std::vector<std::vector<std::byte*>> free_ GUARDED_BY(mu_);  // free buffers of classes_[i]
+  uint64_t in_use_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tierfs

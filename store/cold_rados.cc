@@ -6,11 +6,11 @@
 #include <cstring>
 #include <ctime>
 #include <map>
-#include <mutex>
 #include <random>
 #include <vector>
 
 #include "store/env.h"
+#include "store/mutex.h"
 
 namespace tierfs {
 
@@ -121,15 +121,15 @@ class RadosColdBackend final : public ColdBackend {
 
   std::string Describe() const override { return "rados:" + opts_.pool + "/" + opts_.ns; }
 
-  std::string NameOf(ObjectKey key) const override {
-    std::lock_guard lock(mu_);
+  std::string NameOf(ObjectKey key) const override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     auto it = index_.find(key);
     const std::string oid =
         it == index_.end() ? ObjectName(key) : DataObjectName(key, it->second.nonce);
     return Describe() + "/" + oid;
   }
 
-  Result<std::vector<ColdListing>> Recover() override {
+  Result<std::vector<ColdListing>> Recover() override EXCLUDES(mu_) {
     std::map<ObjectKey, RadosIndexValue> index;
     TIERFS_RETURN_IF_ERROR(ReadIndex(&index));
     // Every data object the index does not name is an interrupted write or
@@ -164,17 +164,17 @@ class RadosColdBackend final : public ColdBackend {
     for (const auto& [key, v] : index) {
       out.push_back(ColdListing{key.group, key.index, v.stored_bytes, v.mtime_ns});
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     index_ = std::move(index);
     return out;
   }
 
-  Result<std::unique_ptr<ColdWrite>> Begin(ObjectKey key) override;
+  Result<std::unique_ptr<ColdWrite>> Begin(ObjectKey key) override EXCLUDES(mu_);
 
-  Result<std::unique_ptr<ColdObject>> Open(ObjectKey key) override {
+  Result<std::unique_ptr<ColdObject>> Open(ObjectKey key) override EXCLUDES(mu_) {
     RadosIndexValue v;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = index_.find(key);
       if (it == index_.end()) return Status::NotFound("no cold object " + ObjectName(key));
       v = it->second;
@@ -183,11 +183,11 @@ class RadosColdBackend final : public ColdBackend {
         new RadosColdObject(io_, DataObjectName(key, v.nonce), v.stored_bytes));
   }
 
-  Status Remove(ObjectKey key) override {
+  Status Remove(ObjectKey key) override EXCLUDES(mu_) {
     TIERFS_RETURN_IF_ERROR(CheckWritable());
     uint64_t nonce;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = index_.find(key);
       if (it == index_.end()) return Status::OK();
       nonce = it->second.nonce;
@@ -202,7 +202,7 @@ class RadosColdBackend final : public ColdBackend {
     rados_release_write_op(op);
     if (r < 0) return RadosError("remove " + name + " from the index of " + Describe(), r);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = index_.find(key);
       if (it != index_.end() && it->second.nonce == nonce) index_.erase(it);
     }
@@ -215,7 +215,7 @@ class RadosColdBackend final : public ColdBackend {
 
   // The commit of a finished write: the index names the new copy, and the
   // one it replaces is removed.
-  Status Commit(ObjectKey key, const RadosIndexValue& v) {
+  Status Commit(ObjectKey key, const RadosIndexValue& v) EXCLUDES(mu_) {
     const std::string name = ObjectName(key);
     std::array<std::byte, kRadosIndexValueSize> value;
     EncodeRadosIndexValue(v, value);
@@ -229,7 +229,7 @@ class RadosColdBackend final : public ColdBackend {
     if (r < 0) return RadosError("commit " + name + " to the index of " + Describe(), r);
     std::optional<uint64_t> old;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto [it, inserted] = index_.try_emplace(key, v);
       if (!inserted) {
         old = it->second.nonce;
@@ -289,17 +289,17 @@ class RadosColdBackend final : public ColdBackend {
     }
   }
 
-  uint64_t NewNonce() {
-    std::lock_guard lock(mu_);
+  uint64_t NewNonce() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return rng_();
   }
 
   const RadosOptions opts_;
   const rados_t cluster_;
   const rados_ioctx_t io_;
-  mutable std::mutex mu_;
-  std::map<ObjectKey, RadosIndexValue> index_;  // guarded by mu_
-  std::mt19937_64 rng_;                         // guarded by mu_
+  mutable Mutex mu_;
+  std::map<ObjectKey, RadosIndexValue> index_ GUARDED_BY(mu_);
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
 };
 
 // Streams a new data object with asynchronous writes (each Append is one

@@ -5,30 +5,30 @@
 // Thread-safety: thread-safe (one mutex).
 #pragma once
 
-#include <mutex>
 #include <set>
 #include <string>
 
 #include "store/env.h"
+#include "store/mutex.h"
 
 namespace tierfs {
 
 class PendingDirSyncs {
  public:
-  void Add(std::string dir) {
-    std::lock_guard lock(mu_);
+  void Add(std::string dir) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     dirs_.insert(std::move(dir));
   }
-  Status Sync(Env* env) {
+  Status Sync(Env* env) EXCLUDES(mu_) {
     std::set<std::string> dirs;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       dirs.swap(dirs_);
     }
     for (auto it = dirs.begin(); it != dirs.end(); ++it) {
       Status st = env->SyncDir(*it);
       if (!st.ok()) {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         dirs_.insert(it, dirs.end());
         return st;
       }
@@ -37,8 +37,8 @@ class PendingDirSyncs {
   }
 
  private:
-  std::mutex mu_;
-  std::set<std::string> dirs_;
+  Mutex mu_;
+  std::set<std::string> dirs_ GUARDED_BY(mu_);
 };
 
 }  // namespace tierfs

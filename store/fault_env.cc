@@ -87,62 +87,62 @@ class FaultFile final : public File {
 };
 
 void FaultInjectionEnv::FailOp(FaultOp op, Status status, int count, int skip) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   rules_[op] = Rule{std::move(status), count, skip};
 }
 
 void FaultInjectionEnv::RunBefore(FaultOp op, std::function<void()> fn, int skip) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   hooks_.push_back(Hook{op, skip, std::move(fn)});
 }
 
 void FaultInjectionEnv::SetShortWrites(bool on) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   short_writes_ = on;
 }
 
 bool FaultInjectionEnv::short_writes() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return short_writes_;
 }
 
 int64_t FaultInjectionEnv::NowNanos() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (now_ns_ != 0) return now_ns_;
   }
   return base_->NowNanos();
 }
 
 void FaultInjectionEnv::SetNowNanos(int64_t ns) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   now_ns_ = ns;
 }
 
 void FaultInjectionEnv::CrashAfter(int n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   crash_countdown_ = n;
   crashed_ = n == 0;
 }
 
 bool FaultInjectionEnv::crashed() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return crashed_;
 }
 
 int FaultInjectionEnv::mutating_ops() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return mutating_ops_;
 }
 
 int FaultInjectionEnv::ops(FaultOp op) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = ops_.find(op);
   return it == ops_.end() ? 0 : it->second;
 }
 
 void FaultInjectionEnv::ClearFaults() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   rules_.clear();
   hooks_.clear();
   short_writes_ = false;
@@ -153,7 +153,7 @@ void FaultInjectionEnv::ClearFaults() {
 Status FaultInjectionEnv::Check(FaultOp op, bool mutating) {
   std::function<void()> hook;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (auto it = hooks_.begin(); it != hooks_.end(); ++it) {
       if (it->op != op) continue;
       if (it->skip > 0) {
@@ -166,7 +166,7 @@ Status FaultInjectionEnv::Check(FaultOp op, bool mutating) {
     }
   }
   if (hook) hook();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ++ops_[op];
   if (crashed_) return Status::IOError("injected crash", EIO);
   if (mutating) {
@@ -190,7 +190,7 @@ Status FaultInjectionEnv::Check(FaultOp op, bool mutating) {
 }
 
 void FaultInjectionEnv::NoteWrite(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (synced_.count(path)) return;
   // First write seen: what is on disk now counts as durable.
   auto content = ReadAll(base_, path);
@@ -200,7 +200,7 @@ void FaultInjectionEnv::NoteWrite(const std::string& path) {
 
 Status FaultInjectionEnv::NoteSync(const std::string& path) {
   TIERFS_ASSIGN_OR_RETURN(std::string content, ReadAll(base_, path));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   synced_[path] = std::move(content);
   return Status::OK();
 }
@@ -233,7 +233,7 @@ Result<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string& path,
   if (existed && opts.write && opts.truncate) NoteWrite(path);
   TIERFS_ASSIGN_OR_RETURN(auto f, base_->Open(path, opts));
   if (!existed) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     synced_[path] = std::nullopt;
     pending_.push_back(MakeOp(DirOp::kCreate, path, "", {DirOf(path)}));
   }
@@ -244,14 +244,14 @@ Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to)
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kRename, true));
   DirOp op = MakeOp(DirOp::kRename, to, from, {DirOf(from), DirOf(to)});
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (base_->Stat(to).ok()) {
       op.restore = true;
       op.content = DurableContentLocked(to);
     }
   }
   TIERFS_RETURN_IF_ERROR(base_->Rename(from, to));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   synced_.erase(to);
   auto it = synced_.find(from);
   if (it != synced_.end()) {
@@ -267,11 +267,11 @@ Status FaultInjectionEnv::Unlink(const std::string& path) {
   DirOp op = MakeOp(DirOp::kUnlink, path, "", {DirOf(path)});
   op.restore = true;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     op.content = DurableContentLocked(path);
   }
   TIERFS_RETURN_IF_ERROR(base_->Unlink(path));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   synced_.erase(path);
   pending_.push_back(std::move(op));
   return Status::OK();
@@ -282,7 +282,7 @@ Status FaultInjectionEnv::MkDir(const std::string& path) {
   bool existed = base_->Stat(path).ok();
   TIERFS_RETURN_IF_ERROR(base_->MkDir(path));
   if (!existed) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     pending_.push_back(MakeOp(DirOp::kMkDir, path, "", {DirOf(path)}));
   }
   return Status::OK();
@@ -291,7 +291,7 @@ Status FaultInjectionEnv::MkDir(const std::string& path) {
 Status FaultInjectionEnv::SyncDir(const std::string& path) {
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kSyncDir, true));
   TIERFS_RETURN_IF_ERROR(base_->SyncDir(path));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (DirOp& op : pending_) op.unsynced_dirs.erase(path);
   std::erase_if(pending_, [](const DirOp& op) { return op.unsynced_dirs.empty(); });
   return Status::OK();
@@ -323,7 +323,7 @@ Status FaultInjectionEnv::DropUnsyncedData() {
   std::map<std::string, std::optional<std::string>> files;
   std::vector<DirOp> pending;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     files.swap(synced_);
     pending.swap(pending_);
     crashed_ = false;

@@ -22,13 +22,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "store/env.h"
+#include "store/mutex.h"
 
 namespace tierfs {
 
@@ -55,51 +55,52 @@ class FaultInjectionEnv final : public Env {
 
   // The next `count` operations of kind `op` (after skipping `skip` of them)
   // fail with `status`. count < 0: until ClearFaults().
-  void FailOp(FaultOp op, Status status, int count = -1, int skip = 0);
+  void FailOp(FaultOp op, Status status, int count = -1, int skip = 0) EXCLUDES(mu_);
   // PWrites write the first half of their data, then fail with ENOSPC.
-  void SetShortWrites(bool on);
+  void SetShortWrites(bool on) EXCLUDES(mu_);
   // Runs fn once, on the calling thread, just before the (skip+1)-th
   // operation of kind `op` from now is performed (with no lock of this Env
   // held, so fn may use the Env and the store). Lets a test interleave
   // foreground calls at an exact step of a background operation.
-  void RunBefore(FaultOp op, std::function<void()> fn, int skip = 0);
+  void RunBefore(FaultOp op, std::function<void()> fn, int skip = 0) EXCLUDES(mu_);
   // Counts and checks one operation of another interface under the same
   // faults and crash point (FaultColdBackend): the injected status, or OK.
-  Status Inject(FaultOp op, bool mutating) { return Check(op, mutating); }
+  Status Inject(FaultOp op, bool mutating) EXCLUDES(mu_) { return Check(op, mutating); }
   // After n more mutating operations, every operation fails ("crashed").
-  void CrashAfter(int n);
-  bool crashed() const;
+  void CrashAfter(int n) EXCLUDES(mu_);
+  bool crashed() const EXCLUDES(mu_);
   // Mutating operations performed so far (to enumerate crash points).
-  int mutating_ops() const;
+  int mutating_ops() const EXCLUDES(mu_);
   // Operations of kind `op` attempted so far (e.g. how many fsyncs).
-  int ops(FaultOp op) const;
-  void ClearFaults();
+  int ops(FaultOp op) const EXCLUDES(mu_);
+  void ClearFaults() EXCLUDES(mu_);
   // Applies the crash model to the files written through this Env and
   // clears the crashed state.
-  Status DropUnsyncedData();
+  Status DropUnsyncedData() EXCLUDES(mu_);
 
   // Env
-  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& opts) override;
-  Status Rename(const std::string& from, const std::string& to) override;
-  Status Unlink(const std::string& path) override;
-  Status MkDir(const std::string& path) override;
-  Status SyncDir(const std::string& path) override;
-  Result<std::vector<std::string>> ListDir(const std::string& path) override;
-  Result<FileStat> Stat(const std::string& path) override;
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& opts) override
+      EXCLUDES(mu_);
+  Status Rename(const std::string& from, const std::string& to) override EXCLUDES(mu_);
+  Status Unlink(const std::string& path) override EXCLUDES(mu_);
+  Status MkDir(const std::string& path) override EXCLUDES(mu_);
+  Status SyncDir(const std::string& path) override EXCLUDES(mu_);
+  Result<std::vector<std::string>> ListDir(const std::string& path) override EXCLUDES(mu_);
+  Result<FileStat> Stat(const std::string& path) override EXCLUDES(mu_);
   Result<FsSpace> StatFs(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockExistingFile(const std::string& path) override;
-  int64_t NowNanos() override;
+  int64_t NowNanos() override EXCLUDES(mu_);
   // Makes NowNanos() return ns (0: the base Env's clock again).
-  void SetNowNanos(int64_t ns);
+  void SetNowNanos(int64_t ns) EXCLUDES(mu_);
 
  private:
   friend class FaultFile;
   // Returns the injected status for op, or OK; counts mutating ops.
-  Status Check(FaultOp op, bool mutating);
-  void NoteWrite(const std::string& path);
-  Status NoteSync(const std::string& path);
-  bool short_writes() const;
+  Status Check(FaultOp op, bool mutating) EXCLUDES(mu_);
+  void NoteWrite(const std::string& path) EXCLUDES(mu_);
+  Status NoteSync(const std::string& path) EXCLUDES(mu_);
+  bool short_writes() const EXCLUDES(mu_);
 
   struct Rule {
     Status status;
@@ -108,23 +109,23 @@ class FaultInjectionEnv final : public Env {
   };
 
   Env* const base_;
-  mutable std::mutex mu_;
-  std::map<FaultOp, Rule> rules_;
+  mutable Mutex mu_;  // guards the fields below
+  std::map<FaultOp, Rule> rules_ GUARDED_BY(mu_);
   struct Hook {
     FaultOp op;
     int skip = 0;
     std::function<void()> fn;
   };
-  std::vector<Hook> hooks_;
-  bool short_writes_ = false;
-  int crash_countdown_ = -1;  // < 0: no crash scheduled
-  bool crashed_ = false;
-  int mutating_ops_ = 0;
-  std::map<FaultOp, int> ops_;
-  int64_t now_ns_ = 0;
+  std::vector<Hook> hooks_ GUARDED_BY(mu_);
+  bool short_writes_ GUARDED_BY(mu_) = false;
+  int crash_countdown_ GUARDED_BY(mu_) = -1;  // < 0: no crash scheduled
+  bool crashed_ GUARDED_BY(mu_) = false;
+  int mutating_ops_ GUARDED_BY(mu_) = 0;
+  std::map<FaultOp, int> ops_ GUARDED_BY(mu_);
+  int64_t now_ns_ GUARDED_BY(mu_) = 0;
   // Files written since this Env saw them: content at last sync
   // (nullopt: never synced, so a crash leaves them empty).
-  std::map<std::string, std::optional<std::string>> synced_;
+  std::map<std::string, std::optional<std::string>> synced_ GUARDED_BY(mu_);
 
   // A directory entry change not yet made durable by SyncDir.
   struct DirOp {
@@ -139,9 +140,9 @@ class FaultInjectionEnv final : public Env {
   };
   static DirOp MakeOp(DirOp::Kind kind, std::string path, std::string from,
                       std::set<std::string> dirs);
-  // The durable content of an existing file as far as this Env knows. mu_ held.
-  std::string DurableContentLocked(const std::string& path);
-  std::vector<DirOp> pending_;  // oldest first
+  // The durable content of an existing file as far as this Env knows.
+  std::string DurableContentLocked(const std::string& path) REQUIRES(mu_);
+  std::vector<DirOp> pending_ GUARDED_BY(mu_);  // oldest first
 };
 
 }  // namespace tierfs

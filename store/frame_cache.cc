@@ -5,8 +5,8 @@ namespace tierfs {
 
 std::shared_ptr<const CachedFrame> FrameCache::Begin(uint64_t generation, uint32_t frame) {
   const Key key{generation, frame};
-  std::unique_lock lock(mu_);
-  decoded_.wait(lock, [&] { return !decoding_.count(key); });
+  MutexLock lock(&mu_);
+  while (decoding_.count(key)) decoded_.Wait(&mu_);
   auto it = map_.find(key);
   if (it == map_.end()) {
     ++misses_;
@@ -20,7 +20,7 @@ std::shared_ptr<const CachedFrame> FrameCache::Begin(uint64_t generation, uint32
 
 bool FrameCache::TryBegin(uint64_t generation, uint32_t frame) {
   const Key key{generation, frame};
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!enabled() || map_.count(key) || decoding_.count(key)) return false;
   decoding_.insert(key);
   return true;
@@ -30,11 +30,11 @@ void FrameCache::End(uint64_t generation, uint32_t frame,
                      std::shared_ptr<const CachedFrame> value) {
   const Key key{generation, frame};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     decoding_.erase(key);
     if (value) InsertLocked(key, std::move(value));
   }
-  decoded_.notify_all();
+  decoded_.NotifyAll();
 }
 
 void FrameCache::InsertLocked(const Key& key, std::shared_ptr<const CachedFrame> value) {
@@ -53,7 +53,7 @@ void FrameCache::InsertLocked(const Key& key, std::shared_ptr<const CachedFrame>
 }
 
 FrameCacheStats FrameCache::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return FrameCacheStats{hits_, misses_, evictions_, bytes_, capacity_};
 }
 

@@ -23,16 +23,15 @@
 // Thread-safety: thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <memory_resource>
-#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "store/buffer_pool.h"
+#include "store/mutex.h"
 
 namespace tierfs {
 
@@ -63,14 +62,15 @@ class FrameCache {
   // The cached frame (a hit), waiting first while another thread decodes
   // it; or nullptr (a miss), and the caller has claimed the frame: it
   // decodes it and must call End.
-  std::shared_ptr<const CachedFrame> Begin(uint64_t generation, uint32_t frame);
+  std::shared_ptr<const CachedFrame> Begin(uint64_t generation, uint32_t frame) EXCLUDES(mu_);
   // Claims the frame when it is neither cached nor being decoded (then the
   // caller must call End); counts neither a hit nor a miss.
-  bool TryBegin(uint64_t generation, uint32_t frame);
+  bool TryBegin(uint64_t generation, uint32_t frame) EXCLUDES(mu_);
   // Ends a claim: caches `value` (nullptr: the decode failed) and wakes the
   // readers waiting for the frame.
-  void End(uint64_t generation, uint32_t frame, std::shared_ptr<const CachedFrame> value);
-  FrameCacheStats stats() const;
+  void End(uint64_t generation, uint32_t frame, std::shared_ptr<const CachedFrame> value)
+      EXCLUDES(mu_);
+  FrameCacheStats stats() const EXCLUDES(mu_);
 
  private:
   struct Key {
@@ -84,19 +84,23 @@ class FrameCache {
     }
   };
   using Lru = std::pmr::list<std::pair<Key, std::shared_ptr<const CachedFrame>>>;
-  void InsertLocked(const Key& key, std::shared_ptr<const CachedFrame> value);  // mu_ held
+  void InsertLocked(const Key& key, std::shared_ptr<const CachedFrame> value) REQUIRES(mu_);
 
   const uint64_t capacity_;
   // Declared first: destroyed after every frame and node placed in them.
   std::pmr::synchronized_pool_resource frame_blocks_;
-  mutable std::mutex mu_;
-  std::pmr::unsynchronized_pool_resource nodes_;  // guarded by mu_
-  Lru lru_{&nodes_};  // front = most recent
-  std::pmr::unordered_map<Key, Lru::iterator, KeyHash> map_{&nodes_};
-  std::pmr::unordered_set<Key, KeyHash> decoding_{&nodes_};  // claimed frames
-  std::condition_variable decoded_;  // signalled by End
-  uint64_t bytes_ = 0;
-  uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
+  mutable Mutex mu_;
+  // The node pool of the three containers below (through their allocators).
+  std::pmr::unsynchronized_pool_resource nodes_ GUARDED_BY(mu_);
+  Lru lru_ GUARDED_BY(mu_){&nodes_};  // front = most recent
+  std::pmr::unordered_map<Key, Lru::iterator, KeyHash> map_ GUARDED_BY(mu_){&nodes_};
+  // Frames claimed by a decoder (Begin, TryBegin); End signals decoded_.
+  std::pmr::unordered_set<Key, KeyHash> decoding_ GUARDED_BY(mu_){&nodes_};
+  CondVar decoded_;
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t hits_ GUARDED_BY(mu_) = 0;
+  uint64_t misses_ GUARDED_BY(mu_) = 0;
+  uint64_t evictions_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tierfs

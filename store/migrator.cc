@@ -23,24 +23,30 @@ Migrator::Migrator(ObjectStore* store, PolicyConfig config, MigratorOptions opts
 Migrator::~Migrator() { Stop(); }
 
 void Migrator::Start() {
-  std::lock_guard lock(mu_);
+  MutexLock thread_lock(&thread_mu_);
   if (thread_.joinable()) return;
-  stop_ = false;
+  {
+    MutexLock lock(&mu_);
+    stop_ = false;
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
 void Migrator::Stop() {
+  MutexLock thread_lock(&thread_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 bool Migrator::SleepFor(int64_t ns) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, std::chrono::nanoseconds(ns), [this] { return stop_; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  MutexLock lock(&mu_);
+  while (!stop_ && cv_.WaitUntil(&mu_, deadline)) {
+  }
   return !stop_;
 }
 
@@ -49,7 +55,7 @@ void Migrator::Loop() {
 }
 
 void Migrator::RunOnce() {
-  std::lock_guard pass(pass_mu_);
+  MutexLock pass(&pass_mu_);
   try {
     RunPass();
     error_backoff_ns_.store(0);
@@ -68,7 +74,7 @@ void Migrator::NoteFailedPass(const std::string& what) {
   error_backoff_ns_.store(backoff);
   std::string msg = "migrator pass failed with an exception: " + what;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ++stats_.errors;
     stats_.last_error = msg;
     stats_.queued = 0;
@@ -94,7 +100,7 @@ void Migrator::RunPass() {
   std::map<ObjectKey, uint64_t> sizes;
   for (const ObjectInfo& o : objects) sizes[o.key] = o.logical_size;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stats_.queued = plan.demote.size() + plan.promote.size();
     queued_.clear();
     next_move_ = 0;
@@ -110,14 +116,14 @@ void Migrator::RunPass() {
   bool cold_full = false;
   auto apply = [&](const ObjectKey& key, bool demote, MoveReason why) -> bool {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       queued_[key].first.started = true;
     }
     Status st = demote ? store_->Demote(key, why) : store_->Promote(key, why);
     // Full (NoSpace), or unreachable (an I/O error: a RADOS cluster that is
     // down answers each write only after rados_timeout).
     if (demote && (st.IsNoSpace() || st.code() == Code::kIOError)) cold_full = true;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     --stats_.queued;
     queued_.erase(key);
     ++next_move_;
@@ -155,7 +161,7 @@ void Migrator::RunPass() {
     demote_backoff_ns_ = 0;
   }
   {
-    std::lock_guard lock(mu_);  // demotions a full cold tier cut short are not queued
+    MutexLock lock(&mu_);  // demotions a full cold tier cut short are not queued
     for (const ObjectKey& k : plan.demote) queued_.erase(k);
     next_move_ = plan.demote.size();
     stats_.queued = queued_.size();
@@ -163,14 +169,14 @@ void Migrator::RunPass() {
   for (const ObjectKey& k : plan.promote) {
     if (!go || !(go = apply(k, false, MoveReason::kReads) && throttle())) break;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   queued_.clear();
   ++stats_.passes;
   stats_.last_pass_ns = env->NowNanos();
 }
 
 std::optional<QueuedMove> Migrator::QueuedMoveOf(ObjectKey key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = queued_.find(key);
   if (it == queued_.end()) return std::nullopt;
   QueuedMove m = it->second.first;
@@ -179,7 +185,7 @@ std::optional<QueuedMove> Migrator::QueuedMoveOf(ObjectKey key) const {
 }
 
 MigratorStats Migrator::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 

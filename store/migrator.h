@@ -11,19 +11,19 @@
 //
 // Thread-safety: all public methods are thread-safe; stats and the queued
 // moves are guarded by mu_. RunOnce() may be called
-// while the thread runs (passes are serialized).
+// while the thread runs (passes are serialized). Lock order: thread_mu_,
+// pass_mu_, then mu_.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "store/mutex.h"
 #include "store/object_store.h"
 #include "store/policy.h"
 
@@ -64,38 +64,42 @@ class Migrator {
   Migrator(const Migrator&) = delete;
   Migrator& operator=(const Migrator&) = delete;
 
-  void Start();
+  void Start() EXCLUDES(thread_mu_, mu_);
   // Stops the thread after the move in progress; idempotent.
-  void Stop();
+  void Stop() EXCLUDES(thread_mu_, mu_);
   // One synchronous pass; never throws (see above).
-  void RunOnce();
-  MigratorStats stats() const;
+  void RunOnce() EXCLUDES(pass_mu_, mu_);
+  MigratorStats stats() const EXCLUDES(mu_);
   // The move of `key` the running pass has still to finish, if any.
-  std::optional<QueuedMove> QueuedMoveOf(ObjectKey key) const;
+  std::optional<QueuedMove> QueuedMoveOf(ObjectKey key) const EXCLUDES(mu_);
 
  private:
-  void Loop();
-  void RunPass();  // may throw; RunOnce guards it
-  void NoteFailedPass(const std::string& what);
+  void Loop() EXCLUDES(mu_);
+  void RunPass() REQUIRES(pass_mu_) EXCLUDES(mu_);  // may throw; RunOnce guards it
+  void NoteFailedPass(const std::string& what) EXCLUDES(mu_);
   // Sleeps up to ns; returns false when stopping.
-  bool SleepFor(int64_t ns);
+  bool SleepFor(int64_t ns) EXCLUDES(mu_);
 
   ObjectStore* const store_;
   const PolicyConfig config_;
   const MigratorOptions opts_;
-  std::mutex pass_mu_;  // serializes passes; guards the two fields below
-  int64_t demote_paused_until_ = 0;  // no demotions before (cold tier full or down)
-  int64_t demote_backoff_ns_ = 0;
+  // Held by Start and Stop for the whole call (Stop joins under it), so
+  // that they may be called from any threads.
+  Mutex thread_mu_;
+  std::thread thread_ GUARDED_BY(thread_mu_);
+  Mutex pass_mu_;  // serializes passes
+  // No demotions before this (cold tier full or down).
+  int64_t demote_paused_until_ GUARDED_BY(pass_mu_) = 0;
+  int64_t demote_backoff_ns_ GUARDED_BY(pass_mu_) = 0;
   std::atomic<int64_t> error_backoff_ns_{0};  // extra wait before the next pass
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  MigratorStats stats_;
+  mutable Mutex mu_;
+  CondVar cv_;  // signalled by Stop
+  bool stop_ GUARDED_BY(mu_) = false;
+  MigratorStats stats_ GUARDED_BY(mu_);
   // The running pass's moves not yet finished, by key, and the plan order
   // of the next one to start (QueuedMove::ahead is counted from it).
-  std::map<ObjectKey, std::pair<QueuedMove, size_t>> queued_;
-  size_t next_move_ = 0;
-  std::thread thread_;
+  std::map<ObjectKey, std::pair<QueuedMove, size_t>> queued_ GUARDED_BY(mu_);
+  size_t next_move_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tierfs

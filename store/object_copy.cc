@@ -10,6 +10,42 @@
 
 namespace tierfs {
 
+namespace {
+
+// CopyObject's two object locks: src shared and dst exclusive, taken in
+// address order (every other path holds one object lock at a time), and
+// only dst's when the two keys share a stripe (it is then held exclusive).
+// Callers see both held. The constructor and destructor are not analysed:
+// they lock and unlock conditionally, by address, and in the one-stripe
+// case hold one lock for both names, none of which the analysis can follow.
+class SCOPED_CAPABILITY CopyLocks {
+ public:
+  CopyLocks(SharedMutex* src, SharedMutex* dst)
+      ACQUIRE_SHARED(src) ACQUIRE(dst) NO_THREAD_SAFETY_ANALYSIS : src_(src), dst_(dst) {
+    if (src_ == dst_) {
+      dst_->Lock();
+    } else if (src_ < dst_) {
+      src_->LockShared();
+      dst_->Lock();
+    } else {
+      dst_->Lock();
+      src_->LockShared();
+    }
+  }
+  ~CopyLocks() RELEASE() NO_THREAD_SAFETY_ANALYSIS {
+    dst_->Unlock();
+    if (src_ != dst_) src_->UnlockShared();
+  }
+  CopyLocks(const CopyLocks&) = delete;
+  CopyLocks& operator=(const CopyLocks&) = delete;
+
+ private:
+  SharedMutex* const src_;
+  SharedMutex* const dst_;
+};
+
+}  // namespace
+
 Status ObjectStore::WriteFileCopy(File* from, uint64_t size, const std::string& tmp) {
   Status st = [&]() -> Status {
     TIERFS_ASSIGN_OR_RETURN(
@@ -33,25 +69,11 @@ Status ObjectStore::WriteFileCopy(File* from, uint64_t size, const std::string& 
 
 Status ObjectStore::CopyObject(ObjectKey src, ObjectKey dst) {
   TIERFS_RETURN_IF_ERROR(CheckWritable());
-  // src shared, dst exclusive; two locks are taken in address order (every
-  // other path holds one object lock at a time), one when they share a stripe.
-  std::shared_mutex& src_mu = LockFor(src);
-  std::shared_mutex& dst_mu = LockFor(dst);
-  std::shared_lock src_lock(src_mu, std::defer_lock);
-  std::unique_lock dst_lock(dst_mu, std::defer_lock);
-  if (&src_mu == &dst_mu) {
-    dst_lock.lock();
-  } else if (&src_mu < &dst_mu) {
-    src_lock.lock();
-    dst_lock.lock();
-  } else {
-    dst_lock.lock();
-    src_lock.lock();
-  }
+  CopyLocks object_locks(&LockFor(src), &LockFor(dst));  // src shared, dst exclusive
   Tier tier;
   uint64_t size, stored;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(src);
     if (it == table_->end()) return Status::NotFound("no such object to copy");
     if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdName(src));
@@ -86,7 +108,8 @@ Status ObjectStore::CopyObject(ObjectKey src, ObjectKey dst) {
   });
 }
 
-Result<std::unique_ptr<ColdWrite>> ObjectStore::CopyColdAsStored(ObjectKey src, ObjectKey dst) {
+Result<std::unique_ptr<ColdWrite>> ObjectStore::CopyColdAsStored(const ObjectKey& src,
+                                                                 ObjectKey dst) {
   TIERFS_ASSIGN_OR_RETURN(auto from, cold_->Open(src));
   TIERFS_ASSIGN_OR_RETURN(auto out, cold_->Begin(dst));
   TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.io_size));
@@ -100,19 +123,19 @@ Result<std::unique_ptr<ColdWrite>> ObjectStore::CopyColdAsStored(ObjectKey src, 
   return out;
 }
 
-Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, uint64_t stored,
-                               const std::function<Status(bool* maybe)>& publish) {
+Status ObjectStore::SwapInCopy(const ObjectKey& dst, Tier tier, uint64_t logical_size,
+                               uint64_t stored, const std::function<Status(bool* maybe)>& publish) {
   const Tier other = tier == Tier::kHot ? Tier::kCold : Tier::kHot;
   // Is there a dst copy in the other tier (the old dst, or a stray)?
   bool old_in_other;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(dst);
     old_in_other = it != table_->end() && (it->second.tier == other || it->second.stray_copy);
   }
   // Makes the table say: dst is the new copy.
   auto install = [&](bool stray) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Entry& e = (*table_)[dst];
     if (e.in_lru) open_lru_.erase(e.lru_it);  // its open file is the old one
     e = Entry{};
@@ -160,9 +183,9 @@ Status ObjectStore::SwapInCopy(ObjectKey dst, Tier tier, uint64_t logical_size, 
   return SyncUnlinks();
 }
 
-void ObjectStore::ReloadCold(ObjectKey key) {
+void ObjectStore::ReloadCold(const ObjectKey& key) {
   auto h = OpenColdHandle(key);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return;
   if (!h.ok()) {

@@ -73,11 +73,11 @@ Result<size_t> ObjectStore::ReadCold(const ColdHandle& h, uint64_t gen, uint64_t
 }
 
 Result<size_t> ObjectStore::Read(ObjectKey key, uint64_t offset, std::span<std::byte> dst) {
-  std::shared_lock object_lock(LockFor(key));
+  ReaderLock object_lock(&LockFor(key));
   Tier tier;
   uint64_t size, gen;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::NotFound("no such object");
     Entry& e = it->second;
@@ -117,9 +117,9 @@ Result<BufferLease> ObjectStore::ReadLease(ObjectKey key, uint64_t offset, size_
 }
 
 Result<std::shared_ptr<File>> ObjectStore::HotFile(ObjectKey key) {
-  std::shared_lock object_lock(LockFor(key));
+  ReaderLock object_lock(&LockFor(key));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::NotFound("no such object");
     if (it->second.tier == Tier::kCold) return std::shared_ptr<File>();
@@ -134,10 +134,10 @@ void ObjectStore::WillNeed(ObjectKey key) {
   read_ahead_->Submit(std::move(job));  // dropped when the queue is full: a hint
 }
 
-void ObjectStore::HotWillNeed(ObjectKey key) {
-  std::shared_lock object_lock(LockFor(key));
+void ObjectStore::HotWillNeed(const ObjectKey& key) {
+  ReaderLock object_lock(&LockFor(key));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end() || it->second.tier != Tier::kHot) return;
   }
@@ -147,15 +147,15 @@ void ObjectStore::HotWillNeed(ObjectKey key) {
 
 // ---- writes ----------------------------------------------------------------
 
-Status ObjectStore::WithHotFile(ObjectKey key,
+Status ObjectStore::WithHotFile(const ObjectKey& key,
                                 const std::function<Result<uint64_t>(File&, uint64_t)>& fn) {
   for (;;) {
     {
-      std::shared_lock object_lock(LockFor(key));
+      ReaderLock object_lock(&LockFor(key));
       bool present, cold = false;
       uint64_t size = 0;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         auto it = table_->find(key);
         present = it != table_->end();
         if (present) {
@@ -166,7 +166,7 @@ Status ObjectStore::WithHotFile(ObjectKey key,
       if (present && !cold) {
         TIERFS_ASSIGN_OR_RETURN(auto f, HotFileLocked(key));
         TIERFS_ASSIGN_OR_RETURN(uint64_t new_size, fn(*f, size));
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         Entry& e = (*table_)[key];
         e.logical_size = std::max(e.logical_size, new_size);
         e.stored = std::max(e.stored, e.logical_size);
@@ -176,15 +176,15 @@ Status ObjectStore::WithHotFile(ObjectKey key,
       }
     }
     // Missing or cold: fix that under the exclusive lock, then retry.
-    std::unique_lock object_lock(LockFor(key));
+    WriterLock object_lock(&LockFor(key));
     TIERFS_RETURN_IF_ERROR(MakeHotWithLockHeld(key).status());
   }
 }
 
-Result<bool> ObjectStore::MakeHotWithLockHeld(ObjectKey key) {
+Result<bool> ObjectStore::MakeHotWithLockHeld(const ObjectKey& key) {
   bool present, cold = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     present = it != table_->end();
     if (present) cold = it->second.tier == Tier::kCold;
@@ -197,14 +197,14 @@ Result<bool> ObjectStore::MakeHotWithLockHeld(ObjectKey key) {
   return present;
 }
 
-Status ObjectStore::CreateHotWithLockHeld(ObjectKey key) {
+Status ObjectStore::CreateHotWithLockHeld(const ObjectKey& key) {
   // The table says there is no object, so a file at this path is a
   // leftover (a failed unlink, a stray copy): start from an empty file so
   // none of its bytes show through the new object's holes.
   TIERFS_ASSIGN_OR_RETURN(
       auto f,
       env_->Open(HotPath(key), OpenOptions{.write = true, .create = true, .truncate = true}));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Entry& e = (*table_)[key];
   e = Entry{};
   e.tier = Tier::kHot;
@@ -217,11 +217,11 @@ Status ObjectStore::CreateHotWithLockHeld(ObjectKey key) {
   return Status::OK();
 }
 
-void ObjectStore::RefreshStoredBytes(ObjectKey key) {
+void ObjectStore::RefreshStoredBytes(const ObjectKey& key) {
   // One stat per reservation change; Stat()/List() never touch the disk.
   auto st = env_->Stat(HotPath(key));
   if (!st.ok()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it == table_->end() || it->second.tier != Tier::kHot) return;
   it->second.stored = st->allocated;
@@ -235,7 +235,7 @@ Status ObjectStore::Allocate(ObjectKey key, uint64_t offset, uint64_t len) {
   if (len == 0) return Status::InvalidArgument("allocate of zero bytes");
   // Exclusive: creation, promotion and the reservation are one step for
   // readers (fallocate only maps extents; it writes no data).
-  std::unique_lock object_lock(LockFor(key));
+  WriterLock object_lock(&LockFor(key));
   TIERFS_ASSIGN_OR_RETURN(bool present, MakeHotWithLockHeld(key));
   auto f = HotFileLocked(key);
   Status st = f.ok() ? (*f)->Allocate(offset, len) : f.status();
@@ -248,7 +248,7 @@ Status ObjectStore::Allocate(ObjectKey key, uint64_t offset, uint64_t len) {
     return st;
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Entry& e = (*table_)[key];
     e.reserved = true;
     e.stored = std::max(e.stored, offset + len);  // until the stat below
@@ -274,7 +274,7 @@ Status ObjectStore::Write(ObjectKey key, uint64_t offset, std::span<const std::b
 Status ObjectStore::PunchHole(ObjectKey key, uint64_t offset, uint64_t len) {
   TIERFS_RETURN_IF_ERROR(CheckWritable());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!table_->count(key)) return Status::OK();  // already a hole
   }
   return WithHotFile(key, [&](File& f, uint64_t size) -> Result<uint64_t> {
@@ -285,9 +285,9 @@ Status ObjectStore::PunchHole(ObjectKey key, uint64_t offset, uint64_t len) {
 
 Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
   TIERFS_RETURN_IF_ERROR(CheckWritable());
-  std::unique_lock object_lock(LockFor(key));
+  WriterLock object_lock(&LockFor(key));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::OK();  // a hole stays a hole
     if (it->second.logical_size == size) return Status::OK();
@@ -297,7 +297,7 @@ Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
   TIERFS_RETURN_IF_ERROR(f->Truncate(size));
   bool reserved;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Entry& e = (*table_)[key];
     e.logical_size = size;
     e.stored = std::min(e.stored, size);
@@ -312,15 +312,15 @@ Status ObjectStore::Truncate(ObjectKey key, uint64_t size) {
 
 Status ObjectStore::Remove(ObjectKey key) {
   TIERFS_RETURN_IF_ERROR(CheckWritable());
-  std::unique_lock object_lock(LockFor(key));
+  WriterLock object_lock(&LockFor(key));
   return RemoveWithLockHeld(key);
 }
 
-Status ObjectStore::RemoveWithLockHeld(ObjectKey key) {
+Status ObjectStore::RemoveWithLockHeld(const ObjectKey& key) {
   Tier tier;
   bool stray;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::OK();
     tier = it->second.tier;
@@ -332,7 +332,7 @@ Status ObjectStore::RemoveWithLockHeld(ObjectKey key) {
     TIERFS_RETURN_IF_ERROR(RemoveCopy(key, tier == Tier::kHot ? Tier::kCold : Tier::kHot));
   }
   TIERFS_RETURN_IF_ERROR(RemoveCopy(key, tier));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it->second.in_lru) open_lru_.erase(it->second.lru_it);
   table_->erase(it);
@@ -347,7 +347,7 @@ Result<uint64_t> ObjectStore::RemoveGroup(uint64_t group) {
   return static_cast<uint64_t>(objects.size());
 }
 
-Status ObjectStore::RemoveCopy(ObjectKey key, Tier tier) {
+Status ObjectStore::RemoveCopy(const ObjectKey& key, Tier tier) {
   if (tier == Tier::kCold) return cold_->Remove(key);
   Status st = UnlinkObjectFile(HotPath(key));
   return st.IsNotFound() ? Status::OK() : st;
@@ -369,7 +369,7 @@ Status ObjectStore::Sync(ObjectKey key) { return SyncKeys({key}); }
 Status ObjectStore::SyncGroup(uint64_t group) {
   std::vector<ObjectKey> keys;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ForEachInGroup(*table_, group, [&](ObjectKey k, const Entry&) { keys.push_back(k); });
   }
   return SyncKeys(keys);
@@ -390,10 +390,10 @@ Status ObjectStore::SyncKeys(const std::vector<ObjectKey>& keys) {
   std::map<std::string, std::vector<std::pair<ObjectKey, uint64_t>>> dirs;
   for (ObjectKey key : keys) {
     // (The object lock keeps a tier move from swapping the file meanwhile.)
-    std::shared_lock object_lock(LockFor(key));
+    ReaderLock object_lock(&LockFor(key));
     uint64_t version;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = table_->find(key);
       if (it == table_->end() || it->second.tier == Tier::kCold)
         continue;  // cold: synced when written
@@ -407,14 +407,14 @@ Status ObjectStore::SyncKeys(const std::vector<ObjectKey>& keys) {
   }
   for (const Owed& o : owed) {
     TIERFS_RETURN_IF_ERROR(o.file->Sync());
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(o.key);
     if (it != table_->end())
       it->second.synced_version = std::max(it->second.synced_version, o.version);
   }
   for (const auto& [dir, entries] : dirs) {
     TIERFS_RETURN_IF_ERROR(env_->SyncDir(dir));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [key, version] : entries) {
       auto it = table_->find(key);
       if (it != table_->end() && it->second.version == version) it->second.dir_dirty = false;

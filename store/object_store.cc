@@ -24,6 +24,9 @@ std::vector<BufferClass> PoolClasses(const StoreOptions& o) {
   }
   return classes;
 }
+// A cold tier whose reads mostly wait on the network: more of them ahead
+// (see StoreOptions::decode_ahead_frames).
+bool Remote(const StoreOptions& o) { return !o.rados.pool.empty(); }
 }  // namespace
 
 ObjectStore::ObjectStore(Env* env, std::string dir, const StoreOptions& opts)
@@ -32,13 +35,13 @@ ObjectStore::ObjectStore(Env* env, std::string dir, const StoreOptions& opts)
       opts_(opts),
       pool_(PoolClasses(opts)),
       cache_(opts.frame_cache_bytes),
+      decode_ahead_depth_(
+          std::min<int64_t>(int64_t{opts.decode_ahead_frames} * (Remote(opts) ? 4 : 1),
+                            opts.frame_cache_bytes / opts.frame_size / 8)),
       object_locks_(kObjectLockStripes),
       table_(std::make_unique<Table>()) {
-  const bool remote = !opts.rados.pool.empty();  // see StoreOptions::decode_ahead_frames
-  decode_ahead_depth_ = std::min<int64_t>(int64_t{opts.decode_ahead_frames} * (remote ? 4 : 1),
-                                          opts.frame_cache_bytes / opts.frame_size / 8);
   const size_t threads =
-      remote ? 8 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+      Remote(opts) ? 8 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   read_ahead_ =
       std::make_unique<WorkerPool<AheadJob>>(threads, [this](AheadJob& job) { RunAheadJob(job); });
 }
@@ -104,7 +107,7 @@ std::string ObjectStore::TempPath(const std::string& final_path) {
   return final_path + std::string(kTempMarker) + std::to_string(temp_counter_.fetch_add(1));
 }
 
-std::shared_mutex& ObjectStore::LockFor(ObjectKey key) const {
+SharedMutex& ObjectStore::LockFor(const ObjectKey& key) const {
   return object_locks_[ObjectKeyHash()(key) % kObjectLockStripes];
 }
 
@@ -125,6 +128,8 @@ Status ObjectStore::Recover() {
     TIERFS_RETURN_IF_ERROR(env_->SyncDir(opts_.hot_dir));
     TIERFS_RETURN_IF_ERROR(env_->SyncDir(ParentDir(opts_.hot_dir)));
   }
+  // Nobody else has the store yet; the lock is for the analysis (and free).
+  MutexLock lock(&mu_);
   // Hot first, so that a cold duplicate of a hot object is recognised.
   TIERFS_RETURN_IF_ERROR(ScanHot());
   TIERFS_ASSIGN_OR_RETURN(std::vector<ColdListing> cold, cold_->Recover());
@@ -213,9 +218,9 @@ void ObjectStore::EvictOpenFilesLocked() {
   }
 }
 
-Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(ObjectKey key) {
+Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(const ObjectKey& key) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::NotFound("object vanished");
     if (it->second.hot) {
@@ -225,7 +230,7 @@ Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(ObjectKey key) {
   }
   TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = !opts_.read_only}));
   std::shared_ptr<File> file(std::move(f));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("object vanished");
   if (!it->second.hot) it->second.hot = file;
@@ -244,9 +249,9 @@ Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::OpenColdHandle(Obj
   return h;
 }
 
-Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(ObjectKey key) {
+Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(const ObjectKey& key) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::NotFound("object vanished");
     if (it->second.cold) {
@@ -259,7 +264,7 @@ Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(Obje
   // frame after frame, so have the backend fetch the whole object while the
   // first frames decode.
   h->object->WillNeed();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("object vanished");
   if (!it->second.cold) it->second.cold = h;
@@ -294,7 +299,7 @@ ObjectInfo ObjectStore::InfoOf(ObjectKey key, const Entry& e) {
 }
 
 Result<ObjectInfo> ObjectStore::Stat(ObjectKey key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("no such object");
   const Entry& e = it->second;
@@ -302,7 +307,7 @@ Result<ObjectInfo> ObjectStore::Stat(ObjectKey key) const {
 }
 
 std::vector<ObjectInfo> ObjectStore::List() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<ObjectInfo> out;
   out.reserve(table_->size());
   for (const auto& [k, e] : *table_) {
@@ -312,7 +317,7 @@ std::vector<ObjectInfo> ObjectStore::List() const {
 }
 
 std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<ObjectInfo> out;
   ForEachInGroup(*table_, group, [&](ObjectKey k, const Entry& e) { out.push_back(InfoOf(k, e)); });
   return out;
@@ -320,7 +325,7 @@ std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
 
 GroupUsage ObjectStore::UsageOf(uint64_t group) const {
   GroupUsage u;  // (no ListGroup: a getattr asks, and must not allocate)
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ForEachInGroup(*table_, group, [&](ObjectKey, const Entry& e) {
     (e.tier == Tier::kHot ? u.hot_bytes : u.cold_bytes) += e.logical_size;
     u.stored_bytes += e.stored;
@@ -329,7 +334,7 @@ GroupUsage ObjectStore::UsageOf(uint64_t group) const {
 }
 
 void ObjectStore::SetPinned(uint64_t group, bool pinned) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (pinned) {
     pinned_.insert(group);
   } else {
@@ -338,31 +343,31 @@ void ObjectStore::SetPinned(uint64_t group, bool pinned) {
 }
 
 bool ObjectStore::IsPinned(uint64_t group) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return pinned_.count(group) > 0;
 }
 
 std::set<uint64_t> ObjectStore::PinnedGroups() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return pinned_;
 }
 
 std::vector<ObjectKey> ObjectStore::TakePromoteHints() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<ObjectKey> out(promote_hints_.begin(), promote_hints_.end());
   promote_hints_.clear();
   return out;
 }
 
 std::vector<ObjectKey> ObjectStore::PromoteHints() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return {promote_hints_.begin(), promote_hints_.end()};
 }
 
 StoreStats ObjectStore::stats() const {
   StoreStats s;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [k, e] : *table_) {
       if (e.tier == Tier::kHot) {
         ++s.hot_objects;

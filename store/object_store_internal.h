@@ -2,7 +2,8 @@
 // table and small helpers, shared by object_store.cc (open, recovery,
 // bookkeeping), object_io.cc (reads and writes) and tier_moves.cc.
 // Thread-safety: see object_store.h; Entry fields are guarded by
-// ObjectStore::mu_.
+// ObjectStore::mu_ (the analysis checks it for the table, which is
+// PT_GUARDED_BY(mu_), not for an Entry& kept past the lock).
 #pragma once
 
 #include <algorithm>

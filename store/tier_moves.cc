@@ -25,7 +25,7 @@ Result<std::unique_ptr<ColdWrite>> ObjectStore::WriteColdCopy(ObjectKey key, Fil
   return out;
 }
 
-Status ObjectStore::CommitCold(ObjectKey key, ColdWrite& w) {
+Status ObjectStore::CommitCold(const ObjectKey& key, ColdWrite& w) {
   Status st = w.Commit();
   // The commit may have been taken (a rename not yet durable, a timed-out
   // RADOS op): the source stays authoritative and the new copy is withdrawn.
@@ -39,9 +39,9 @@ Status ObjectStore::Demote(ObjectKey key, MoveReason why) {
   std::shared_ptr<File> hot;
   uint64_t version, size;
   {
-    std::shared_lock object_lock(LockFor(key));
+    ReaderLock object_lock(&LockFor(key));
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = table_->find(key);
       if (it == table_->end()) return Status::NotFound("no such object");
       if (it->second.tier == Tier::kCold) return Status::OK();
@@ -53,9 +53,9 @@ Status ObjectStore::Demote(ObjectKey key, MoveReason why) {
   // Compress with no lock held: foreground I/O on this object goes on.
   TIERFS_ASSIGN_OR_RETURN(std::unique_ptr<ColdWrite> copy, WriteColdCopy(key, hot.get(), size));
   hot.reset();
-  std::unique_lock<std::shared_mutex> object_lock;
-  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(
-      key, [&] { copy.reset(); }, &object_lock,
+  WriterLock object_lock(&LockFor(key));
+  TIERFS_RETURN_IF_ERROR(AbandonIfChanged(
+      key, [&] { copy.reset(); },
       [&](const Entry& e) { return e.tier == Tier::kHot && e.version == version; }));
   TIERFS_RETURN_IF_ERROR(CommitCold(key, *copy));
   const uint64_t stored = copy->written();
@@ -65,7 +65,7 @@ Status ObjectStore::Demote(ObjectKey key, MoveReason why) {
     WithdrawCold(key);
     return st;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Entry& e = (*table_)[key];
   e.tier = Tier::kCold;
   e.stray_copy = false;  // the commit replaced any stray cold copy
@@ -102,7 +102,7 @@ Status ObjectStore::WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::s
   return out->Sync();
 }
 
-Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp, MoveReason why) {
+Status ObjectStore::SwapInHot(const ObjectKey& key, const std::string& tmp, MoveReason why) {
   const std::string final_path = HotPath(key);
   Status st = env_->Rename(tmp, final_path);
   if (!st.ok()) {
@@ -119,7 +119,7 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp, MoveReason 
   }
   // From here the hot copy wins at recovery even if the removal fails.
   Status unlinked = cold_->Remove(key);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Entry& e = (*table_)[key];
   e.tier = Tier::kHot;
   e.stray_copy = !unlinked.ok();
@@ -135,23 +135,23 @@ Status ObjectStore::SwapInHot(ObjectKey key, const std::string& tmp, MoveReason 
   return unlinked;
 }
 
-void ObjectStore::WithdrawCopy(ObjectKey key, const std::string& path) {
+void ObjectStore::WithdrawCopy(const ObjectKey& key, const std::string& path) {
   Status st = UnlinkObjectFile(path);
   if (!st.ok() && !st.IsNotFound()) MarkStray(key);
 }
 
-void ObjectStore::WithdrawCold(ObjectKey key) {
+void ObjectStore::WithdrawCold(const ObjectKey& key) {
   if (!cold_->Remove(key).ok()) MarkStray(key);
 }
 
-void ObjectStore::MarkStray(ObjectKey key) {
-  std::lock_guard lock(mu_);
+void ObjectStore::MarkStray(const ObjectKey& key) {
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it != table_->end()) it->second.stray_copy = true;
 }
 
-Result<std::optional<uint64_t>> ObjectStore::ColdGeneration(ObjectKey key) {
-  std::lock_guard lock(mu_);
+Result<std::optional<uint64_t>> ObjectStore::ColdGeneration(const ObjectKey& key) {
+  MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("no such object");
   if (it->second.tier == Tier::kHot) return std::optional<uint64_t>();
@@ -159,7 +159,7 @@ Result<std::optional<uint64_t>> ObjectStore::ColdGeneration(ObjectKey key) {
   return std::optional<uint64_t>(it->second.generation);
 }
 
-Status ObjectStore::PromoteWithLockHeld(ObjectKey key) {
+Status ObjectStore::PromoteWithLockHeld(const ObjectKey& key) {
   TIERFS_ASSIGN_OR_RETURN(std::optional<uint64_t> cold_gen, ColdGeneration(key));
   if (!cold_gen) return Status::OK();  // already hot
   const uint64_t gen = *cold_gen;
@@ -169,15 +169,15 @@ Status ObjectStore::PromoteWithLockHeld(ObjectKey key) {
   return SwapInHot(key, tmp, MoveReason::kWrite);
 }
 
-Status ObjectStore::LockIfUnchanged(ObjectKey key, const std::function<void()>& discard,
-                                    std::unique_lock<std::shared_mutex>* object_lock,
-                                    const std::function<bool(const Entry&)>& unchanged) {
-  *object_lock = std::unique_lock(LockFor(key));
-  std::lock_guard lock(mu_);
-  auto it = table_->find(key);
-  if (it != table_->end() && unchanged(it->second)) return Status::OK();
-  ++abandoned_;
-  discard();
+Status ObjectStore::AbandonIfChanged(const ObjectKey& key, const std::function<void()>& discard,
+                                     const std::function<bool(const Entry&)>& unchanged) {
+  {
+    MutexLock lock(&mu_);
+    auto it = table_->find(key);
+    if (it != table_->end() && unchanged(it->second)) return Status::OK();
+    ++abandoned_;
+  }
+  discard();  // (I/O: a cold write's clean-up, an unlink; not under mu_)
   return Status::Busy("object changed while it was being moved; left where it was");
 }
 
@@ -186,7 +186,7 @@ Status ObjectStore::Promote(ObjectKey key, MoveReason why) {
   std::shared_ptr<ColdHandle> h;
   uint64_t gen;
   {
-    std::shared_lock object_lock(LockFor(key));
+    ReaderLock object_lock(&LockFor(key));
     TIERFS_ASSIGN_OR_RETURN(std::optional<uint64_t> cold_gen, ColdGeneration(key));
     if (!cold_gen) return Status::OK();  // already hot
     gen = *cold_gen;
@@ -196,18 +196,18 @@ Status ObjectStore::Promote(ObjectKey key, MoveReason why) {
   const std::string tmp = TempPath(HotPath(key));
   TIERFS_RETURN_IF_ERROR(CopyColdToHot(*h, gen, tmp));
   h.reset();
-  std::unique_lock<std::shared_mutex> object_lock;
-  TIERFS_RETURN_IF_ERROR(LockIfUnchanged(
-      key, [&] { (void)env_->Unlink(tmp); }, &object_lock,
+  WriterLock object_lock(&LockFor(key));
+  TIERFS_RETURN_IF_ERROR(AbandonIfChanged(
+      key, [&] { (void)env_->Unlink(tmp); },
       [&](const Entry& e) { return e.tier == Tier::kCold && e.generation == gen; }));
   return SwapInHot(key, tmp, why);
 }
 
 Status ObjectStore::Verify(ObjectKey key) {
-  std::shared_lock object_lock(LockFor(key));
+  ReaderLock object_lock(&LockFor(key));
   uint64_t gen;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::NotFound("no such object");
     if (it->second.tier == Tier::kHot) return Status::OK();

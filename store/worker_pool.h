@@ -9,13 +9,13 @@
 #pragma once
 
 #include <array>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "store/mutex.h"
 
 namespace tierfs {
 
@@ -29,49 +29,50 @@ class WorkerPool {
   }
   ~WorkerPool() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     for (std::thread& t : threads_) t.join();
   }
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  bool Submit(Job job) {
+  bool Submit(Job job) EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stop_ || count_ == kCapacity) return false;
       ring_[(head_ + count_) % kCapacity] = std::move(job);
       ++count_;
     }
-    cv_.notify_one();
+    cv_.NotifyOne();
     return true;
   }
 
  private:
-  void Loop() {
-    std::unique_lock lock(mu_);
+  void Loop() EXCLUDES(mu_) {
     for (;;) {
-      cv_.wait(lock, [this] { return stop_ || count_ > 0; });
-      if (stop_) return;
-      Job job = std::exchange(ring_[head_], Job{});
-      head_ = (head_ + 1) % kCapacity;
-      --count_;
-      lock.unlock();
+      Job job;  // let go of what it holds before waiting again
+      {
+        MutexLock lock(&mu_);
+        while (!stop_ && count_ == 0) cv_.Wait(&mu_);
+        if (stop_) return;
+        job = std::exchange(ring_[head_], Job{});
+        head_ = (head_ + 1) % kCapacity;
+        --count_;
+      }
       run_(job);
-      job = Job{};  // let go of what it holds before waiting again
-      lock.lock();
     }
   }
 
   const std::function<void(Job&)> run_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::array<Job, kCapacity> ring_;  // guarded by mu_
-  size_t head_ = 0, count_ = 0;      // guarded by mu_
-  bool stop_ = false;                // guarded by mu_
-  std::vector<std::thread> threads_;
+  Mutex mu_;
+  CondVar cv_;
+  std::array<Job, kCapacity> ring_ GUARDED_BY(mu_);
+  size_t head_ GUARDED_BY(mu_) = 0;
+  size_t count_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;  // set by the constructor, joined by the destructor
 };
 
 }  // namespace tierfs
