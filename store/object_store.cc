@@ -218,25 +218,35 @@ void ObjectStore::EvictOpenFilesLocked() {
   }
 }
 
-Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(const ObjectKey& key) {
+template <class Handle>
+Result<std::shared_ptr<Handle>> ObjectStore::CachedHandle(
+    const ObjectKey& key, std::shared_ptr<Handle> Entry::*slot,
+    const std::function<Result<std::shared_ptr<Handle>>()>& open) {
   {
     MutexLock lock(&mu_);
     auto it = table_->find(key);
     if (it == table_->end()) return Status::NotFound("object vanished");
-    if (it->second.hot) {
+    if (it->second.*slot) {
       TouchOpenFileLocked(key, it->second);
-      return it->second.hot;
+      return it->second.*slot;
     }
   }
-  TIERFS_ASSIGN_OR_RETURN(auto f, env_->Open(HotPath(key), OpenOptions{.write = !opts_.read_only}));
-  std::shared_ptr<File> file(std::move(f));
+  TIERFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, open());  // no lock held: it does I/O
   MutexLock lock(&mu_);
   auto it = table_->find(key);
   if (it == table_->end()) return Status::NotFound("object vanished");
-  if (!it->second.hot) it->second.hot = file;
+  if (!(it->second.*slot)) it->second.*slot = std::move(h);
   TouchOpenFileLocked(key, it->second);
   EvictOpenFilesLocked();
-  return it->second.hot;
+  return it->second.*slot;
+}
+
+Result<std::shared_ptr<File>> ObjectStore::HotFileLocked(const ObjectKey& key) {
+  return CachedHandle<File>(key, &Entry::hot, [&]() -> Result<std::shared_ptr<File>> {
+    TIERFS_ASSIGN_OR_RETURN(auto f,
+                            env_->Open(HotPath(key), OpenOptions{.write = !opts_.read_only}));
+    return std::shared_ptr<File>(std::move(f));
+  });
 }
 
 Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::OpenColdHandle(ObjectKey key) {
@@ -250,27 +260,14 @@ Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::OpenColdHandle(Obj
 }
 
 Result<std::shared_ptr<ObjectStore::ColdHandle>> ObjectStore::ColdHandleFor(const ObjectKey& key) {
-  {
-    MutexLock lock(&mu_);
-    auto it = table_->find(key);
-    if (it == table_->end()) return Status::NotFound("object vanished");
-    if (it->second.cold) {
-      TouchOpenFileLocked(key, it->second);
-      return it->second.cold;
-    }
-  }
-  TIERFS_ASSIGN_OR_RETURN(auto h, OpenColdHandle(key));
-  // Opened to be read: cold objects are small next to their chunk and read
-  // frame after frame, so have the backend fetch the whole object while the
-  // first frames decode.
-  h->object->WillNeed();
-  MutexLock lock(&mu_);
-  auto it = table_->find(key);
-  if (it == table_->end()) return Status::NotFound("object vanished");
-  if (!it->second.cold) it->second.cold = h;
-  TouchOpenFileLocked(key, it->second);
-  EvictOpenFilesLocked();
-  return it->second.cold;
+  return CachedHandle<ColdHandle>(key, &Entry::cold, [&]() -> Result<std::shared_ptr<ColdHandle>> {
+    TIERFS_ASSIGN_OR_RETURN(auto h, OpenColdHandle(key));
+    // Opened to be read: cold objects are small next to their chunk and
+    // read frame after frame, so have the backend fetch the whole object
+    // while the first frames decode.
+    h->object->WillNeed();
+    return h;
+  });
 }
 
 // ---- bookkeeping -----------------------------------------------------------

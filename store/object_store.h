@@ -253,9 +253,16 @@ class ObjectStore {
   // The object lock of key: one of the stripes. See "Thread-safety" above
   // for how the annotations name it.
   SharedMutex& LockFor(const ObjectKey& key) const;
+  // The open-handle cache, one for both tiers: the handle in `slot` of the
+  // object's entry (Entry::hot or Entry::cold), opened with open() when
+  // there is none, kept in the one LRU of open objects.
+  template <class Handle>
+  Result<std::shared_ptr<Handle>> CachedHandle(
+      const ObjectKey& key, std::shared_ptr<Handle> Entry::*slot,
+      const std::function<Result<std::shared_ptr<Handle>>()>& open) EXCLUDES(mu_);
   // Returns the cached open file/handle for an entry, opening it if needed.
-  Result<std::shared_ptr<File>> HotFileLocked(const ObjectKey& key)
-      REQUIRES_SHARED(LockFor(key)) EXCLUDES(mu_);
+  Result<std::shared_ptr<File>> HotFileLocked(const ObjectKey& key) REQUIRES_SHARED(LockFor(key))
+      EXCLUDES(mu_);
   Result<std::shared_ptr<ColdHandle>> ColdHandleFor(const ObjectKey& key)
       REQUIRES_SHARED(LockFor(key)) EXCLUDES(mu_);
   Result<std::shared_ptr<ColdHandle>> OpenColdHandle(ObjectKey key);
@@ -304,8 +311,8 @@ class ObjectStore {
   void RefreshStoredBytes(const ObjectKey& key) REQUIRES_SHARED(LockFor(key)) EXCLUDES(mu_);
   // The frame-cache generation of a cold object; nullopt when it is hot;
   // Corruption when it is damaged.
-  Result<std::optional<uint64_t>> ColdGeneration(const ObjectKey& key)
-      REQUIRES_SHARED(LockFor(key)) EXCLUDES(mu_);
+  Result<std::optional<uint64_t>> ColdGeneration(const ObjectKey& key) REQUIRES_SHARED(LockFor(key))
+      EXCLUDES(mu_);
   // Write a complete, synced copy into tmp; on failure tmp is removed.
   Status CopyColdToHot(const ColdHandle& h, uint64_t gen, const std::string& tmp);
   Status WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::string& tmp);
@@ -315,8 +322,8 @@ class ObjectStore {
   // object's lock exclusive: OK if the object still satisfies `unchanged`,
   // else counts the move abandoned, calls discard() and returns Busy.
   Status AbandonIfChanged(const ObjectKey& key, const std::function<void()>& discard,
-                          const std::function<bool(const Entry&)>& unchanged)
-      REQUIRES(LockFor(key)) EXCLUDES(mu_);
+                          const std::function<bool(const Entry&)>& unchanged) REQUIRES(LockFor(key))
+      EXCLUDES(mu_);
   // Commits a finished cold copy of key. On failure the copy may or may
   // not have been committed: it is withdrawn (WithdrawCold).
   Status CommitCold(const ObjectKey& key, ColdWrite& w) REQUIRES(LockFor(key)) EXCLUDES(mu_);
@@ -330,13 +337,13 @@ class ObjectStore {
   // Publishes dst's copy (a hot temp file's rename or a cold commit; false
   // in *maybe when it surely did not happen) and updates the table.
   Status SwapInCopy(const ObjectKey& dst, Tier tier, uint64_t logical_size, uint64_t stored,
-                    const std::function<Status(bool* maybe)>& publish)
-      REQUIRES(LockFor(dst)) EXCLUDES(mu_);
+                    const std::function<Status(bool* maybe)>& publish) REQUIRES(LockFor(dst))
+      EXCLUDES(mu_);
   // Removes a complete copy in the tier the table does not name; if that
   // fails, marks the entry's stray_copy. WithdrawCopy: a hot file at
   // `path`; WithdrawCold: the cold copy.
-  void WithdrawCopy(const ObjectKey& key, const std::string& path)
-      REQUIRES(LockFor(key)) EXCLUDES(mu_);
+  void WithdrawCopy(const ObjectKey& key, const std::string& path) REQUIRES(LockFor(key))
+      EXCLUDES(mu_);
   void WithdrawCold(const ObjectKey& key) REQUIRES(LockFor(key)) EXCLUDES(mu_);
   void MarkStray(const ObjectKey& key) REQUIRES(LockFor(key)) EXCLUDES(mu_);
   // Re-reads a cold object's sizes after a commit that may or may not have
