@@ -44,7 +44,7 @@ void ObjectStore::DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen
   if (last == before || (first != before && first != before + 1)) return;
   const auto frames = static_cast<int64_t>(h->reader->frame_count());
   for (int64_t i = last + 1; i <= last + decode_ahead_depth_ && i < frames; ++i) {
-    read_ahead_->Submit(AheadJob{h, gen, static_cast<uint32_t>(i), ObjectKey{}});
+    ReadAhead().Submit(AheadJob{h, gen, static_cast<uint32_t>(i), ObjectKey{}});
   }
 }
 
@@ -131,7 +131,7 @@ Result<std::shared_ptr<File>> ObjectStore::HotFile(ObjectKey key) {
 void ObjectStore::WillNeed(ObjectKey key) {
   AheadJob job;
   job.key = key;
-  read_ahead_->Submit(std::move(job));  // dropped when the queue is full: a hint
+  ReadAhead().Submit(std::move(job));  // dropped when the queue is full: a hint
 }
 
 void ObjectStore::HotWillNeed(const ObjectKey& key) {

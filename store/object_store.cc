@@ -39,11 +39,16 @@ ObjectStore::ObjectStore(Env* env, std::string dir, const StoreOptions& opts)
           std::min<int64_t>(int64_t{opts.decode_ahead_frames} * (Remote(opts) ? 4 : 1),
                             opts.frame_cache_bytes / opts.frame_size / 8)),
       object_locks_(kObjectLockStripes),
-      table_(std::make_unique<Table>()) {
-  const size_t threads =
-      Remote(opts) ? 8 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
-  read_ahead_ =
-      std::make_unique<WorkerPool<AheadJob>>(threads, [this](AheadJob& job) { RunAheadJob(job); });
+      table_(std::make_unique<Table>()),
+      read_ahead_threads_(
+          Remote(opts) ? 8 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4)) {}
+
+WorkerPool<ObjectStore::AheadJob>& ObjectStore::ReadAhead() {
+  std::call_once(read_ahead_started_, [this] {
+    read_ahead_ = std::make_unique<WorkerPool<AheadJob>>(
+        read_ahead_threads_, [this](AheadJob& job) { RunAheadJob(job); });
+  });
+  return *read_ahead_;
 }
 
 ObjectStore::~ObjectStore() = default;

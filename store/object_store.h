@@ -44,6 +44,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -283,6 +284,7 @@ class ObjectStore {
     ObjectKey key;
   };
   void HotWillNeed(const ObjectKey& key) EXCLUDES(mu_, LockFor(key));
+  WorkerPool<AheadJob>& ReadAhead();  // starts the workers the first time
   void DecodeAhead(const std::shared_ptr<ColdHandle>& h, uint64_t gen, uint64_t offset, size_t len);
   void RunAheadJob(AheadJob& job);  // on a worker: decode one frame unless cached or claimed
   // Runs fn on the object's hot file under its shared lock, creating the
@@ -386,7 +388,12 @@ class ObjectStore {
   PendingDirSyncs unsynced_unlink_dirs_;  // see UnlinkObjectFile
   std::atomic<uint32_t> promote_reads_{0};
   std::atomic<uint64_t> frames_decoded_{0}, frames_decoded_ahead_{0};
-  // Declared last: its threads stop (joined) before anything they use goes.
+  // The read-ahead workers start with the first job (ReadAhead()), so an
+  // open that reads nothing (status, fsck, a mount that only writes) starts
+  // no thread. Declared last: its threads stop (joined) before anything
+  // they use goes.
+  const size_t read_ahead_threads_;
+  std::once_flag read_ahead_started_;
   std::unique_ptr<WorkerPool<AheadJob>> read_ahead_;
 };
 

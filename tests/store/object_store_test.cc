@@ -151,6 +151,26 @@ TEST_F(ObjectStoreTest, ASequentialColdReaderFindsTheNextFramesDecodedAhead) {
   EXPECT_EQ(store_->stats().cache.hits, before.hits + 2);
 }
 
+// Threads of this process (a regression test: every open, also a
+// read-only one for status or fsck, used to start the read-ahead workers).
+size_t ThreadCount() {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+TEST_F(ObjectStoreTest, ReadAheadWorkersStartOnlyWhenFirstNeeded) {
+  ObjectKey k{5, 0};
+  TenColdFrames(*store_, k, 7);
+  store_.reset();
+  const size_t before = ThreadCount();
+  Reopen();
+  EXPECT_EQ(ThreadCount(), before);  // an open that reads nothing starts none
+  std::vector<std::byte> buf(4096);
+  ASSERT_TRUE(store_->Read(k, 0, buf).ok());  // a sequential reader's first read
+  EXPECT_GT(ThreadCount(), before);
+}
+
 TEST_F(ObjectStoreTest, WriteToColdObjectPromotesIt) {
   auto data = TextBytes(200000, 5);
   ObjectKey k{4, 1};
@@ -193,7 +213,8 @@ TEST_F(ObjectStoreTest, TruncateShrinksAndGrowsWithZeros) {
   auto got = ReadAll(k, 70000);
   ASSERT_EQ(got.size(), 60000u);
   EXPECT_TRUE(std::equal(got.begin(), got.begin() + 50000, data.begin()));
-  EXPECT_TRUE(std::all_of(got.begin() + 50000, got.end(), [](std::byte b) { return b == std::byte{0}; }));
+  EXPECT_TRUE(
+      std::all_of(got.begin() + 50000, got.end(), [](std::byte b) { return b == std::byte{0}; }));
 }
 
 TEST_F(ObjectStoreTest, RemoveAndRemoveGroup) {
@@ -358,7 +379,6 @@ TEST_F(ObjectStoreTest, ConcurrentReadersAndWritersDuringMoves) {
   }
 }
 
-
 // A file left at an object's hot path (by a failed unlink, a restore, a
 // stray copy) must not leak its old bytes into a new object through holes.
 TEST_F(ObjectStoreTest, NewObjectStartsEmptyDespiteALeftoverFileAtItsHotPath) {
@@ -379,7 +399,6 @@ TEST_F(ObjectStoreTest, NewObjectStartsEmptyDespiteALeftoverFileAtItsHotPath) {
   Reopen();
   EXPECT_EQ(ReadAll(k, 200000), expected);
 }
-
 
 // The pool's heap fallback failing is a Status, not a bad_alloc thrown
 // across the store boundary.
