@@ -42,9 +42,9 @@ def workloads(meta):
         ("tree_cat", "tree: find | xargs cat", "s", False),
         ("tree_rm", "tree: rm -rf", "s", False),
         ("git_clone", f"git clone --no-hardlinks ({git})", "s", False),
-        ("git_status", "git status in the clone", "s", False),
-        ("scale_create", f"scale: create {scale} empty files", "ops/s", True),
-        ("scale_stat", f"scale: stat {scale} files, after a remount", "ops/s", True),
+        ("git_status", "git status (in the clone)", "s", False),
+        ("scale_create", f"scale: create ({scale} empty files)", "ops/s", True),
+        ("scale_stat", f"scale: stat ({scale} files, after a remount)", "ops/s", True),
     ]
 
 

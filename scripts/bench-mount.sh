@@ -534,10 +534,11 @@ if want git; then
   log "source repository: $GIT_FILES files, .git $GIT_MB MiB"
   if ((COLD_EXTRA)); then
     # Settled after the demotion and a remount: the demotion moves every
-    # file's ctime, and a remount reports a ctime a little later than the
-    # mount before it did for files written or demoted during it, so the
-    # first status after these reads every file (cold) and rewrites the index
-    # (hot). The measured ones after it only stat.
+    # file's ctime (by seconds), and a remount reports ctimes a few ms later
+    # than the mount before it did for files written or demoted in it (the
+    # kernel's writeback-cache times vs the daemon's), so the first status
+    # after these reads every file (cold) and rewrites the index (hot). The
+    # measured ones after it only stat.
     log "preparing cold clone: git clone, migrate --to cold, remount, git status"
     git_clone "${DIR[tierfs-cold]}/clone"
     migrate_cold "${DIR[tierfs-cold]}/clone"
