@@ -1,16 +1,18 @@
 // smallfiles: the small-file workload of scripts/bench-mount.sh, as a tiny C
 // program so that the driver's own cost stays far below a FUSE round trip.
 //
-// usage: smallfiles PHASE DIR NFILES [PER_DIR]
+// usage: smallfiles PHASE DIR NFILES [PER_DIR [SIZE]]
 //   PHASE   create | stat | read | unlink
 //   DIR     the tree's root (created by `create`, removed by `unlink`)
 //   NFILES  number of files; they live in DIR/dNNNN/fNNNNNN, PER_DIR
 //           (default 100) per directory
+//   SIZE    bytes per file (default 4096; 0 = empty files: the create is
+//           open(O_CREAT) and close, nothing written). stat and read check it.
 //
 //   create  mkdir the directories, then for each file open(O_CREAT|O_TRUNC),
-//           write 4 KiB, close
+//           write SIZE bytes (one write for up to 8 KiB), close
 //   stat    stat() every file
-//   read    open, read until EOF (4 KiB and an empty read), close
+//   read    open, read until EOF (SIZE bytes and an empty read), close
 //   unlink  unlink every file, then rmdir the directories and DIR
 //
 // Prints one line: `PHASE NFILES SECONDS OPS_PER_SECOND` (ops = files; the
@@ -26,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { kFileSize = 4096 };
+enum { kDefaultSize = 4096 };
 
 static double Now(void) {
   struct timespec t;
@@ -48,20 +50,25 @@ static void FilePath(char* out, size_t n, const char* root, long i, long per_dir
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4 || argc > 5) {
-    fprintf(stderr, "usage: smallfiles create|stat|read|unlink DIR NFILES [PER_DIR]\n");
+  if (argc < 4 || argc > 6) {
+    fprintf(stderr, "usage: smallfiles create|stat|read|unlink DIR NFILES [PER_DIR [SIZE]]\n");
     return 2;
   }
   const char* phase = argv[1];
   const char* root = argv[2];
   const long nfiles = strtol(argv[3], NULL, 10);
-  const long per_dir = argc == 5 ? strtol(argv[4], NULL, 10) : 100;
+  const long per_dir = argc >= 5 ? strtol(argv[4], NULL, 10) : 100;
+  const long size = argc >= 6 ? strtol(argv[5], NULL, 10) : kDefaultSize;
   if (nfiles <= 0 || per_dir <= 0) {
     fprintf(stderr, "smallfiles: NFILES and PER_DIR must be > 0\n");
     return 2;
   }
+  if (size < 0) {
+    fprintf(stderr, "smallfiles: SIZE must be >= 0\n");
+    return 2;
+  }
   const long ndirs = (nfiles + per_dir - 1) / per_dir;
-  static char buf[kFileSize * 2];
+  static char buf[kDefaultSize * 2];
   for (size_t i = 0; i < sizeof buf; ++i) buf[i] = (char)(i * 131 + 7);
   char path[4096];
 
@@ -76,7 +83,11 @@ int main(int argc, char** argv) {
       FilePath(path, sizeof path, root, i, per_dir);
       int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
       if (fd < 0) Die("create", path);
-      if (write(fd, buf, kFileSize) != kFileSize) Die("write", path);
+      for (long left = size; left > 0;) {
+        const size_t n = left < (long)sizeof buf ? (size_t)left : sizeof buf;
+        if (write(fd, buf, n) != (ssize_t)n) Die("write", path);
+        left -= (long)n;
+      }
       if (close(fd) != 0) Die("close", path);
     }
   } else if (strcmp(phase, "stat") == 0) {
@@ -84,7 +95,7 @@ int main(int argc, char** argv) {
     for (long i = 0; i < nfiles; ++i) {
       FilePath(path, sizeof path, root, i, per_dir);
       if (stat(path, &st) != 0) Die("stat", path);
-      if (st.st_size != kFileSize) {
+      if (st.st_size != size) {
         errno = EIO;
         Die("unexpected size of", path);
       }
@@ -97,7 +108,7 @@ int main(int argc, char** argv) {
       ssize_t got = 0, r;
       while ((r = read(fd, buf, sizeof buf)) > 0) got += r;
       if (r < 0) Die("read", path);
-      if (got != kFileSize) {
+      if (got != size) {
         errno = EIO;
         Die("short read of", path);
       }
