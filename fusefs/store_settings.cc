@@ -11,18 +11,21 @@ namespace tierfs {
 
 namespace {
 
+// How a recorded setting meets a requested one: kFixed refuses a different
+// non-empty request; kDefault lets it win for this open only.
+enum class Rule { kFixed, kDefault };
+
 // The recorded value of `key`, recording `requested` (or `fallback`) when
-// there is none; a different non-empty `requested` is refused.
-Result<std::string> FixedSetting(MetadataStore& meta, const std::string& key,
-                                 const std::string& requested, const std::string& fallback,
-                                 bool read_only) {
+// there is none.
+Result<std::string> Setting(MetadataStore& meta, const std::string& key,
+                            const std::string& requested, const std::string& fallback, Rule rule,
+                            bool read_only) {
   auto stored = meta.GetSetting(key);
   if (stored.ok()) {
-    if (!requested.empty() && requested != *stored) {
-      return Status::InvalidArgument(key + " is fixed when a store is created; this store has " +
-                                     (stored->empty() ? "the default" : *stored));
-    }
-    return stored;
+    if (requested.empty() || requested == *stored) return stored;
+    if (rule == Rule::kDefault) return requested;
+    return Status::InvalidArgument(key + " is fixed when a store is created; this store has " +
+                                   (stored->empty() ? "the default" : *stored));
   }
   if (!stored.status().IsNotFound()) return stored.status();
   std::string value = requested.empty() ? fallback : requested;
@@ -30,8 +33,6 @@ Result<std::string> FixedSetting(MetadataStore& meta, const std::string& key,
   if (!read_only) TIERFS_RETURN_IF_ERROR(meta.SetSetting(key, value));
   return value;
 }
-
-}  // namespace
 
 // 32 random hex digits.
 std::string NewStoreId() {
@@ -45,20 +46,14 @@ std::string NewStoreId() {
   return id;
 }
 
-// A recorded value that a request may override for this open only.
-Result<std::string> DefaultSetting(MetadataStore& meta, const std::string& key,
-                                   const std::string& requested, const std::string& fallback,
-                                   bool read_only) {
-  auto stored = meta.GetSetting(key);
-  if (stored.ok()) return requested.empty() ? *stored : requested;
-  return FixedSetting(meta, key, requested, fallback, read_only);
-}
+}  // namespace
 
 Result<StoreSettings> LoadStoreSettings(MetadataStore& meta, const MountConfig& requested) {
   const uint64_t requested_chunk = requested.chunk_size;
   const bool ro = requested.read_only;
-  TIERFS_ASSIGN_OR_RETURN(std::string format, FixedSetting(meta, "store_format", "",
-                                                           std::to_string(kStoreFormat), ro));
+  TIERFS_ASSIGN_OR_RETURN(
+      std::string format,
+      Setting(meta, "store_format", "", std::to_string(kStoreFormat), Rule::kFixed, ro));
   if (format != std::to_string(kStoreFormat)) {
     return Status::NotSupported("store format " + format + " is not supported (this tierfs reads " +
                                 std::to_string(kStoreFormat) + ")");
@@ -66,24 +61,27 @@ Result<StoreSettings> LoadStoreSettings(MetadataStore& meta, const MountConfig& 
   StoreSettings s;
   TIERFS_ASSIGN_OR_RETURN(
       std::string chunk,
-      FixedSetting(meta, "chunk_size", requested_chunk ? std::to_string(requested_chunk) : "",
-                   std::to_string(kDefaultChunkSize), ro));
+      Setting(meta, "chunk_size", requested_chunk ? std::to_string(requested_chunk) : "",
+              std::to_string(kDefaultChunkSize), Rule::kFixed, ro));
   auto parsed = ParseSize(chunk);
   if (!parsed.ok() || *parsed < kMinChunkSize || (*parsed & (*parsed - 1)) != 0) {
     return Status::Corruption("store records an invalid chunk_size: " + chunk);
   }
   s.chunk_size = *parsed;
-  TIERFS_ASSIGN_OR_RETURN(s.store_id, FixedSetting(meta, "store_id", "", NewStoreId(), ro));
-  TIERFS_ASSIGN_OR_RETURN(s.cold_backend,
-                          FixedSetting(meta, "cold_backend", requested.cold_backend, "dir", ro));
+  TIERFS_ASSIGN_OR_RETURN(s.store_id,
+                          Setting(meta, "store_id", "", NewStoreId(), Rule::kFixed, ro));
+  TIERFS_ASSIGN_OR_RETURN(s.cold_backend, Setting(meta, "cold_backend", requested.cold_backend,
+                                                  "dir", Rule::kFixed, ro));
   if (s.cold_backend != "dir" && !requested.cold_dir.empty()) {
     return Status::InvalidArgument("cold_dir= is for a cold tier in a directory; this store's is " +
                                    s.cold_backend);
   }
-  TIERFS_ASSIGN_OR_RETURN(s.cold_dir, FixedSetting(meta, "cold_dir", requested.cold_dir, "", ro));
-  TIERFS_ASSIGN_OR_RETURN(
-      s.ceph_conf, DefaultSetting(meta, "ceph_conf", requested.ceph_conf, "/etc/ceph/ceph.conf", ro));
-  TIERFS_ASSIGN_OR_RETURN(s.ceph_id, DefaultSetting(meta, "ceph_id", requested.ceph_id, "admin", ro));
+  TIERFS_ASSIGN_OR_RETURN(s.cold_dir,
+                          Setting(meta, "cold_dir", requested.cold_dir, "", Rule::kFixed, ro));
+  TIERFS_ASSIGN_OR_RETURN(s.ceph_conf, Setting(meta, "ceph_conf", requested.ceph_conf,
+                                               "/etc/ceph/ceph.conf", Rule::kDefault, ro));
+  TIERFS_ASSIGN_OR_RETURN(s.ceph_id,
+                          Setting(meta, "ceph_id", requested.ceph_id, "admin", Rule::kDefault, ro));
   if (requested.rados_timeout) s.rados_timeout = requested.rados_timeout;
   return s;
 }
