@@ -89,10 +89,30 @@ Filesystem::Filesystem(const MountConfig& config, Env* env)
 
 Status Filesystem::Writable() const {
   if (read_only_) return Status::Posix(EROFS, "tierfs is mounted read-only");
-  return Status::OK();
+  return meta_->health();
 }
 
-Status Filesystem::DirSync() { return config_.dirsync ? meta_->Sync() : Status::OK(); }
+Status Filesystem::DirSync() { return config_.dirsync ? SyncMeta() : Status::OK(); }
+
+Status Filesystem::SyncMeta() {
+  TIERFS_RETURN_IF_ERROR(journal_->Commit());
+  return meta_->Sync();
+}
+
+Status Filesystem::FsyncDir() {
+  if (read_only_) return Status::OK();
+  return SyncMeta();
+}
+
+void Filesystem::ReserveForCommit() {
+  if (!reserve_present_) return;
+  auto space = env_->StatFs(config_.store_dir);
+  if (!space.ok() || space->free_bytes >= 2 * kReserveBytes) return;
+  if (!reserve_present_.exchange(false)) return;
+  spdlog::warn("store is nearly full: releasing the {} MiB reserve for SQLite's commit",
+               kReserveBytes >> 20);
+  (void)env_->Unlink(config_.store_dir + "/reserve");
+}
 
 Status Filesystem::SetReadOnly(bool read_only) {
   std::lock_guard order(migrator_mu_);
@@ -123,6 +143,7 @@ Filesystem::~Filesystem() {
   if (writeback_.joinable()) writeback_.join();
   if (reclaimer_) reclaimer_->Stop();  // frees all it has queued
   (void)SyncAll();
+  if (journal_) journal_->Stop();
 }
 
 Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env,
@@ -142,14 +163,22 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
     }
   }
   TIERFS_RETURN_IF_ERROR(CheckNamespaceNotLost(env, config.store_dir));
+  Filesystem* f = fs.get();
+  fs->journal_ = std::make_unique<Journal>(Journal::Hooks{[f] { f->ReserveForCommit(); }});
   MetadataOptions mo;
   mo.synchronous_full = config.sync_full;
   mo.read_only = config.read_only;
   mo.create_if_missing = !config.read_only;
+  mo.group_commit = !config.read_only;
+  mo.batch_opened = [j = fs->journal_.get()] { j->Opened(); };
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
   if (wrap) fs->meta_ = wrap(std::move(fs->meta_));
+  fs->journal_->Start(fs->meta_.get());
   TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
                           LoadStoreSettings(*fs->meta_, config));
+  // A store's recorded settings (its id names its cold objects) are
+  // durable before anything is stored under them.
+  TIERFS_RETURN_IF_ERROR(fs->SyncMeta());
   fs->chunk_size_ = settings.chunk_size;
   StoreOptions so = ObjectStoreOptions(settings);
   so.compression = config.compression;
@@ -157,21 +186,17 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   so.buffer_pool_bytes = config.buffer_pool;
   so.frame_cache_bytes = config.cache_size;
   TIERFS_ASSIGN_OR_RETURN(fs->store_, ObjectStore::Open(env, config.store_dir, so));
-  Filesystem* f = fs.get();
   fs->reclaimer_ = std::make_unique<Reclaimer>(
       fs->meta_.get(), fs->store_.get(),
       Reclaimer::Hooks{[f](const std::function<Status()>& op) { return f->FreeingSpace(op); },
                        [f](std::span<const uint64_t> inos) {
                          std::lock_guard lock(f->mu_);
                          for (uint64_t ino : inos) f->xattr_inodes_.erase(ino);
-                       }});
+                       },
+                       [f] { return f->journal_->Commit(); }});
   if (!config.read_only) {  // read-only changes nothing in the store
-    // Inodes unlinked while open, or not yet reclaimed, when the last mount
-    // ended: nobody holds them now.
-    TIERFS_ASSIGN_OR_RETURN(auto orphans, fs->meta_->ListOrphans());
-    TIERFS_RETURN_IF_ERROR(fs->reclaimer_->FreeNow(orphans));
+    TIERFS_RETURN_IF_ERROR(fs->Recover());
     fs->reclaimer_->Start();
-    TIERFS_RETURN_IF_ERROR(fs->TrimPastEof());
     fs->EnsureReserve();
   }
   TIERFS_ASSIGN_OR_RETURN(auto with_xattrs, fs->meta_->InodesWithXattrs());
@@ -221,28 +246,6 @@ Status Filesystem::FreeingSpace(const std::function<Status()>& op) {
                kReserveBytes >> 20);
   (void)env_->Unlink(config_.store_dir + "/reserve");
   return op();
-}
-
-Status Filesystem::TrimPastEof() {
-  // Bytes past a file's recorded size can only be writes whose new size was
-  // lost in a crash. They must not reappear when the file grows again.
-  std::unordered_map<uint64_t, uint64_t> sizes;
-  TIERFS_RETURN_IF_ERROR(meta_->ForEachInode([&](const InodeAttr& a) {
-    if (S_ISREG(a.mode)) sizes[a.ino] = a.size;
-    return true;
-  }));
-  uint64_t trimmed = 0;
-  for (const ObjectInfo& o : store_->List()) {
-    auto it = sizes.find(o.key.group);
-    if (it == sizes.end()) continue;  // not a file: fsck's business
-    const uint64_t start = o.key.index * chunk_size_;
-    if (start + o.logical_size <= it->second || ReservationOnly(o)) continue;
-    TIERFS_RETURN_IF_ERROR(start >= it->second ? store_->Remove(o.key)
-                                               : store_->Truncate(o.key, it->second - start));
-    ++trimmed;
-  }
-  if (trimmed > 0) spdlog::warn("trimmed {} objects past the end of their files", trimmed);
-  return Status::OK();
 }
 
 Timespec Filesystem::Now() {
@@ -589,6 +592,9 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
     if (!req.mtime) u.mtime = Now();  // truncate changes mtime (POSIX)
   }
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
+  // The objects are truncated already: the new size must not wait for the
+  // next batch, or a crash would show the old size over the zeros.
+  if (req.size) TIERFS_RETURN_IF_ERROR(journal_->Commit());
   if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
     // truncate by an unprivileged caller: the kernel's own kill-priv sends
     // nothing for S_ISGID without group-exec.
@@ -776,7 +782,7 @@ Status Filesystem::Fsync(uint64_t ino, bool datasync) {
   // blocks; what SQLite needs to log the new size comes from the reserve.
   return FreeingSpace([&]() -> Status {
     TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
-    return meta_->Sync();
+    return SyncMeta();
   });
 }
 
@@ -787,7 +793,7 @@ Status Filesystem::SyncAll() {
                  reclaimer_->pending());
   }
   Status st = WriteBack(std::nullopt);
-  Status synced = meta_->Sync();
+  Status synced = SyncMeta();
   return st.ok() ? synced : st;
 }
 

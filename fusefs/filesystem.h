@@ -4,6 +4,10 @@
 // libfuse: fusefs/fuse_ops.cc translates requests into these calls, so the
 // core is tested without /dev/fuse.
 //
+// Namespace changes are group-committed (fusefs/journal.h): applied at once,
+// committed to SQLite in batches a few milliseconds later and at every
+// fsync, fsyncdir, statfs and unmount.
+//
 // Files are cut into chunk_size chunks; chunk i of inode n is object (n, i).
 // A missing object, or bytes past an object's end within the file size, read
 // as zeros (holes). Sizes and mtimes changed by writes are cached and written
@@ -41,6 +45,7 @@
 #include <vector>
 
 #include "fusefs/config.h"
+#include "fusefs/journal.h"
 #include "fusefs/metadata.h"
 #include "fusefs/metrics.h"
 #include "fusefs/reclaimer.h"
@@ -195,6 +200,8 @@ class Filesystem {
   // `for_write`: the open being closed could write (as passed to Open).
   Status Release(uint64_t ino, bool for_write = false);
   Status Fsync(uint64_t ino, bool datasync);
+  // Makes every namespace change so far durable (fsyncdir).
+  Status FsyncDir();
   Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length,
                    const Caller& caller = {});
   // copy_file_range: copies len bytes (the kernel has clamped it to the
@@ -243,6 +250,7 @@ class Filesystem {
   bool read_only() const { return read_only_.load(); }
 
   MetadataStore& metadata() { return *meta_; }
+  Journal& journal() { return *journal_; }
   ObjectStore& store() { return *store_; }
   Reclaimer& reclaimer() { return *reclaimer_; }
 
@@ -323,9 +331,17 @@ class Filesystem {
   void Changed(uint64_t ino);
   // Makes namespace changes durable before the reply under -o sync/dirsync.
   Status DirSync();
+  // Commits the namespace changes so far and makes them durable.
+  Status SyncMeta();
+  // Journal::Hooks::before_commit: when the store's disk is nearly full,
+  // gives SQLite the reserve, so that the commit does not fail and lose its
+  // batch.
+  void ReserveForCommit();
   Result<struct stat> LookupDot(uint64_t ino);
-  // At mount: drops object bytes past each file's size (lost by a crash).
-  Status TrimPastEof();
+  // Mount-time recovery (filesystem_recovery.cc): frees the orphans, removes
+  // the objects of inodes whose creation a crash took back, and drops object
+  // bytes past each file's size.
+  Status Recover();
   // STORE/reserve: kReserveBytes kept allocated so that deletions can still
   // be logged by SQLite when the disk is full. Created when there is room.
   void EnsureReserve();
@@ -346,6 +362,7 @@ class Filesystem {
   Env* const env_;
   uint64_t chunk_size_ = kDefaultChunkSize;
   std::unique_ptr<FileLock> lock_;  // released last
+  std::unique_ptr<Journal> journal_;  // outlives meta_'s use of it: stopped in ~Filesystem
   std::unique_ptr<MetadataStore> meta_;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Migrator> migrator_;

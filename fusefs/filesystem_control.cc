@@ -268,6 +268,9 @@ Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
 
 Result<struct statvfs> Filesystem::StatFs() {
   (void)reclaimer_->Drain(kReclaimWait);  // answered with what is freed by then
+  // What SQLite's pages take shows once the batch is written (and its
+  // free pages are reused).
+  (void)journal_->Commit();
   TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(store_->options().hot_dir));
   TIERFS_ASSIGN_OR_RETURN(uint64_t inodes, meta_->InodeCount());
   struct statvfs sv {};

@@ -95,7 +95,8 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
   if (repair && !unlinked.empty()) {
     Reclaimer reclaimer(meta.get(), &store,
                         {[](const std::function<Status()>& op) { return op(); },
-                         [&](std::span<const uint64_t> freed) { report.reclaimed += freed.size(); }});
+                         [&](std::span<const uint64_t> freed) { report.reclaimed += freed.size(); },
+                         /*commit=*/nullptr});  // fsck's store commits every change at once
     Status st = reclaimer.FreeNow(unlinked);
     report.reclaim_pending -= report.reclaimed;
     if (!st.ok()) add("reclaim_failed", st.ToString(), "", st);

@@ -2,8 +2,11 @@
 //
 // Holds inodes (mode, owner, size, link count, times, symlink target, pin
 // flag), directory entries and xattrs; nothing about file data except each
-// inode's logical size. Every mutating call is one SQLite transaction, so the
-// namespace is consistent after a crash at any point. The schema is versioned
+// inode's logical size. Every mutating call is atomic: one SQLite
+// transaction, or with group commit (MetadataOptions::group_commit, the
+// mounted daemon) one savepoint inside the open batch transaction that
+// Commit() ends; batches commit whole and in order, so after a crash the
+// namespace is the state after some prefix of the calls. The schema is versioned
 // (table `meta`, key `schema_version`) and described in fusefs/METADATA.md.
 //
 // This layer implements the POSIX rules that concern the namespace alone:
@@ -97,7 +100,19 @@ struct MetadataOptions {
   bool create_if_missing = true;
   bool synchronous_full = false;  // PRAGMA synchronous=FULL instead of NORMAL
   bool read_only = false;
+  // Group commit: a mutating call is applied at once (later calls see it)
+  // but committed only by the next Commit(), Sync(), or when kMaxBatchOps
+  // calls have gathered. batch_opened runs (under the store's lock: it must
+  // not call back into the store) when the first call of a batch is applied,
+  // so that someone (fusefs/journal.h) commits it soon.
+  bool group_commit = false;
+  std::function<void()> batch_opened;
 };
+
+// Mutating calls one group-commit batch holds at most: the call that fills
+// it commits it (bounding what SQLite keeps in its page cache and what a
+// crash can take back).
+inline constexpr uint64_t kMaxBatchOps = 256;
 
 class MetadataStore {
  public:
@@ -170,8 +185,20 @@ class MetadataStore {
   // Every inode, in ascending ino order (fsck, status).
   virtual Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) = 0;
   virtual Result<uint64_t> InodeCount() = 0;
+  // The highest inode number ever handed out (AUTOINCREMENT's sequence), as
+  // this connection sees it: right after Open, the last committed one.
+  virtual Result<uint64_t> LastIno() = 0;
 
-  // Makes every committed transaction durable (WAL checkpoint + fsync).
+  // Group commit: commits the open batch (OK when there is none, or when
+  // group commit is off). A batch that fails to commit is lost as a whole
+  // (SQLite rolls it back): the store then refuses every later mutation with
+  // that error (health()) and the next open finds the state after the last
+  // committed batch.
+  virtual Status Commit() = 0;
+  // OK, or the error that lost a batch (cheap: no lock while healthy).
+  virtual Status health() = 0;
+  // Commit(), then makes every committed transaction durable (WAL
+  // checkpoint + fsync).
   virtual Status Sync() = 0;
 };
 
@@ -252,6 +279,9 @@ class MetadataStoreWrapper : public MetadataStore {
     return target_->ForEachInode(fn);
   }
   Result<uint64_t> InodeCount() override { return target_->InodeCount(); }
+  Result<uint64_t> LastIno() override { return target_->LastIno(); }
+  Status Commit() override { return target_->Commit(); }
+  Status health() override { return target_->health(); }
   Status Sync() override { return target_->Sync(); }
 
  private:

@@ -92,11 +92,24 @@ Result<uint64_t> SqliteMetadataStore::InodeCount() {
   return static_cast<uint64_t>(stmt.Int64(0));
 }
 
+Result<uint64_t> SqliteMetadataStore::LastIno() {
+  std::lock_guard lock(mu_);
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
+                          db_->Prepare("SELECT seq FROM sqlite_sequence WHERE name = 'inodes'"));
+  TIERFS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? static_cast<uint64_t>(stmt.Int64(0)) : kRootIno;
+}
+
 Status SqliteMetadataStore::Sync() {
   std::lock_guard lock(mu_);
   if (read_only_) return Status::OK();
-  // Copies the WAL into the database file, fsyncs it and empties the WAL.
-  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, db_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+  if (lost_.load()) return lost_status_;
+  TIERFS_RETURN_IF_ERROR(CommitBatch());
+  // Copies the WAL into the database file and fsyncs both. RESTART, not
+  // TRUNCATE: the next commit writes the WAL from its start again, into
+  // blocks it already has (and that MetadataStore::Open preallocated), so
+  // that a commit does not need new space on a nearly full disk.
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, db_->Prepare("PRAGMA wal_checkpoint(RESTART)"));
   TIERFS_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (row && stmt.Int64(0) != 0) return Status::Busy("WAL checkpoint blocked by a reader");
   return Status::OK();

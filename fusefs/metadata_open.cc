@@ -2,7 +2,9 @@
 // it, creates the schema in a new or empty file, and applies the connection
 // settings (WAL, synchronous, foreign keys, busy timeout). The versioning rule
 // is in fusefs/METADATA.md. Open may be called from any thread.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -17,6 +19,20 @@ namespace tierfs {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// Blocks kept allocated past the end of the WAL: with checkpoints that
+// restart the WAL rather than truncate it, a commit then writes into blocks
+// the file already has, and a nearly full disk does not fail it (a failed
+// COMMIT rolls back a whole group-commit batch). Twice SQLite's automatic
+// checkpoint threshold (1000 pages of 4 KiB).
+constexpr off_t kWalPreallocBytes = 8 << 20;
+
+// Best effort: where the file system cannot, commits just allocate as they go.
+void PreallocateWal(const std::string& db_path) {
+  const int fd = ::open((db_path + "-wal").c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, kWalPreallocBytes);
+  ::close(fd);
+}
 
 constexpr const char* kSchemaSql = R"sql(
 CREATE TABLE meta(
@@ -207,8 +223,9 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& db
       db->Exec(opts.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   TIERFS_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
   if (create) TIERFS_RETURN_IF_ERROR(CreateSchema(db.get(), root_uid, root_gid));
+  if (!opts.read_only) PreallocateWal(db_path);
   return std::unique_ptr<MetadataStore>(
-      std::make_unique<SqliteMetadataStore>(std::move(db), opts.read_only));
+      std::make_unique<SqliteMetadataStore>(std::move(db), opts));
 }
 
 }  // namespace tierfs

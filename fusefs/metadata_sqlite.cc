@@ -79,6 +79,98 @@ void SqliteMetadataStore::Unstage(bool committed) {
   staged_.clear();
 }
 
+Status SqliteMetadataStore::BeginWrite() {
+  if (read_only_) return Status::Posix(EROFS, "metadata store is open read-only");
+  if (lost_.load()) return lost_status_;
+  if (!group_commit_ || batch_ops_ == 0) {
+    // IMMEDIATE takes the write lock now, so a writer never fails half-way
+    // with SQLITE_BUSY.
+    TIERFS_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  }
+  if (group_commit_) {
+    if (Status st = db_->Exec("SAVEPOINT op"); !st.ok()) {
+      if (batch_ops_ == 0) (void)db_->Exec("ROLLBACK");  // the empty batch just begun
+      return st;
+    }
+  }
+  staged_.clear();
+  in_write_ = true;
+  return Status::OK();
+}
+
+Status SqliteMetadataStore::EndWrite(bool ok) {
+  in_write_ = false;
+  sqlite3* h = db_->handle();
+  if (!group_commit_) {
+    Status committed = ok ? db_->Exec("COMMIT") : Status::OK();
+    // SQLite may already have rolled back by itself (e.g. SQLITE_FULL).
+    if ((!ok || !committed.ok()) && !sqlite3_get_autocommit(h)) (void)db_->Exec("ROLLBACK");
+    Unstage(ok && committed.ok());
+    return committed;
+  }
+  if (ok) {
+    Status released = db_->Exec("RELEASE op");
+    if (released.ok()) {
+      Unstage(true);
+      if (++batch_ops_ == 1 && batch_opened_) batch_opened_();
+      return batch_ops_ >= kMaxBatchOps ? CommitBatch() : Status::OK();
+    }
+    ok = false;
+  }
+  Unstage(false);
+  if (sqlite3_get_autocommit(h)) {
+    // The error rolled back more than this call: the whole batch (SQLite
+    // does so after some I/O errors). Without calls before it nothing was lost.
+    if (batch_ops_ > 0) return MarkLost(Status::IOError("a failed namespace change rolled back the batch"));
+    return Status::OK();
+  }
+  Status undone = db_->Exec("ROLLBACK TO op");
+  if (undone.ok()) undone = db_->Exec("RELEASE op");
+  if (!undone.ok()) return MarkLost(undone);
+  if (batch_ops_ == 0) return db_->Exec("ROLLBACK");  // nothing else in the batch
+  return Status::OK();
+}
+
+Status SqliteMetadataStore::CommitBatch() {
+  if (batch_ops_ == 0) return Status::OK();
+  const uint64_t ops = batch_ops_;
+  Status st = db_->Exec("COMMIT");
+  if (st.ok()) {
+    batch_ops_ = 0;
+    return st;
+  }
+  if (!sqlite3_get_autocommit(db_->handle())) return st;  // still open: can be committed later
+  return MarkLost(st.WithContext("committing a batch of " + std::to_string(ops) + " changes"));
+}
+
+Status SqliteMetadataStore::MarkLost(const Status& why) {
+  if (!sqlite3_get_autocommit(db_->handle())) (void)db_->Exec("ROLLBACK");
+  batch_ops_ = 0;
+  attrs_.clear();  // it held rows of the batch
+  lost_status_ = Status::IOError("namespace changes since the last commit are lost (" +
+                                 why.ToString() +
+                                 "); the store refuses changes until it is mounted again");
+  lost_.store(true);
+  return lost_status_;
+}
+
+Status SqliteMetadataStore::Commit() {
+  std::lock_guard lock(mu_);
+  if (lost_.load()) return lost_status_;
+  return CommitBatch();
+}
+
+Status SqliteMetadataStore::health() {
+  if (!lost_.load()) return Status::OK();
+  std::lock_guard lock(mu_);
+  return lost_status_;
+}
+
+SqliteMetadataStore::~SqliteMetadataStore() {
+  std::lock_guard lock(mu_);
+  (void)CommitBatch();
+}
+
 Result<InodeAttr> SqliteMetadataStore::LoadDir(uint64_t ino) {
   TIERFS_ASSIGN_OR_RETURN(InodeAttr dir, LoadInode(ino));
   if (!S_ISDIR(dir.mode)) return Status::Posix(ENOTDIR, InodeName(ino) + " is not a directory");

@@ -11,15 +11,25 @@
 // and ForEachInode call their callback without holding mu_, so the callback
 // may call back into the store.
 //
-// Attribute cache: the committed rows of up to kAttrCacheEntries recently
-// used inodes are kept in memory, and LoadInode (GetAttr, and the loads of
-// every write) answers from there without SQL and without allocating. The
-// daemon is the database's only writer (it holds the store lock), and every
-// inode row written goes through StoreInode, Create or DeleteInodes, which
-// stage the new row; Write() applies the staged rows to the cache only after
-// COMMIT succeeded, and drops them from it otherwise.
+// Attribute cache: the rows of up to kAttrCacheEntries recently used inodes,
+// as this connection sees them, are kept in memory, and LoadInode (GetAttr,
+// and the loads of every write) answers from there without SQL and without
+// allocating. The daemon is the database's only writer (it holds the store
+// lock), and every inode row written goes through StoreInode, Create or
+// DeleteInodes, which stage the new row; Write() applies the staged rows to
+// the cache only once its change took effect (COMMIT, or with group commit
+// RELEASE of its savepoint), and drops them from it otherwise. A lost batch
+// clears the whole cache.
+//
+// Group commit: one BEGIN IMMEDIATE transaction (the batch) stays open
+// across calls; each call runs in SAVEPOINT op ... RELEASE op (ROLLBACK TO
+// op when it fails, which undoes that call alone). Commit() ends the batch.
+// Calls are applied on one connection in the order they take mu_, so a
+// batch holds a contiguous run of them and a crash loses a suffix.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <memory_resource>
@@ -58,8 +68,12 @@ Status ValidateName(std::string_view name);
 
 class SqliteMetadataStore final : public MetadataStore {
  public:
-  SqliteMetadataStore(std::unique_ptr<SqliteDb> db, bool read_only)
-      : db_(std::move(db)), read_only_(read_only) {}
+  SqliteMetadataStore(std::unique_ptr<SqliteDb> db, const MetadataOptions& opts)
+      : db_(std::move(db)),
+        read_only_(opts.read_only),
+        group_commit_(opts.group_commit && !opts.read_only),
+        batch_opened_(opts.batch_opened) {}
+  ~SqliteMetadataStore() override;  // commits the open batch
 
   Result<std::string> GetSetting(std::string_view key) override;
   Status SetSetting(std::string_view key, std::string_view value) override;
@@ -92,6 +106,9 @@ class SqliteMetadataStore final : public MetadataStore {
   Status DeleteInodes(std::span<const uint64_t> inos) override;
   Status ForEachInode(const std::function<bool(const InodeAttr&)>& fn) override;
   Result<uint64_t> InodeCount() override;
+  Result<uint64_t> LastIno() override;
+  Status Commit() override;
+  Status health() override;
   Status Sync() override;
 
  private:
@@ -103,24 +120,29 @@ class SqliteMetadataStore final : public MetadataStore {
   // two roles (e.g. both parents of a rename) is loaded and stored once.
   using InodeSet = std::map<uint64_t, InodeAttr>;
 
-  // Runs fn (returning Status or Result<T>) under mu_ inside BEGIN IMMEDIATE
-  // ... COMMIT; the transaction is rolled back when fn or COMMIT fails.
+  // Runs fn (returning Status or Result<T>) under mu_ as one atomic change:
+  // inside BEGIN IMMEDIATE ... COMMIT, or with group commit inside a
+  // savepoint of the open batch. A failed fn (or COMMIT) undoes all of it.
   template <class Fn>
   auto Write(Fn&& fn) -> decltype(fn()) {
     std::lock_guard lock(mu_);
-    if (read_only_) return Status::Posix(EROFS, "metadata store is open read-only");
-    SqliteTransaction txn(db_.get());
-    TIERFS_RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
-    staged_.clear();
-    in_write_ = true;
+    TIERFS_RETURN_IF_ERROR(BeginWrite());
     auto result = fn();
-    const Status committed = result.ok() ? txn.Commit() : Status::OK();
-    in_write_ = false;
-    Unstage(result.ok() && committed.ok());
+    const Status ended = EndWrite(result.ok());
     if (!result.ok()) return result;
-    TIERFS_RETURN_IF_ERROR(committed);
+    TIERFS_RETURN_IF_ERROR(ended);
     return result;
   }
+  // Write's two halves (mu_ held). BeginWrite opens the transaction (or the
+  // batch, and a savepoint in it); EndWrite(ok) commits or releases it, or
+  // rolls it back, and settles the staged rows in the attribute cache.
+  Status BeginWrite();
+  Status EndWrite(bool ok);
+  // Commits the open batch (mu_ held); a failure loses it (MarkLost).
+  Status CommitBatch();
+  // SQLite rolled the whole batch back: drop every cached row (some were
+  // the batch's) and refuse every later mutation with `why`.
+  Status MarkLost(const Status& why);
 
   // The inode's committed row: from the cache, or read (and cached). Inside
   // a write, a row this transaction already wrote comes from staged_.
@@ -162,6 +184,12 @@ class SqliteMetadataStore final : public MetadataStore {
   std::mutex mu_;
   const std::unique_ptr<SqliteDb> db_;
   const bool read_only_;
+  const bool group_commit_;
+  const std::function<void()> batch_opened_;
+  uint64_t batch_ops_ = 0;  // calls applied in the open batch (0: none open)
+  // Set once a batch was lost; lost_status_ (under mu_) says why.
+  std::atomic<bool> lost_{false};
+  Status lost_status_;
   // The attribute cache, guarded by mu_; its nodes come from attr_nodes_,
   // which keeps what an eviction frees for the next insert.
   std::pmr::unsynchronized_pool_resource attr_nodes_;

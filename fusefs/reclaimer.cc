@@ -104,6 +104,12 @@ void Reclaimer::Loop() {
 }
 
 Status Reclaimer::FreeBatch(std::span<const uint64_t> batch) {
+  if (hooks_.commit) {
+    if (Status st = hooks_.commit(); !st.ok()) {
+      errors_.fetch_add(batch.size());  // rows and objects kept for the next mount
+      return st;
+    }
+  }
   Status first;
   std::vector<uint64_t> emptied;
   emptied.reserve(batch.size());

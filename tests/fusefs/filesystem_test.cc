@@ -343,6 +343,69 @@ TEST_F(FilesystemTest, AReclaimCutByACrashIsFinishedByTheNextMount) {
   EXPECT_TRUE(fs_->metadata().ListOrphans()->empty());
 }
 
+// Notes whether an unlink is applied but not committed yet (group commit).
+class WatchedCommits : public MetadataStoreWrapper {
+ public:
+  using MetadataStoreWrapper::MetadataStoreWrapper;
+  std::atomic<bool> unlink_uncommitted{false};
+  Result<InodeAttr> Unlink(uint64_t parent, std::string_view name, Timespec now) override {
+    auto r = MetadataStoreWrapper::Unlink(parent, name, now);
+    if (r.ok()) unlink_uncommitted = true;
+    return r;
+  }
+  Status Commit() override {
+    Status st = MetadataStoreWrapper::Commit();
+    if (st.ok()) unlink_uncommitted = false;
+    return st;
+  }
+};
+
+// The reclaimer removes a dead inode's objects only once the unlink that
+// killed it is committed: a crash that took the unlink back would otherwise
+// bring the file back with its data gone.
+TEST_F(FilesystemTest, TheReclaimerRemovesObjectsOnlyAfterTheUnlinkIsCommitted) {
+  WatchedCommits* meta = nullptr;
+  Mount({}, &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
+    auto w = std::make_unique<WatchedCommits>(std::move(m));
+    meta = w.get();
+    return w;
+  });
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::RandomBytes(2 * kChunk, 35));
+  ASSERT_TRUE(fs_->Fsync(ino, false).ok());
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  std::atomic<int> removed_uncommitted{-1};
+  counting_env_.RunBefore(FaultOp::kUnlink,
+                          [&] { removed_uncommitted = meta->unlink_uncommitted ? 1 : 0; });
+  ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
+  fs_->Forget(ino, 1);
+  // Draining ends the reclaimer's gathering: it frees well before the
+  // journal's own commit would come (Journal::kCommitDelay).
+  ASSERT_TRUE(fs_->reclaimer().Drain(kReclaimWait));
+  EXPECT_EQ(removed_uncommitted, 0) << "an object was removed before its unlink was committed";
+  EXPECT_EQ(ObjectFiles(*fs_, ino, 2), 0u);
+}
+
+// Objects of an inode number above the last committed one can only come
+// from a create that group commit had not committed when the daemon died;
+// the number is handed out again, so the next mount removes them before the
+// new file can show them.
+TEST_F(FilesystemTest, ObjectsOfACreateACrashTookBackAreRemovedAtMount) {
+  uint64_t ino = NewFile("kept");
+  Write(ino, 0, test::RandomBytes(kChunk, 36));
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  // As if a create of ino + 1 was lost while its data reached the store.
+  ASSERT_TRUE(fs_->store().Write(ObjectKey{ino + 1, 0}, 0, test::RandomBytes(kChunk, 37)).ok());
+  ASSERT_TRUE(fs_->store().Write(ObjectKey{ino + 1, 3}, 0, test::RandomBytes(100, 38)).ok());
+  Mount();
+  EXPECT_EQ(ObjectFiles(*fs_, ino + 1, 4), 0u);
+  EXPECT_EQ(ObjectFiles(*fs_, ino, 1), 1u);
+  const uint64_t reused = NewFile("new");
+  ASSERT_EQ(reused, ino + 1);
+  ASSERT_TRUE(fs_->SetAttr(reused, SizeTo(4 * kChunk)).ok());
+  EXPECT_EQ(Read(reused, 0, 4 * kChunk), std::vector<std::byte>(4 * kChunk));
+}
+
 // Holds the reclaimer's row transactions at a gate, counts them, and fails
 // the next `failed_creates` creates with ENOSPC (each opening the gate, as
 // a full disk whose frees are pending).

@@ -1,9 +1,6 @@
 // MetadataStore tests: xattrs, pins, orphans and DeleteInodes, inode
 // iteration, the attribute cache against commits and rollbacks, and a
 // multi-threaded smoke test of one shared store.
-#include <signal.h>
-#include <sys/resource.h>
-
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -48,17 +45,9 @@ TEST_F(InodesTest, ARolledBackWriteLeavesTheCachedAttributesAsCommitted) {
   EXPECT_EQ(Attr(f.ino).size, 0u);  // cached
   const std::string wal = db_path() + "-wal";
   ASSERT_TRUE(std::filesystem::exists(wal));
-  struct rlimit old {};
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
-  auto* old_handler = signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
-  struct rlimit low = old;
-  low.rlim_cur = std::filesystem::file_size(wal);
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &low), 0);
   AttrUpdate u;
   u.size = 12345;
-  Status st = store_->SetAttrs({{f.ino, u}}, At(30));
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
-  signal(SIGXFSZ, old_handler);
+  Status st = WithFileFull(wal, [&] { return store_->SetAttrs({{f.ino, u}}, At(30)); });
   ASSERT_FALSE(st.ok()) << "the WAL grew past RLIMIT_FSIZE";
   EXPECT_EQ(Attr(f.ino).size, 0u);
   EXPECT_EQ(Attr(f.ino).ctime, At(10));

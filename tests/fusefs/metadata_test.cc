@@ -2,6 +2,7 @@
 // garbage and truncated files (which must stay byte-for-byte unchanged),
 // persistence, settings, read-only mode and Sync.
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,11 +195,23 @@ TEST_F(MetadataOpenTest, Settings) {
   EXPECT_TRUE(FailsWith(store_->SetSetting("schema_version", "9"), EPERM));
 }
 
-TEST_F(MetadataOpenTest, SyncEmptiesTheWal) {
-  MakeFile(kRootIno, "f");
+TEST_F(MetadataOpenTest, SyncCheckpointsTheWalIntoTheDatabaseAndKeepsTheWalsBlocks) {
+  InodeAttr file = MakeFile(kRootIno, "f");
   EXPECT_GT(std::filesystem::file_size(db_path() + "-wal"), 0u);
   ASSERT_TRUE(store_->Sync().ok());
-  EXPECT_EQ(std::filesystem::file_size(db_path() + "-wal"), 0u);
+  // The database file alone holds the change: a copy of it without the WAL has it.
+  const std::string copy = dir_.path() + "/copy.db";
+  std::filesystem::copy_file(db_path(), copy);
+  MetadataOptions ro;
+  ro.read_only = true;
+  auto copied = MetadataStore::Open(copy, ro);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ((*copied)->Lookup(kRootIno, "f")->ino, file.ino);
+  // The WAL is restarted, not truncated: it keeps the blocks Open
+  // preallocated, so that the next commit needs no new space.
+  struct stat st {};
+  ASSERT_EQ(::stat((db_path() + "-wal").c_str(), &st), 0);
+  EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, 8u << 20);
 }
 
 }  // namespace

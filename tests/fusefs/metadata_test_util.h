@@ -4,7 +4,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -42,6 +44,23 @@ inline testing::AssertionResult Fails(const Status& st, Code code, int err = 0) 
 }
 inline testing::AssertionResult FailsWith(const Status& st, int err) {
   return Fails(st, Code::kPosix, err);
+}
+
+// Runs fn with `file` unable to grow (RLIMIT_FSIZE at its current size,
+// SIGXFSZ ignored so that a write past it fails with EFBIG): what a full disk
+// does to SQLite's WAL. Returns what fn returned.
+template <class Fn>
+auto WithFileFull(const std::string& file, Fn&& fn) -> decltype(fn()) {
+  struct rlimit old {};
+  EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* old_handler = signal(SIGXFSZ, SIG_IGN);
+  struct rlimit low = old;
+  low.rlim_cur = std::filesystem::file_size(file);
+  EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &low), 0);
+  auto result = fn();
+  EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, old_handler);
+  return result;
 }
 
 using TempDir = ::tierfs::test::TempDir;

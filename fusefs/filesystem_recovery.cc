@@ -1,0 +1,56 @@
+// Filesystem: mount-time recovery, run by Open on a writable store before
+// anything is served (the migrator and the reclaimer's thread are not
+// running yet, so nothing else touches the store meanwhile).
+//
+// What a crash can leave, and what is done with it:
+//  - inodes with nlink 0 (unlinked while open, or queued for the reclaimer):
+//    freed, objects then rows (Reclaimer::FreeNow);
+//  - objects of inodes above the last committed inode number: written
+//    after a create that group commit had not committed yet. The number
+//    would be handed out again, and its next owner would read them, so
+//    they are removed;
+//  - object bytes past a file's recorded size: writes whose new size was
+//    lost. Trimmed, so that they cannot reappear when the file grows.
+// Objects of other inodes that have no row are left to fsck, which reports
+// them (they cannot come from a crash: rows go only after their objects).
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "fusefs/filesystem.h"
+#include "fusefs/store_settings.h"
+
+namespace tierfs {
+
+Status Filesystem::Recover() {
+  TIERFS_ASSIGN_OR_RETURN(auto orphans, meta_->ListOrphans());
+  TIERFS_RETURN_IF_ERROR(reclaimer_->FreeNow(orphans));
+  TIERFS_ASSIGN_OR_RETURN(const uint64_t last_ino, meta_->LastIno());
+  std::unordered_map<uint64_t, uint64_t> sizes;
+  TIERFS_RETURN_IF_ERROR(meta_->ForEachInode([&](const InodeAttr& a) {
+    if (S_ISREG(a.mode)) sizes[a.ino] = a.size;
+    return true;
+  }));
+  uint64_t trimmed = 0, uncreated = 0;
+  for (const ObjectInfo& o : store_->List()) {
+    if (o.key.group > last_ino) {
+      TIERFS_RETURN_IF_ERROR(store_->Remove(o.key));
+      ++uncreated;
+      continue;
+    }
+    auto it = sizes.find(o.key.group);
+    if (it == sizes.end()) continue;  // not a file: fsck's business
+    const uint64_t start = o.key.index * chunk_size_;
+    if (start + o.logical_size <= it->second || ReservationOnly(o)) continue;
+    TIERFS_RETURN_IF_ERROR(start >= it->second ? store_->Remove(o.key)
+                                               : store_->Truncate(o.key, it->second - start));
+    ++trimmed;
+  }
+  if (uncreated > 0) {
+    spdlog::warn("removed {} objects of files whose creation the crash took back", uncreated);
+  }
+  if (trimmed > 0) spdlog::warn("trimmed {} objects past the end of their files", trimmed);
+  return Status::OK();
+}
+
+}  // namespace tierfs
