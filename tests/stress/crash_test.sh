@@ -38,27 +38,6 @@ print_summary() {
 }
 on_exit print_summary
 
-# fsck_until_clean LABEL — fsck the unmounted store; 1 -> --repair, which must
-# leave it clean (exit 0 on a second plain fsck). Prints what it found.
-fsck_until_clean() {
-  local rc rc2 rc3 found
-  rc=$(run_fsck "$TMP/fsck.json" "$STORE" --json)
-  case "$rc" in
-    0) echo "clean"; return 0 ;;
-    1) ;;
-    *) cat "$TMP/fsck.json" >&2; fail "$1: fsck could not run (exit $rc)" ;;
-  esac
-  found=$({ grep -o '"kind":"[a-z_]*"' "$TMP/fsck.json" || true; } | cut -d'"' -f4 | sort | uniq -c |
-    awk '{ printf "%s%s=%d", (NR > 1 ? "," : ""), $2, $1 }')
-  rc2=$(run_fsck "$TMP/fsck-repair.txt" "$STORE" --repair)
-  rc3=$(run_fsck "$TMP/fsck-after.txt" "$STORE")
-  if [[ "$rc2" != 0 || "$rc3" != 0 ]]; then
-    cat "$TMP/fsck.json" "$TMP/fsck-repair.txt" "$TMP/fsck-after.txt" >&2
-    fail "$1: fsck found [$found]; fsck --repair exited $rc2, fsck after repair exited $rc3 (want 0, 0)"
-  fi
-  echo "repaired:$found"
-}
-
 # tmp_snapshot — "inode path" of every *.tmp.* file in the store.
 tmp_snapshot() {
   find "$STORE/hot" "$STORE/cold" -name '*.tmp.*' -printf '%i %p\n' 2>/dev/null | sort || true

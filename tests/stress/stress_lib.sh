@@ -9,7 +9,7 @@
 # Adds: STRESS_LONG (1 with TIERFS_STRESS_LONG=1 or --long), on_exit (cleanup
 # hooks run LIFO before lib.sh's cleanup), track_pid, is_mounted, daemon_pid,
 # crash_daemon, lazy_unmount, store_tmp_files, store_checksums,
-# object_files_of, run_fsck, wait_for.
+# object_files_of, run_fsck, fsck_until_clean, wait_for.
 
 STRESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -153,6 +153,27 @@ run_fsck() {
   shift
   timeout 600 "$TIERFS" fsck "$@" >"$out" 2>&1 || rc=$?
   echo "$rc"
+}
+
+# fsck_until_clean LABEL — fsck the unmounted $STORE; 1 -> --repair, which must
+# leave it clean (exit 0 on a second plain fsck). Prints what it found.
+fsck_until_clean() {
+  local rc rc2 rc3 found
+  rc=$(run_fsck "$TMP/fsck.json" "$STORE" --json)
+  case "$rc" in
+    0) echo "clean"; return 0 ;;
+    1) ;;
+    *) cat "$TMP/fsck.json" >&2; fail "$1: fsck could not run (exit $rc)" ;;
+  esac
+  found=$({ grep -o '"kind":"[a-z_]*"' "$TMP/fsck.json" || true; } | cut -d'"' -f4 | sort | uniq -c |
+    awk '{ printf "%s%s=%d", (NR > 1 ? "," : ""), $2, $1 }')
+  rc2=$(run_fsck "$TMP/fsck-repair.txt" "$STORE" --repair)
+  rc3=$(run_fsck "$TMP/fsck-after.txt" "$STORE")
+  if [[ "$rc2" != 0 || "$rc3" != 0 ]]; then
+    cat "$TMP/fsck.json" "$TMP/fsck-repair.txt" "$TMP/fsck-after.txt" >&2
+    fail "$1: fsck found [$found]; fsck --repair exited $rc2, fsck after repair exited $rc3 (want 0, 0)"
+  fi
+  echo "repaired:$found"
 }
 
 # ---- soft assertions ----------------------------------------------------------------
