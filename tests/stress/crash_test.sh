@@ -117,29 +117,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   dpid=$!
   track_pid "$dpid"
   # The kill delay counts from the moment the workload runs (its "M" line).
-  driver_started() { [[ -s "$manifest" ]] || ! kill -0 "$dpid" 2>/dev/null; }
-  wait_for 60 "the workload to start" driver_started
-  sleep "$delay"
-  if ! kill -0 "$dpid" 2>/dev/null; then
-    drc=0
-    wait "$dpid" || drc=$?
-    cat "$TMP/drive.err" >&2
-    fail "round $round: the workload stopped by itself before the crash (exit $drc)"
-  fi
-  pid=$(daemon_pid)
-  [[ -n "$pid" ]] || fail "round $round: no daemon holds $STORE/LOCK (did it die by itself?)"
-  kill -9 "$pid"
-  # Its files are closed (lock released, FUSE connection aborted) before it is reaped.
-  wait_for 20 "daemon $pid to die after SIGKILL" _store_lock_free
-  # Keep the dead mount attached until the workload has seen ENOTCONN and quit.
-  wait_for 60 "the workload to stop after the crash" _pid_gone "$dpid"
-  drc=0
-  wait "$dpid" || drc=$?
-  lazy_unmount "$MNT"
-  if [[ $drc -ne 0 ]]; then
-    cat "$TMP/drive.err" >&2
-    fail "round $round: the workload failed with an unexpected error (exit $drc)"
-  fi
+  crash_during_workload "$dpid" "$manifest" "$delay" "$TMP/drive.err" "round $round"
   ops=$(grep -c '"t": "E"' "$manifest" || true)
   inflight=$(tail -n1 "$manifest" | sed -n 's/.*"op": "\([a-z]*\)".*"t": "B".*/\1/p')
   max_ms=$({ grep -o '"ms": [0-9]*' "$manifest" || true; } | awk '$2 > m { m = $2 } END { print m + 0 }')
