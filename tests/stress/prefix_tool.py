@@ -31,8 +31,9 @@ state that never existed.
       fsynced. The op's parameters determine its effect, so the checker
       replays the log exactly.
       Exit status: 0 = stopped by the mount going away (ENOTCONN or
-      ECONNABORTED); 3 = an operation failed otherwise (a bug; the op is on
-      stderr); 4 = MNT is not a mountpoint.
+      ECONNABORTED, or EIO from close() with the mount gone); 3 = an
+      operation failed otherwise (a bug; the op is on stderr); 4 = MNT is not
+      a mountpoint.
 
   prefix_tool.py check MNT DIR MANIFEST
       Replays MANIFEST into the states S0 (after "M") .. Sn (after every op
@@ -59,6 +60,7 @@ state that never existed.
       file's object data here); they are removed afterwards.
       Exit 1 if there is any problem.
 """
+import errno
 import hashlib
 import json
 import os
@@ -327,6 +329,17 @@ def choose(rng, tree, counter):
     return None
 
 
+def mount_dead(root):
+    """After an EIO: is the mount gone? close() of a file written through the
+    page cache can report the failed write-back of a dead mount as EIO; an
+    opendir always reaches the daemon (or fails with ENOTCONN)."""
+    try:
+        os.listdir(root)
+    except OSError as e:
+        return e.errno in DEAD_ERRNOS
+    return False
+
+
 def drive(mnt, dname, manifest_path, seed):
     rng = random.Random(seed)
     if not os.path.ismount(mnt):  # never run against the directory under a detached mount
@@ -389,7 +402,7 @@ def drive(mnt, dname, manifest_path, seed):
             if op is not None:
                 run(op)
     except OSError as e:
-        if e.errno in DEAD_ERRNOS:
+        if e.errno in DEAD_ERRNOS or (e.errno == errno.EIO and mount_dead(root)):
             return 0
         print("prefix_tool drive: %s failed while the mount was (apparently) alive: %r" % (op, e), file=sys.stderr)
         return 3
