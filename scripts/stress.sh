@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds tierfs and runs the stress-labelled tests (tests/stress: the crash
-# loop and the concurrency test) with ctest.
+# loop, the prefix crash test and the concurrency test) with ctest.
 #
-#   scripts/stress.sh            CI profile: 20 crash rounds, 20 s of concurrency (~3 min)
-#   scripts/stress.sh --long     soak: 200 crash rounds, 300 s of concurrency, and the
-#                                differential tester (difftest_test) for 1,000,000 ops
+#   scripts/stress.sh            CI profile: 20 crash rounds, 8 prefix rounds, 20 s of concurrency (~3.5 min)
+#   scripts/stress.sh --long     soak: 200 crash rounds, 50 prefix rounds, 300 s of concurrency,
+#                                and the differential tester (difftest_test) for 1,000,000 ops
 #   scripts/stress.sh [--long] -V    extra arguments go to ctest (-V prints the per-round table)
 #
 # --long is passed to the tests as TIERFS_STRESS_LONG=1. TIERFS_STRESS_SEED=N

@@ -38,27 +38,6 @@ print_summary() {
 }
 on_exit print_summary
 
-# fsck_until_clean LABEL — fsck the unmounted store; 1 -> --repair, which must
-# leave it clean (exit 0 on a second plain fsck). Prints what it found.
-fsck_until_clean() {
-  local rc rc2 rc3 found
-  rc=$(run_fsck "$TMP/fsck.json" "$STORE" --json)
-  case "$rc" in
-    0) echo "clean"; return 0 ;;
-    1) ;;
-    *) cat "$TMP/fsck.json" >&2; fail "$1: fsck could not run (exit $rc)" ;;
-  esac
-  found=$({ grep -o '"kind":"[a-z_]*"' "$TMP/fsck.json" || true; } | cut -d'"' -f4 | sort | uniq -c |
-    awk '{ printf "%s%s=%d", (NR > 1 ? "," : ""), $2, $1 }')
-  rc2=$(run_fsck "$TMP/fsck-repair.txt" "$STORE" --repair)
-  rc3=$(run_fsck "$TMP/fsck-after.txt" "$STORE")
-  if [[ "$rc2" != 0 || "$rc3" != 0 ]]; then
-    cat "$TMP/fsck.json" "$TMP/fsck-repair.txt" "$TMP/fsck-after.txt" >&2
-    fail "$1: fsck found [$found]; fsck --repair exited $rc2, fsck after repair exited $rc3 (want 0, 0)"
-  fi
-  echo "repaired:$found"
-}
-
 # tmp_snapshot — "inode path" of every *.tmp.* file in the store.
 tmp_snapshot() {
   find "$STORE/hot" "$STORE/cold" -name '*.tmp.*' -printf '%i %p\n' 2>/dev/null | sort || true
@@ -138,29 +117,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   dpid=$!
   track_pid "$dpid"
   # The kill delay counts from the moment the workload runs (its "M" line).
-  driver_started() { [[ -s "$manifest" ]] || ! kill -0 "$dpid" 2>/dev/null; }
-  wait_for 60 "the workload to start" driver_started
-  sleep "$delay"
-  if ! kill -0 "$dpid" 2>/dev/null; then
-    drc=0
-    wait "$dpid" || drc=$?
-    cat "$TMP/drive.err" >&2
-    fail "round $round: the workload stopped by itself before the crash (exit $drc)"
-  fi
-  pid=$(daemon_pid)
-  [[ -n "$pid" ]] || fail "round $round: no daemon holds $STORE/LOCK (did it die by itself?)"
-  kill -9 "$pid"
-  # Its files are closed (lock released, FUSE connection aborted) before it is reaped.
-  wait_for 20 "daemon $pid to die after SIGKILL" _store_lock_free
-  # Keep the dead mount attached until the workload has seen ENOTCONN and quit.
-  wait_for 60 "the workload to stop after the crash" _pid_gone "$dpid"
-  drc=0
-  wait "$dpid" || drc=$?
-  lazy_unmount "$MNT"
-  if [[ $drc -ne 0 ]]; then
-    cat "$TMP/drive.err" >&2
-    fail "round $round: the workload failed with an unexpected error (exit $drc)"
-  fi
+  crash_during_workload "$dpid" "$manifest" "$delay" "$TMP/drive.err" "round $round"
   ops=$(grep -c '"t": "E"' "$manifest" || true)
   inflight=$(tail -n1 "$manifest" | sed -n 's/.*"op": "\([a-z]*\)".*"t": "B".*/\1/p')
   max_ms=$({ grep -o '"ms": [0-9]*' "$manifest" || true; } | awk '$2 > m { m = $2 } END { print m + 0 }')

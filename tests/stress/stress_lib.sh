@@ -8,8 +8,8 @@
 #
 # Adds: STRESS_LONG (1 with TIERFS_STRESS_LONG=1 or --long), on_exit (cleanup
 # hooks run LIFO before lib.sh's cleanup), track_pid, is_mounted, daemon_pid,
-# crash_daemon, lazy_unmount, store_tmp_files, store_checksums,
-# object_files_of, run_fsck, wait_for.
+# crash_daemon, crash_during_workload, lazy_unmount, store_tmp_files, store_checksums,
+# object_files_of, run_fsck, fsck_until_clean, wait_for.
 
 STRESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -95,6 +95,39 @@ crash_daemon() {
   lazy_unmount "$mnt"
 }
 
+# crash_during_workload DPID MANIFEST DELAY ERRFILE LABEL — the crash of a
+# round. DPID is a workload driver this shell started in the background; it
+# logs to MANIFEST (first line: the workload runs) and exits 0 once the mount
+# is gone. Waits for that first line, sleeps DELAY seconds, SIGKILLs the
+# daemon, waits until it has released the store lock (its files are closed
+# and the FUSE connection aborted before it is reaped) and until the driver
+# has seen the dead mount and exited — the dead mount stays attached until
+# then, so the driver sees ENOTCONN, never the directory under it — then
+# detaches the mount. Fails (showing ERRFILE, the driver's stderr) if the
+# driver stopped before the crash or exited non-zero.
+crash_during_workload() {
+  local dpid=$1 manifest=$2 delay=$3 err=$4 label=$5 pid drc=0
+  wait_for 60 "the workload to start" _workload_started "$manifest" "$dpid"
+  sleep "$delay"
+  if ! kill -0 "$dpid" 2>/dev/null; then
+    wait "$dpid" || drc=$?
+    cat "$err" >&2
+    fail "$label: the workload stopped by itself before the crash (exit $drc)"
+  fi
+  pid=$(daemon_pid)
+  [[ -n "$pid" ]] || fail "$label: no daemon holds $STORE/LOCK (did it die by itself?)"
+  kill -9 "$pid"
+  wait_for 20 "daemon $pid to die after SIGKILL" _store_lock_free
+  wait_for 60 "the workload to stop after the crash" _pid_gone "$dpid"
+  wait "$dpid" || drc=$?
+  lazy_unmount "$MNT"
+  if [[ $drc -ne 0 ]]; then
+    cat "$err" >&2
+    fail "$label: the workload failed with an unexpected error (exit $drc)"
+  fi
+}
+_workload_started() { [[ -s "$1" ]] || ! kill -0 "$2" 2>/dev/null; }
+
 # quick_unmount — unmount_tierfs without lib.sh's global sync (FUSE unmount
 # flushes tierfs itself; a global sync waits for every other disk user too).
 quick_unmount() {
@@ -153,6 +186,27 @@ run_fsck() {
   shift
   timeout 600 "$TIERFS" fsck "$@" >"$out" 2>&1 || rc=$?
   echo "$rc"
+}
+
+# fsck_until_clean LABEL — fsck the unmounted $STORE; 1 -> --repair, which must
+# leave it clean (exit 0 on a second plain fsck). Prints what it found.
+fsck_until_clean() {
+  local rc rc2 rc3 found
+  rc=$(run_fsck "$TMP/fsck.json" "$STORE" --json)
+  case "$rc" in
+    0) echo "clean"; return 0 ;;
+    1) ;;
+    *) cat "$TMP/fsck.json" >&2; fail "$1: fsck could not run (exit $rc)" ;;
+  esac
+  found=$({ grep -o '"kind":"[a-z_]*"' "$TMP/fsck.json" || true; } | cut -d'"' -f4 | sort | uniq -c |
+    awk '{ printf "%s%s=%d", (NR > 1 ? "," : ""), $2, $1 }')
+  rc2=$(run_fsck "$TMP/fsck-repair.txt" "$STORE" --repair)
+  rc3=$(run_fsck "$TMP/fsck-after.txt" "$STORE")
+  if [[ "$rc2" != 0 || "$rc3" != 0 ]]; then
+    cat "$TMP/fsck.json" "$TMP/fsck-repair.txt" "$TMP/fsck-after.txt" >&2
+    fail "$1: fsck found [$found]; fsck --repair exited $rc2, fsck after repair exited $rc3 (want 0, 0)"
+  fi
+  echo "repaired:$found"
 }
 
 # ---- soft assertions ----------------------------------------------------------------
