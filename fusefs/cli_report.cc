@@ -73,8 +73,12 @@ void PrintStatus(const std::string& j, bool tty) {
   }
   std::cout << "\ncold:   " << HumanBytes(cold) << " in " << JsonNumber(j, "cold_objects")
             << " objects, stored in " << HumanBytes(cold_stored) << " on "
-            << JsonText(j, "cold_tier")
-            << "\nsaved:  " << HumanBytes(JsonNumber(j, "saved_bytes"))
+            << JsonText(j, "cold_tier");
+  if (const uint64_t files = JsonNumber(j, "inline_files")) {
+    std::cout << "\ninline: " << HumanBytes(JsonNumber(j, "inline_bytes")) << " in " << files
+              << " small files kept in the namespace (never tiered)";
+  }
+  std::cout << "\nsaved:  " << HumanBytes(JsonNumber(j, "saved_bytes"))
             << " by compression\nmoves:  " << JsonNumber(j, "demotions") << " demotions, "
             << JsonNumber(j, "promotions") << " promotions\ncache:  " << JsonNumber(j, "hits")
             << " hits, " << JsonNumber(j, "misses") << " misses\n";
@@ -92,7 +96,7 @@ struct WatchSample {
 WatchSample SampleOf(const std::string& j) {
   return WatchSample{std::chrono::steady_clock::now(),
                      JsonNumber(j, "read_hot_bytes") + JsonNumber(j, "read_cold_bytes") +
-                         JsonNumber(j, "read_hole_bytes"),
+                         JsonNumber(j, "read_hole_bytes") + JsonNumber(j, "read_inline_bytes"),
                      JsonNumber(j, "written_bytes"), JsonNumber(j, "promotions"),
                      JsonNumber(j, "demotions")};
 }

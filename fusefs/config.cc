@@ -204,6 +204,14 @@ const MountOption kMountOptions[] = {
      [](const std::string& text, const std::string& v, MountConfig* c) {
        return SizeInto(text, v, &c->cache_size);
      }},
+    {"inline_max", Form::kValued,
+     [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
+       TIERFS_RETURN_IF_ERROR(SizeInto(text, v, &c->inline_max));
+       if (c->inline_max > kMaxInlineMax) {
+         return Status::InvalidArgument("option " + text + ": at most 64K");
+       }
+       return Status::OK();
+     }},
     {"promote_reads", Form::kValued,
      [](const std::string&, const std::string& v, MountConfig* c) -> Status {
        TIERFS_ASSIGN_OR_RETURN(uint64_t n, ParseUint("promote_reads", v));

@@ -18,6 +18,8 @@ namespace tierfs {
 
 inline constexpr uint64_t kDefaultChunkSize = 4ull << 20;
 inline constexpr uint64_t kMinChunkSize = 64ull << 10;  // chunk_size: a power of two, at least this
+inline constexpr uint64_t kDefaultInlineMax = 4096;  // inline_max=
+inline constexpr uint64_t kMaxInlineMax = 64ull << 10;  // = kMinChunkSize: inline bytes fit chunk 0
 // Longest cold_after: its nanoseconds must fit an int64_t (about 292 years).
 inline constexpr uint64_t kMaxColdAfterSeconds = 9'000'000'000ull;
 // How often -o metrics_file is rewritten unless metrics_interval says.
@@ -46,6 +48,9 @@ struct MountConfig {
   uint32_t rados_timeout = 0;
   uint64_t buffer_pool = 64ull << 20;
   uint64_t cache_size = 64ull << 20;
+  // Files up to this size keep their bytes in their inode row (SQLite)
+  // instead of an object file; 0: never.
+  uint64_t inline_max = kDefaultInlineMax;
   uint64_t migrate_rate = 0;  // bytes/s, 0 = unlimited
   std::string log_level = "info";
   bool sync_full = false;  // SQLite synchronous=FULL

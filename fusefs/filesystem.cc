@@ -326,7 +326,8 @@ struct stat Filesystem::ToStat(const InodeAttr& a) {
   st.st_size = static_cast<off_t>(a.size);
   st.st_blksize = 128 * 1024;
   if (S_ISREG(a.mode)) {
-    st.st_blocks = static_cast<blkcnt_t>((store_->UsageOf(a.ino).stored_bytes + 511) / 512);
+    const uint64_t stored = a.inline_data ? a.size : store_->UsageOf(a.ino).stored_bytes;
+    st.st_blocks = static_cast<blkcnt_t>((stored + 511) / 512);
   } else {
     st.st_blocks = S_ISDIR(a.mode) ? 8 : 0;
   }
@@ -755,6 +756,7 @@ Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name,
   if (for_write) ++n.write_opens;
   n.size = 0;
   n.size_known = true;
+  n.layout = config_.inline_max > 0 ? Layout::kEmpty : Layout::kObjects;
   return st;
 }
 

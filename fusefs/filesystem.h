@@ -8,6 +8,15 @@
 // committed to SQLite in batches a few milliseconds later and at every
 // fsync, fsyncdir, statfs and unmount.
 //
+// Inline files (filesystem_inline.cc): a file created, or truncated to 0,
+// whose writes all end within inline_max keeps its bytes in its inode row
+// (MetadataStore::WriteInline), not in an object file; it has no objects,
+// is never tiered, and an operation that needs objects (a write past
+// inline_max, fallocate, copy_file_range) first moves its bytes to chunk 0
+// ("spills" it). A spill writes the object, then drops the inline bytes;
+// mount-time recovery removes the objects of any inode that still has
+// inline bytes (a spill a crash cut short), so the row is the truth.
+//
 // Files are cut into chunk_size chunks; chunk i of inode n is object (n, i).
 // A missing object, or bytes past an object's end within the file size, read
 // as zeros (holes). Sizes and mtimes changed by writes are cached and written
@@ -120,6 +129,7 @@ struct ReadResult {
 
 struct FsUsage {
   uint64_t hot_bytes = 0, cold_bytes = 0, stored_bytes = 0;
+  uint64_t inline_bytes = 0;  // an inline file's bytes (in its inode row)
   bool pinned = false;
 };
 
@@ -133,6 +143,7 @@ struct StatusReport {
   StoreStats store;  // as it will be once the pending reclaims are done
   MigratorStats migrator;
   ReclaimStats reclaim;
+  uint64_t inline_files = 0, inline_bytes = 0;  // files kept in their inode rows
 };
 
 // Bytes compression saved in the cold tier.
@@ -257,7 +268,11 @@ class Filesystem {
  private:
   // What the kernel and open files hold of an inode, plus the attributes
   // that writes changed and SQLite does not have yet.
+  // Where a file's bytes are. kEmpty: no objects and no inline bytes (a new
+  // file, or one truncated to 0), so its first write may go inline.
+  enum class Layout : uint8_t { kUnknown, kObjects, kInline, kEmpty };
   struct Inode {
+    Layout layout = Layout::kUnknown;  // kUnknown: ask LayoutOf
     uint64_t lookups = 0;
     uint32_t opens = 0;
     // Opens that can write: the kernel may hold their writes in its cache,
@@ -314,6 +329,25 @@ class Filesystem {
   // chunk of each, through a pooled buffer (holes become zeros).
   Status CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out, uint64_t pos_out,
                    size_t n);
+  // ---- inline files (filesystem_inline.cc) ----
+  // The file's layout, from the inode table or its row.
+  Layout LayoutOf(uint64_t ino);
+  void SetLayout(uint64_t ino, Layout layout);
+  // Serializes the read-modify-write of one file's inline bytes and spills.
+  std::mutex& InlineLock(uint64_t ino) { return inline_mu_[ino % inline_mu_.size()]; }
+  // A write that lands in the inline bytes (true), or not (false: the
+  // caller writes objects; an inline file was spilled first).
+  Result<bool> InlineWrite(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
+  // Reads [offset, end) of an inline file into r (true); false when the
+  // file is not inline.
+  Result<bool> InlineRead(uint64_t ino, uint64_t offset, uint64_t end, ReadResult* r);
+  // Truncates an inline file (true: done, it stays inline or is emptied);
+  // false when the caller must truncate objects (a spill may have run).
+  Result<bool> InlineTruncate(uint64_t ino, uint64_t new_size);
+  // Before an operation that works on objects: spills an inline file, and
+  // keeps an empty one from going inline meanwhile.
+  Status ToObjects(uint64_t ino);
+  Status SpillLocked(uint64_t ino);  // InlineLock held, the file inline
   // Zeroes [offset, end) of a file: whole chunks removed, parts punched.
   Status ZeroData(uint64_t ino, uint64_t offset, uint64_t end);
   // Bytes up to `end` of a file were written (write, copy_file_range): the
@@ -382,6 +416,7 @@ class Filesystem {
   std::atomic<bool> reserve_present_{false};
   std::atomic<bool> read_only_{false};
   std::mutex migrator_mu_;  // serializes SetReadOnly's stop/start of migrator_
+  std::array<std::mutex, 64> inline_mu_;  // InlineLock: after writeback_mu_, before mu_
   Metrics metrics_;         // relaxed atomics (metrics.h)
 };
 

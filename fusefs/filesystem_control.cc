@@ -18,6 +18,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "fusefs/filesystem.h"
 #include "fusefs/explain.h"
@@ -41,7 +42,13 @@ Status CheckNamespace(const std::string& name) {
 
 FsUsage Filesystem::UsageOf(uint64_t ino) {
   GroupUsage g = store_->UsageOf(ino);
-  return FsUsage{g.hot_bytes, g.cold_bytes, g.stored_bytes, store_->IsPinned(ino)};
+  FsUsage u{g.hot_bytes, g.cold_bytes, g.stored_bytes, 0, store_->IsPinned(ino)};
+  if (LayoutOf(ino) == Layout::kInline) {
+    auto size = FileSize(ino);
+    u.inline_bytes = size.ok() ? *size : 0;
+    u.stored_bytes = u.inline_bytes;
+  }
+  return u;
 }
 
 Status Filesystem::Migrate(uint64_t ino, Tier to) {
@@ -97,6 +104,7 @@ StatusReport Filesystem::Report() {
   r.inodes = rows - std::min(rows, r.reclaim.pending);
   r.policy = config_.policy;
   r.store = reclaimer_->AfterPending(store);
+  if (auto in = meta_->InlineUsage(); in.ok()) std::tie(r.inline_files, r.inline_bytes) = *in;
   std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
   r.migrator = migrator_->stats();
   return r;
@@ -117,6 +125,7 @@ std::string Filesystem::StatusJson() {
     << ",\"read_only\":" << (r.read_only ? "true" : "false")
     << ",\"chunk_size\":" << r.chunk_size
     << ",\"inodes\":" << r.inodes << ",\"reclaim_pending\":" << r.reclaim.pending
+    << ",\"inline_files\":" << r.inline_files << ",\"inline_bytes\":" << r.inline_bytes
     << ",\"hot_objects\":" << s.hot_objects << ",\"hot_bytes\":" << s.hot_bytes
     << ",\"hot_stored_bytes\":" << s.hot_stored_bytes
     << ",\"hot_capacity\":" << r.policy.hot_capacity
@@ -148,6 +157,7 @@ std::string Filesystem::StatusJson() {
     << ",\"io\":{\"read_hot_bytes\":" << metrics_.read_bytes(ReadSource::kHot)
     << ",\"read_cold_bytes\":" << metrics_.read_bytes(ReadSource::kCold)
     << ",\"read_hole_bytes\":" << metrics_.read_bytes(ReadSource::kHole)
+    << ",\"read_inline_bytes\":" << metrics_.read_bytes(ReadSource::kInline)
     << ",\"written_bytes\":" << metrics_.written_bytes() << ",\"requests\":" << requests
     << ",\"request_errors\":" << errors << "}}";
   return o.str();
@@ -222,7 +232,8 @@ Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) 
     FsUsage u = UsageOf(ino);
     std::ostringstream o;
     o << "{\"hot_bytes\":" << u.hot_bytes << ",\"cold_bytes\":" << u.cold_bytes
-      << ",\"stored_bytes\":" << u.stored_bytes << ",\"pinned\":" << (u.pinned ? "true" : "false")
+      << ",\"stored_bytes\":" << u.stored_bytes << ",\"inline_bytes\":" << u.inline_bytes
+      << ",\"pinned\":" << (u.pinned ? "true" : "false")
       << ",\"cold_tier\":" << JsonString(store_->ColdTier()) << "}";
     return o.str();
   }

@@ -19,6 +19,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
     return r;
   }
   const uint64_t end = std::min<uint64_t>(offset + std::min(size, kMaxReadBytes), file_size);
+  TIERFS_ASSIGN_OR_RETURN(const bool small, InlineRead(ino, offset, end, &r));
   auto add = [&r]() -> ReadPiece& { return r.pieces[r.count++]; };
   auto zeros = [&](size_t n) {
     if (n == 0) return;
@@ -29,7 +30,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
       add().length = n;
     }
   };
-  for (uint64_t pos = offset; pos < end;) {
+  for (uint64_t pos = small ? end : offset; pos < end;) {
     const ObjectKey key{ino, pos / chunk_size_};
     const uint64_t within = pos % chunk_size_;
     const size_t len = static_cast<size_t>(std::min(end - pos, chunk_size_ - within));
@@ -79,11 +80,11 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
   }
   for (const ReadPiece& p : r.view()) {
     metrics_.CountRead(p.file   ? ReadSource::kHot
-                       : p.data ? ReadSource::kCold
+                       : p.data ? (small ? ReadSource::kInline : ReadSource::kCold)
                                 : ReadSource::kHole,
                        p.length);
   }
-  ReadAhead(ino, offset, end);
+  if (!small) ReadAhead(ino, offset, end);
   r.atime_changed = TouchAtime(ino);
   return r;
 }
@@ -111,6 +112,14 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
                                  bool writeback) {
   if (!writeback) TIERFS_RETURN_IF_ERROR(Writable());
   TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
+  if (LayoutOf(ino) != Layout::kObjects) {
+    TIERFS_ASSIGN_OR_RETURN(const bool small, InlineWrite(ino, offset, data));
+    if (small) {
+      Wrote(ino, offset + data.size());
+      metrics_.CountWrite(data.size());
+      return data.size();
+    }
+  }
   size_t done = 0;
   while (done < data.size()) {
     const uint64_t pos = offset + done;
@@ -142,6 +151,8 @@ void Filesystem::Wrote(uint64_t ino, uint64_t end) {
 }
 
 Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
+  TIERFS_ASSIGN_OR_RETURN(const bool small, InlineTruncate(ino, new_size));
+  if (small) return Status::OK();
   for (const ObjectInfo& o : store_->ListGroup(ino)) {
     const uint64_t start = o.key.index * chunk_size_;
     if (start >= new_size) {
@@ -193,6 +204,7 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
   TIERFS_RETURN_IF_ERROR(KillPriv(ino, caller).status());
   Changed(ino);
   TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
+  TIERFS_RETURN_IF_ERROR(ToObjects(ino));  // reservations and holes are object things
   const bool keep_size = mode & FALLOC_FL_KEEP_SIZE;
   const int op = mode & ~FALLOC_FL_KEEP_SIZE;
   if (op == FALLOC_FL_PUNCH_HOLE) {
@@ -241,6 +253,9 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
   TIERFS_RETURN_IF_ERROR(FileSize(ino_in).status());
   TIERFS_ASSIGN_OR_RETURN(uint64_t dst_size, FileSize(ino_out));
   if (len == 0) return size_t{0};
+  // Objects are copied as objects: an inline source or target spills first.
+  TIERFS_RETURN_IF_ERROR(ToObjects(ino_in));
+  TIERFS_RETURN_IF_ERROR(ToObjects(ino_out));
   TIERFS_RETURN_IF_ERROR(KillPriv(ino_out, caller).status());
   const size_t max_piece = store_->options().max_io;
   for (size_t done = 0; done < len;) {
@@ -274,6 +289,7 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
 Result<uint64_t> Filesystem::Lseek(uint64_t ino, uint64_t offset, int whence) {
   TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
   if (offset >= size) return Status::Posix(ENXIO, "offset past end of file");
+  if (LayoutOf(ino) == Layout::kInline) return whence == SEEK_DATA ? offset : size;  // all data
   // Data regions at object granularity: [chunk start, chunk start + object size).
   for (const ObjectInfo& o : store_->ListGroup(ino)) {
     const uint64_t start = o.key.index * chunk_size_;

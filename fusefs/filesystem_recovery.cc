@@ -10,7 +10,11 @@
 //    would be handed out again, and its next owner would read them, so
 //    they are removed;
 //  - object bytes past a file's recorded size: writes whose new size was
-//    lost. Trimmed, so that they cannot reappear when the file grows.
+//    lost. Trimmed, so that they cannot reappear when the file grows; the
+//    same for an inline file's bytes (MetadataStore::TrimInline);
+//  - objects of an inline file: a spill the crash cut short (the object is
+//    written before the inline bytes are dropped), so the row's bytes are
+//    the file and the objects go.
 // Objects of other inodes that have no row are left to fsck, which reports
 // them (they cannot come from a crash: rows go only after their objects).
 #include <unordered_map>
@@ -26,12 +30,14 @@ Status Filesystem::Recover() {
   TIERFS_ASSIGN_OR_RETURN(auto orphans, meta_->ListOrphans());
   TIERFS_RETURN_IF_ERROR(reclaimer_->FreeNow(orphans));
   TIERFS_ASSIGN_OR_RETURN(const uint64_t last_ino, meta_->LastIno());
+  TIERFS_ASSIGN_OR_RETURN(uint64_t trimmed, meta_->TrimInline());
+  // Regular files' sizes; an inline file's objects are all removed (size 0).
   std::unordered_map<uint64_t, uint64_t> sizes;
   TIERFS_RETURN_IF_ERROR(meta_->ForEachInode([&](const InodeAttr& a) {
-    if (S_ISREG(a.mode)) sizes[a.ino] = a.size;
+    if (S_ISREG(a.mode)) sizes[a.ino] = a.inline_data ? 0 : a.size;
     return true;
   }));
-  uint64_t trimmed = 0, uncreated = 0;
+  uint64_t uncreated = 0;
   for (const ObjectInfo& o : store_->List()) {
     if (o.key.group > last_ino) {
       TIERFS_RETURN_IF_ERROR(store_->Remove(o.key));
@@ -49,7 +55,7 @@ Status Filesystem::Recover() {
   if (uncreated > 0) {
     spdlog::warn("removed {} objects of files whose creation the crash took back", uncreated);
   }
-  if (trimmed > 0) spdlog::warn("trimmed {} objects past the end of their files", trimmed);
+  if (trimmed > 0) spdlog::warn("trimmed {} files' data past their ends", trimmed);
   return Status::OK();
 }
 

@@ -128,6 +128,13 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
       add("orphan_object", "object " + obj + " belongs to no file", "", fix);
       continue;
     }
+    if (it->second.inline_data) {
+      // A spill cut short by a crash: the inline bytes are the file.
+      if (repair) fix = store.Remove(o.key);
+      add("inline_with_objects", "object " + obj + " of a file whose bytes are inline",
+          path_of(o.key.group), fix);
+      continue;
+    }
     const uint64_t start = o.key.index * chunk;
     const uint64_t size = it->second.size;
     if (start >= size && ReservationOnly(o)) {

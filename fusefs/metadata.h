@@ -36,7 +36,7 @@
 namespace tierfs {
 
 inline constexpr uint64_t kRootIno = 1;
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: inodes.inline_data
 inline constexpr size_t kMaxNameLen = 255;
 
 struct Timespec {
@@ -55,6 +55,9 @@ struct InodeAttr {
   uint64_t rdev = 0;
   Timespec atime, mtime, ctime;
   bool pinned = false;
+  // A small file whose bytes live in its row (inodes.inline_data) instead
+  // of in objects; the flag only: the bytes are read with ReadInline.
+  bool inline_data = false;
 };
 
 // Fields to change in SetAttr; unset optionals are left alone. ctime is set
@@ -169,6 +172,22 @@ class MetadataStore {
   virtual Result<std::vector<std::string>> ListXattr(uint64_t ino) = 0;
   virtual Status RemoveXattr(uint64_t ino, std::string_view name) = 0;  // ENODATA
 
+  // Inline data: the bytes of a small file, kept in its inode row (the
+  // Filesystem decides which files; see filesystem.h). ReadInline copies
+  // bytes [offset, offset + out.size()) of them into out and returns how
+  // many there were (fewer at their end); NotFound when the inode has none.
+  virtual Result<size_t> ReadInline(uint64_t ino, uint64_t offset, std::span<std::byte> out) = 0;
+  // Makes `data` the inode's inline data (replacing what it had).
+  virtual Status WriteInline(uint64_t ino, std::span<const std::byte> data) = 0;
+  // Removes the inode's inline data: its bytes are in objects again.
+  virtual Status DropInline(uint64_t ino) = 0;
+  // Inline files and their bytes (status).
+  virtual Result<std::pair<uint64_t, uint64_t>> InlineUsage() = 0;
+  // Cuts inline bytes past each file's size (a crash lost the size a write
+  // set, not its bytes), so that they cannot reappear when the file grows;
+  // returns how many files it cut.
+  virtual Result<uint64_t> TrimInline() = 0;
+
   virtual Status SetPinned(uint64_t ino, bool pinned) = 0;
   virtual Result<std::vector<uint64_t>> ListPinned() = 0;
 
@@ -266,6 +285,15 @@ class MetadataStoreWrapper : public MetadataStore {
   Status RemoveXattr(uint64_t ino, std::string_view name) override {
     return target_->RemoveXattr(ino, name);
   }
+  Result<size_t> ReadInline(uint64_t ino, uint64_t offset, std::span<std::byte> out) override {
+    return target_->ReadInline(ino, offset, out);
+  }
+  Status WriteInline(uint64_t ino, std::span<const std::byte> data) override {
+    return target_->WriteInline(ino, data);
+  }
+  Status DropInline(uint64_t ino) override { return target_->DropInline(ino); }
+  Result<std::pair<uint64_t, uint64_t>> InlineUsage() override { return target_->InlineUsage(); }
+  Result<uint64_t> TrimInline() override { return target_->TrimInline(); }
   Status SetPinned(uint64_t ino, bool pinned) override { return target_->SetPinned(ino, pinned); }
   Result<std::vector<uint64_t>> ListPinned() override { return target_->ListPinned(); }
   Result<std::vector<uint64_t>> InodesWithXattrs() override {

@@ -1,6 +1,7 @@
 // SqliteMetadataStore: whole-inode operations (pins, orphans, batched deletion,
 // iteration, counting) and Sync. Thread-safe: each method takes mu_, except
 // that ForEachInode calls its callback without it (see metadata_sqlite.h).
+#include <algorithm>
 #include <cerrno>
 
 #include "fusefs/metadata_sqlite.h"
@@ -15,6 +16,80 @@ Result<std::vector<uint64_t>> SqliteMetadataStore::ListInos(const char* sql) {
     if (!row) return inos;
     inos.push_back(stmt.Int64(0));
   }
+}
+
+Result<size_t> SqliteMetadataStore::ReadInline(uint64_t ino, uint64_t offset,
+                                               std::span<std::byte> out) {
+  std::lock_guard lock(mu_);
+  TIERFS_ASSIGN_OR_RETURN(
+      SqliteStmt stmt,
+      db_->Prepare("SELECT substr(inline_data, ?, ?) FROM inodes WHERE ino = ? "
+                   "AND inline_data IS NOT NULL"));
+  stmt.Bind(static_cast<int64_t>(offset) + 1).Bind(static_cast<int64_t>(out.size()));
+  TIERFS_ASSIGN_OR_RETURN(bool found, stmt.Bind(static_cast<int64_t>(ino)).Step());
+  if (!found) return Status::NotFound("inode " + std::to_string(ino) + " has no inline data");
+  const std::span<const std::byte> bytes = stmt.BlobView(0);
+  const size_t n = std::min(bytes.size(), out.size());
+  std::copy_n(bytes.begin(), n, out.begin());
+  return n;
+}
+
+Status SqliteMetadataStore::SetInline(uint64_t ino,
+                                      std::optional<std::span<const std::byte>> data) {
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
+                          db_->Prepare("UPDATE inodes SET inline_data = ? WHERE ino = ?"));
+  if (data) {
+    stmt.BindBlob({reinterpret_cast<const char*>(data->data()), data->size()});
+  } else {
+    stmt.BindNull();
+  }
+  TIERFS_RETURN_IF_ERROR(stmt.Bind(static_cast<int64_t>(ino)).Run());
+  a.inline_data = data.has_value();
+  Stage(ino, a);
+  return Status::OK();
+}
+
+Status SqliteMetadataStore::WriteInline(uint64_t ino, std::span<const std::byte> data) {
+  return Write([&] { return SetInline(ino, data); });
+}
+
+Status SqliteMetadataStore::DropInline(uint64_t ino) {
+  return Write([&] { return SetInline(ino, std::nullopt); });
+}
+
+Result<std::pair<uint64_t, uint64_t>> SqliteMetadataStore::InlineUsage() {
+  std::lock_guard lock(mu_);
+  TIERFS_ASSIGN_OR_RETURN(
+      SqliteStmt stmt,
+      db_->Prepare("SELECT count(*), coalesce(sum(length(inline_data)), 0) FROM inodes "
+                   "WHERE inline_data IS NOT NULL"));
+  TIERFS_RETURN_IF_ERROR(stmt.Step().status());
+  return std::pair<uint64_t, uint64_t>(stmt.Int64(0), stmt.Int64(1));
+}
+
+Result<uint64_t> SqliteMetadataStore::TrimInline() {
+  return Write([&]() -> Result<uint64_t> {
+    std::vector<uint64_t> cut;
+    {
+      TIERFS_ASSIGN_OR_RETURN(
+          SqliteStmt find,
+          db_->Prepare("SELECT ino FROM inodes WHERE length(inline_data) > size"));
+      for (;;) {
+        TIERFS_ASSIGN_OR_RETURN(bool row, find.Step());
+        if (!row) break;
+        cut.push_back(static_cast<uint64_t>(find.Int64(0)));
+      }
+    }
+    TIERFS_ASSIGN_OR_RETURN(
+        SqliteStmt trim,
+        db_->Prepare("UPDATE inodes SET inline_data = substr(inline_data, 1, size) WHERE ino = ?"));
+    for (uint64_t ino : cut) {
+      TIERFS_RETURN_IF_ERROR(trim.Bind(static_cast<int64_t>(ino)).Run());
+      trim.Reset();
+    }
+    return static_cast<uint64_t>(cut.size());
+  });
 }
 
 Status SqliteMetadataStore::SetPinned(uint64_t ino, bool pinned) {

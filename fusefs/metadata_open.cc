@@ -51,7 +51,8 @@ CREATE TABLE inodes(
   mtime_sec INTEGER NOT NULL, mtime_nsec INTEGER NOT NULL,
   ctime_sec INTEGER NOT NULL, ctime_nsec INTEGER NOT NULL,
   pinned INTEGER NOT NULL DEFAULT 0,
-  symlink_target BLOB
+  symlink_target BLOB,
+  inline_data BLOB
 );
 CREATE INDEX inodes_orphans ON inodes(ino) WHERE nlink = 0;
 CREATE INDEX inodes_pinned ON inodes(ino) WHERE pinned <> 0;
@@ -140,9 +141,9 @@ Result<std::string> ReadSchemaVersion(SqliteDb* db) {
   return found ? version.Blob(0) : std::string();
 }
 
-// Checks the schema version of an existing file inside a read transaction.
-// Writes nothing, so a refused file is left exactly as it was.
-Status CheckExisting(SqliteDb* db, const std::string& path) {
+// Checks the schema version of an existing file inside a read transaction
+// and returns it. Writes nothing, so a refused file is left exactly as it was.
+Result<int> CheckExisting(SqliteDb* db, const std::string& path) {
   SqliteTransaction txn(db);
   Status st = txn.Begin(/*immediate=*/false);
   Result<std::string> text = st.ok() ? ReadSchemaVersion(db) : Result<std::string>(st);
@@ -163,8 +164,19 @@ Status CheckExisting(SqliteDb* db, const std::string& path) {
                                 " is newer than this tierfs supports (version " +
                                 std::to_string(kSchemaVersion) + ")");
   }
-  // Older versions would be migrated here, in one write transaction, once a
-  // version 2 exists.
+  TIERFS_RETURN_IF_ERROR(txn.Commit());
+  return version;
+}
+
+// Brings a database of an older schema version to kSchemaVersion in one
+// write transaction (METADATA.md, "Versioning").
+Status Migrate(SqliteDb* db, int version) {
+  SqliteTransaction txn(db);
+  TIERFS_RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
+  if (version < 2) TIERFS_RETURN_IF_ERROR(db->Exec("ALTER TABLE inodes ADD COLUMN inline_data BLOB"));
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt set,
+                          db->Prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'"));
+  TIERFS_RETURN_IF_ERROR(set.BindText(std::to_string(kSchemaVersion)).Run());
   return txn.Commit();
 }
 
@@ -215,7 +227,16 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& db
   // first access, which is CheckExisting's read.
   if (!opts.read_only) TIERFS_RETURN_IF_ERROR(db->Exec("PRAGMA locking_mode=EXCLUSIVE"));
 
-  if (!create) TIERFS_RETURN_IF_ERROR(CheckExisting(db.get(), db_path));
+  int version = kSchemaVersion;
+  if (!create) {
+    TIERFS_ASSIGN_OR_RETURN(version, CheckExisting(db.get(), db_path));
+  }
+  if (version < kSchemaVersion && opts.read_only) {
+    return Status::NotSupported(db_path + ": metadata schema version " + std::to_string(version) +
+                                " is older than this tierfs's (version " +
+                                std::to_string(kSchemaVersion) +
+                                "); mount the store read-write once to upgrade it");
+  }
   // Only now may anything write to the file. journal_mode=WAL is persistent
   // in the file, so a read-only connection finds it already set.
   if (!opts.read_only) TIERFS_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
@@ -223,6 +244,7 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& db
       db->Exec(opts.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   TIERFS_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
   if (create) TIERFS_RETURN_IF_ERROR(CreateSchema(db.get(), root_uid, root_gid));
+  if (version < kSchemaVersion) TIERFS_RETURN_IF_ERROR(Migrate(db.get(), version));
   if (!opts.read_only) PreallocateWal(db_path);
   return std::unique_ptr<MetadataStore>(
       std::make_unique<SqliteMetadataStore>(std::move(db), opts));

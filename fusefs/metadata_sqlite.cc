@@ -36,6 +36,7 @@ InodeAttr ReadInodeRow(const SqliteStmt& stmt) {
   a.mtime = {stmt.Int64(9), stmt.Int64(10)};
   a.ctime = {stmt.Int64(11), stmt.Int64(12)};
   a.pinned = stmt.Int64(13) != 0;
+  a.inline_data = stmt.Int64(14) != 0;
   return a;
 }
 

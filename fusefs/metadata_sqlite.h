@@ -49,7 +49,7 @@ namespace tierfs {
 // that queries stay string literals, concatenated at compile time.
 #define TIERFS_INODE_COLUMNS                                                               \
   "ino, mode, uid, gid, size, nlink, rdev, atime_sec, atime_nsec, mtime_sec, mtime_nsec, " \
-  "ctime_sec, ctime_nsec, pinned"
+  "ctime_sec, ctime_nsec, pinned, inline_data IS NOT NULL"
 
 // Rows fetched per lock hold by ReadDir and ForEachInode; the callback runs
 // between batches without the lock.
@@ -99,6 +99,11 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::string> GetXattr(uint64_t ino, std::string_view name) override;
   Result<std::vector<std::string>> ListXattr(uint64_t ino) override;
   Status RemoveXattr(uint64_t ino, std::string_view name) override;
+  Result<size_t> ReadInline(uint64_t ino, uint64_t offset, std::span<std::byte> out) override;
+  Status WriteInline(uint64_t ino, std::span<const std::byte> data) override;
+  Status DropInline(uint64_t ino) override;
+  Result<std::pair<uint64_t, uint64_t>> InlineUsage() override;
+  Result<uint64_t> TrimInline() override;
   Status SetPinned(uint64_t ino, bool pinned) override;
   Result<std::vector<uint64_t>> ListPinned() override;
   Result<std::vector<uint64_t>> InodesWithXattrs() override;
@@ -167,6 +172,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<bool> HasEntries(uint64_t dir);
   Status InsertEntry(uint64_t parent, std::string_view name, uint64_t ino);
   Status DeleteEntry(int64_t id);
+  // Sets inodes.inline_data (a blob, or NULL for nullopt) and the flag.
+  Status SetInline(uint64_t ino, std::optional<std::span<const std::byte>> data);
   // Runs a query of one ino column and returns the values.
   Result<std::vector<uint64_t>> ListInos(const char* sql);
 

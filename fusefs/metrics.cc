@@ -24,6 +24,8 @@ const char* ReadSourceName(ReadSource s) {
       return "cold";
     case ReadSource::kHole:
       return "hole";
+    case ReadSource::kInline:
+      return "inline";
     case ReadSource::kCount:
       break;
   }

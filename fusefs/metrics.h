@@ -78,8 +78,8 @@ class LatencyHistogram {
 };
 
 // Where the bytes of a read reply came from.
-enum class ReadSource : uint8_t { kHot, kCold, kHole, kCount };
-const char* ReadSourceName(ReadSource s);  // "hot", "cold", "hole"
+enum class ReadSource : uint8_t { kHot, kCold, kHole, kInline, kCount };
+const char* ReadSourceName(ReadSource s);  // "hot", "cold", "hole", "inline"
 
 class Metrics {
  public:

@@ -44,8 +44,10 @@ void Requests(PromText& p, const Metrics& m) {
                 s.buckets, static_cast<double>(s.sum_ns) / 1e9);
   }
   p.Family("tierfs_read_bytes_total", "counter",
-           "Bytes of read replies, by where they came from (hot file, cold frames, holes).");
-  for (ReadSource s : {ReadSource::kHot, ReadSource::kCold, ReadSource::kHole}) {
+           "Bytes of read replies, by where they came from (hot file, cold frames, holes, "
+           "inline files).");
+  for (ReadSource s :
+       {ReadSource::kHot, ReadSource::kCold, ReadSource::kHole, ReadSource::kInline}) {
     p.Sample("tierfs_read_bytes_total", {L{"tier", ReadSourceName(s)}}, m.read_bytes(s));
   }
   p.Family("tierfs_written_bytes_total", "counter",
@@ -70,6 +72,9 @@ std::string MetricsText(const StatusReport& r, const Metrics& m) {
          s.cold_bytes);
   ByTier(p, "tierfs_stored_bytes", "gauge", "Bytes each tier's object files take on disk.",
          s.hot_stored_bytes, s.cold_stored_bytes);
+  p.Gauge("tierfs_inline_files", "Small files whose bytes are kept in their inode row.",
+          r.inline_files);
+  p.Gauge("tierfs_inline_bytes", "Bytes of the inline files.", r.inline_bytes);
   p.Gauge("tierfs_hot_capacity_bytes", "The hot tier's budget (hot_capacity; 0: unlimited).",
           r.policy.hot_capacity);
   p.Family("tierfs_hot_watermark_bytes", "gauge",

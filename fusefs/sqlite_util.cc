@@ -93,6 +93,13 @@ Status SqliteStmt::Run() {
   return Status::OK();
 }
 
+std::span<const std::byte> SqliteStmt::BlobView(int col) const {
+  const void* data = sqlite3_column_blob(stmt_, col);
+  const int size = sqlite3_column_bytes(stmt_, col);
+  if (data == nullptr || size <= 0) return {};
+  return {static_cast<const std::byte*>(data), static_cast<size_t>(size)};
+}
+
 std::string SqliteStmt::Blob(int col) const {
   const void* data = sqlite3_column_blob(stmt_, col);
   const int size = sqlite3_column_bytes(stmt_, col);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -55,6 +56,8 @@ class SqliteStmt {
 
   int64_t Int64(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string Blob(int col) const;
+  // The column's bytes in place: valid until the statement steps or resets.
+  std::span<const std::byte> BlobView(int col) const;
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
  private:

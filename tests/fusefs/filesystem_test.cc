@@ -222,12 +222,12 @@ TEST_F(FilesystemTest, ASequentialReaderHasTheNextChunkReadAhead) {
 
 TEST_F(FilesystemTest, OpenUnlinkedFileLivesUntilLastCloseAndForget) {
   uint64_t ino = NewFile("f");  // open once, one kernel lookup
-  auto data = test::RandomBytes(1000, 4);
+  auto data = test::RandomBytes(5000, 4);  // (larger than inline_max: in an object)
   Write(ino, 0, data);
   ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
   EXPECT_TRUE(fs_->Lookup(kRootIno, "f").status().IsNotFound());
-  EXPECT_EQ(Read(ino, 0, 1000), data);
-  Write(ino, 1000, data);
+  EXPECT_EQ(Read(ino, 0, 5000), data);
+  Write(ino, 5000, data);
   ASSERT_TRUE(fs_->Release(ino).ok());
   EXPECT_EQ(fs_->store().ListGroup(ino).size(), 1u);  // the kernel still knows it
   EXPECT_EQ(fs_->reclaimer().pending(), 0u);
@@ -464,7 +464,7 @@ TEST_F(FilesystemTest, AFullDiskWriteOrCreateWaitsForPendingFreesAndRetriesOnce)
   counting_env_.RunBefore(FaultOp::kWrite, [&] { meta->gate.Open(); });
   counting_env_.FailOp(FaultOp::kWrite, Status::NoSpace("no space (test)"), 1);
   const int writes = counting_env_.ops(FaultOp::kWrite);
-  auto data = test::RandomBytes(1000, 33);
+  auto data = test::RandomBytes(5000, 33);  // (larger than inline_max: an object write)
   Write(target, 0, data);
   EXPECT_EQ(counting_env_.ops(FaultOp::kWrite) - writes, 2);  // failed, then done
   EXPECT_EQ(fs_->reclaimer().pending(), 0u);
@@ -737,7 +737,7 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
 
 TEST_F(FilesystemTest, RefusesToStartAnEmptyNamespaceOverExistingObjects) {
   uint64_t ino = NewFile("f");
-  Write(ino, 0, test::RandomBytes(100, 15));
+  Write(ino, 0, test::RandomBytes(5000, 15));
   fs_.reset();
   const std::string db = dir_.path() + "/store/meta.db";
   for (bool empty : {false, true}) {
@@ -856,6 +856,126 @@ TEST(MountOptionsTest, GenericOptionsFromMountAndFstab) {
   ASSERT_TRUE(ApplyMountOptions("relatime,cold_after=9000000000", &c).ok());
   EXPECT_EQ(c.atime, AtimeMode::kRelatime);
   EXPECT_EQ(c.policy.cold_after_ns, 9'000'000'000'000'000'000);
+}
+
+
+// ---- inline files ---------------------------------------------------------------
+
+std::vector<std::byte> Concat(std::vector<std::byte> a, const std::vector<std::byte>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A small new file keeps its bytes in its inode row: no object file, read
+// back after a remount, counted by where, stat and status.
+TEST_F(FilesystemTest, ASmallFileKeepsItsBytesInlineAcrossARemount) {
+  uint64_t ino = NewFile("small");
+  const auto data = test::RandomBytes(3000, 40);
+  Write(ino, 0, test::RandomBytes(1000, 41));
+  Write(ino, 0, data);  // rewritten in place
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
+  EXPECT_EQ(Read(ino, 0, 4096), data);
+  EXPECT_EQ(Read(ino, 1000, 100), std::vector<std::byte>(data.begin() + 1000, data.begin() + 1100));
+  EXPECT_EQ(fs_->UsageOf(ino).inline_bytes, 3000u);
+  EXPECT_EQ(fs_->GetAttr(ino)->st_blocks, 6);
+  EXPECT_EQ(fs_->Report().inline_files, 1u);
+  EXPECT_EQ(fs_->metrics().read_bytes(ReadSource::kInline), 3100u);
+  EXPECT_EQ(*fs_->Lseek(ino, 10, SEEK_DATA), 10u);
+  EXPECT_EQ(*fs_->Lseek(ino, 10, SEEK_HOLE), 3000u);
+  Mount();
+  EXPECT_EQ(Read(ino, 0, 4096), data);
+  EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
+  EXPECT_TRUE(fs_->metadata().GetAttr(ino)->inline_data);
+  EXPECT_EQ(fs_->Report().inline_bytes, 3000u);
+  // With inline_max=0 new files get objects, and inline ones still read.
+  MountConfig off;
+  off.inline_max = 0;
+  Mount(off);
+  EXPECT_EQ(Read(ino, 0, 4096), data);
+  uint64_t other = NewFile("other");
+  Write(other, 0, data);
+  EXPECT_EQ(fs_->store().ListGroup(other).size(), 1u);
+}
+
+// A write past inline_max moves the bytes to chunk 0 first ("spill"); so do
+// fallocate and copy_file_range, which work on objects.
+TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
+  uint64_t ino = NewFile("grows");
+  const auto head = test::RandomBytes(3000, 42), tail = test::RandomBytes(3000, 43);
+  Write(ino, 0, head);
+  Write(ino, 3000, tail);  // ends at 6000 > 4096
+  EXPECT_EQ(fs_->store().ListGroup(ino).size(), 1u);
+  EXPECT_FALSE(fs_->metadata().GetAttr(ino)->inline_data);
+  EXPECT_EQ(Read(ino, 0, 6000), Concat(head, tail));
+  Mount();
+  EXPECT_EQ(Read(ino, 0, 6000), Concat(head, tail));
+
+  uint64_t a = NewFile("a"), b = NewFile("b"), c = NewFile("c");
+  Write(a, 0, head);
+  Write(b, 0, tail);
+  ASSERT_EQ(*fs_->CopyFileRange(a, 0, b, 1000, 1000), 1000u);
+  auto want = tail;
+  std::copy(head.begin(), head.begin() + 1000, want.begin() + 1000);
+  EXPECT_EQ(Read(b, 0, 3000), want);
+  EXPECT_EQ(Read(a, 0, 3000), head);
+  Write(c, 0, head);
+  ASSERT_TRUE(fs_->Fallocate(c, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 100).ok());
+  auto punched = head;
+  std::fill(punched.begin(), punched.begin() + 100, std::byte{0});
+  EXPECT_EQ(Read(c, 0, 3000), punched);
+  Mount();
+  EXPECT_EQ(Read(b, 0, 3000), want);
+  EXPECT_EQ(Read(c, 0, 3000), punched);
+}
+
+// Truncating an inline file keeps it inline; bytes cut off read as zeros
+// when it grows again, also after a remount, and truncating to 0 lets it
+// be written inline again.
+TEST_F(FilesystemTest, TruncatingAnInlineFileNeverBringsBackCutBytes) {
+  uint64_t ino = NewFile("t");
+  const auto data = test::RandomBytes(3000, 44);
+  Write(ino, 0, data);
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(100)).ok());
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(3000)).ok());
+  auto want = std::vector<std::byte>(data.begin(), data.begin() + 100);
+  want.resize(3000);
+  EXPECT_EQ(Read(ino, 0, 3000), want);
+  EXPECT_TRUE(fs_->metadata().GetAttr(ino)->inline_data);
+  Mount();
+  EXPECT_EQ(Read(ino, 0, 3000), want);
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(0)).ok());
+  Write(ino, 10, data);
+  auto again = std::vector<std::byte>(10);
+  again.insert(again.end(), data.begin(), data.end());
+  EXPECT_EQ(Read(ino, 0, 4096), again);
+  EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
+  // Growing past inline_max by truncate spills: the bytes stay, the rest is a hole.
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(3 * kChunk)).ok());
+  EXPECT_FALSE(fs_->metadata().GetAttr(ino)->inline_data);
+  again.resize(3 * kChunk);
+  EXPECT_EQ(Read(ino, 0, 3 * kChunk), again);
+}
+
+// What a crash can leave of an inline file, and what the next mount makes
+// of it: a spill cut short (the object written, the inline bytes not yet
+// dropped) keeps the inline bytes and loses the object; inline bytes past
+// a size the crash lost are cut.
+TEST_F(FilesystemTest, TheNextMountRepairsWhatACrashLeavesOfAnInlineFile) {
+  uint64_t spilled = NewFile("spilled"), longer = NewFile("longer");
+  const auto data = test::RandomBytes(3000, 45);
+  Write(spilled, 0, data);
+  Write(longer, 0, std::vector<std::byte>(data.begin(), data.begin() + 100));
+  ASSERT_TRUE(fs_->Fsync(longer, false).ok());
+  ASSERT_TRUE(fs_->store().Write(ObjectKey{spilled, 0}, 0, test::RandomBytes(kChunk, 46)).ok());
+  ASSERT_TRUE(fs_->metadata().WriteInline(longer, data).ok());  // size stays 100
+  Mount();
+  EXPECT_TRUE(fs_->store().ListGroup(spilled).empty());
+  EXPECT_EQ(Read(spilled, 0, 4096), data);
+  ASSERT_TRUE(fs_->SetAttr(longer, SizeTo(3000)).ok());
+  auto want = std::vector<std::byte>(data.begin(), data.begin() + 100);
+  want.resize(3000);
+  EXPECT_EQ(Read(longer, 0, 3000), want);
 }
 
 }  // namespace

@@ -113,6 +113,34 @@ TEST_F(MetadataOpenTest, RefusesNewerSchemaWithoutModifyingIt) {
       << st.message();
 }
 
+// A version 1 database (before inline data) is upgraded by a writable open,
+// its inodes intact; a read-only open refuses it and leaves it as it was.
+TEST_F(MetadataOpenTest, AVersion1DatabaseIsUpgradedByAWritableOpenOnly) {
+  InodeAttr f = MakeFile(kRootIno, "f");
+  store_.reset();
+  RunSql(db_path(),
+         "ALTER TABLE inodes DROP COLUMN inline_data; "
+         "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+  const std::string before = ReadBytes(db_path());
+  MetadataOptions ro;
+  ro.read_only = true;
+  auto refused = MetadataStore::Open(db_path(), ro);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(Fails(refused.status(), Code::kNotSupported));
+  EXPECT_NE(refused.status().message().find("read-write once"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_EQ(ReadBytes(db_path()), before);
+  Reopen();
+  EXPECT_EQ(store_->Lookup(kRootIno, "f")->ino, f.ino);
+  EXPECT_FALSE(Attr(f.ino).inline_data);
+  const std::vector<std::byte> bytes(10, std::byte{7});
+  ASSERT_TRUE(store_->WriteInline(f.ino, bytes).ok());
+  Reopen(ro);
+  std::vector<std::byte> out(20);
+  EXPECT_EQ(*store_->ReadInline(f.ino, 0, out), 10u);
+  EXPECT_EQ(*store_->GetSetting("schema_version"), Numbered("", kSchemaVersion));
+}
+
 TEST_F(MetadataOpenTest, RefusesBadSchemaVersion) {
   store_.reset();
   RunSql(db_path(), "UPDATE meta SET value = 'x1' WHERE key = 'schema_version'");

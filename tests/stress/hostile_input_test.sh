@@ -91,7 +91,7 @@ restore
 rm -f "$DB-wal" "$DB-shm"
 refuse "empty meta.db while objects exist" 'meta\.db' "$MNT"
 restore
-sqlite3 "$DB" "SELECT value FROM meta WHERE key='schema_version'" | grep -qx 1 || fail "schema_version is not 1 in the pristine store"
+sqlite3 "$DB" "SELECT value FROM meta WHERE key='schema_version'" | grep -qx 2 || fail "schema_version is not 2 in the pristine store"
 sqlite3 "$DB" "UPDATE meta SET value='99' WHERE key='schema_version'"
 refuse "schema_version 99" 'version.*99|99.*version' "$MNT"
 restore
