@@ -760,10 +760,6 @@ Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name,
   return st;
 }
 
-// close() promises no durability: sizes and times reach SQLite with the next
-// write-back (every kWritebackInterval), fsync or unmount, batched.
-Status Filesystem::Flush(uint64_t ino) { return Status::OK(); }
-
 Status Filesystem::Release(uint64_t ino, bool for_write) {
   {
     std::lock_guard lock(mu_);

@@ -207,7 +207,6 @@ class Filesystem {
   // which lands even while a remount to read-only is under way.
   Result<size_t> Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,
                        bool writeback = false);
-  Status Flush(uint64_t ino);
   // `for_write`: the open being closed could write (as passed to Open).
   Status Release(uint64_t ino, bool for_write = false);
   Status Fsync(uint64_t ino, bool datasync);

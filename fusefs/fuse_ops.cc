@@ -435,10 +435,6 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   });
 }
 
-void OpFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  Guarded(req, FuseOp::kFlush, [&] { ReplyStatus(req, FS(req)->Flush(ino), "flush", ino); });
-}
-
 void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, FuseOp::kRelease, [&] {
     ReplyStatus(req, FS(req)->Release(ino, (fi->flags & O_ACCMODE) != O_RDONLY), "release", ino);
@@ -631,7 +627,11 @@ fuse_lowlevel_ops MakeOps() {
   ops.create = OpCreate;
   ops.read = OpRead;
   ops.write = OpWrite;
-  ops.flush = OpFlush;
+  // No flush: close() promises no durability here (sizes and times reach
+  // SQLite with the next write-back, fsync or unmount), so FLUSH would do
+  // nothing. Unimplemented, the first one gets ENOSYS and the kernel sends
+  // no more (fc->no_flush), saving a round trip per close; it still writes
+  // the file's dirty pages back at every close, before the release.
   ops.release = OpRelease;
   ops.fsync = OpFsync;
   ops.opendir = OpOpendir;

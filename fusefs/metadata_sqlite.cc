@@ -86,11 +86,11 @@ Status SqliteMetadataStore::BeginWrite() {
   if (!group_commit_ || batch_ops_ == 0) {
     // IMMEDIATE takes the write lock now, so a writer never fails half-way
     // with SQLITE_BUSY.
-    TIERFS_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    TIERFS_RETURN_IF_ERROR(db_->Run("BEGIN IMMEDIATE"));
   }
   if (group_commit_) {
-    if (Status st = db_->Exec("SAVEPOINT op"); !st.ok()) {
-      if (batch_ops_ == 0) (void)db_->Exec("ROLLBACK");  // the empty batch just begun
+    if (Status st = db_->Run("SAVEPOINT op"); !st.ok()) {
+      if (batch_ops_ == 0) (void)db_->Run("ROLLBACK");  // the empty batch just begun
       return st;
     }
   }
@@ -103,14 +103,14 @@ Status SqliteMetadataStore::EndWrite(bool ok) {
   in_write_ = false;
   sqlite3* h = db_->handle();
   if (!group_commit_) {
-    Status committed = ok ? db_->Exec("COMMIT") : Status::OK();
+    Status committed = ok ? db_->Run("COMMIT") : Status::OK();
     // SQLite may already have rolled back by itself (e.g. SQLITE_FULL).
-    if ((!ok || !committed.ok()) && !sqlite3_get_autocommit(h)) (void)db_->Exec("ROLLBACK");
+    if ((!ok || !committed.ok()) && !sqlite3_get_autocommit(h)) (void)db_->Run("ROLLBACK");
     Unstage(ok && committed.ok());
     return committed;
   }
   if (ok) {
-    Status released = db_->Exec("RELEASE op");
+    Status released = db_->Run("RELEASE op");
     if (released.ok()) {
       Unstage(true);
       if (++batch_ops_ == 1 && batch_opened_) batch_opened_();
@@ -125,17 +125,17 @@ Status SqliteMetadataStore::EndWrite(bool ok) {
     if (batch_ops_ > 0) return MarkLost(Status::IOError("a failed namespace change rolled back the batch"));
     return Status::OK();
   }
-  Status undone = db_->Exec("ROLLBACK TO op");
-  if (undone.ok()) undone = db_->Exec("RELEASE op");
+  Status undone = db_->Run("ROLLBACK TO op");
+  if (undone.ok()) undone = db_->Run("RELEASE op");
   if (!undone.ok()) return MarkLost(undone);
-  if (batch_ops_ == 0) return db_->Exec("ROLLBACK");  // nothing else in the batch
+  if (batch_ops_ == 0) return db_->Run("ROLLBACK");  // nothing else in the batch
   return Status::OK();
 }
 
 Status SqliteMetadataStore::CommitBatch() {
   if (batch_ops_ == 0) return Status::OK();
   const uint64_t ops = batch_ops_;
-  Status st = db_->Exec("COMMIT");
+  Status st = db_->Run("COMMIT");
   if (st.ok()) {
     batch_ops_ = 0;
     return st;
@@ -145,7 +145,7 @@ Status SqliteMetadataStore::CommitBatch() {
 }
 
 Status SqliteMetadataStore::MarkLost(const Status& why) {
-  if (!sqlite3_get_autocommit(db_->handle())) (void)db_->Exec("ROLLBACK");
+  if (!sqlite3_get_autocommit(db_->handle())) (void)db_->Run("ROLLBACK");
   batch_ops_ = 0;
   attrs_.clear();  // it held rows of the batch
   lost_status_ = Status::IOError("namespace changes since the last commit are lost (" +

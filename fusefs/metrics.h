@@ -37,7 +37,6 @@ enum class FuseOp : uint8_t {
   kCreate,
   kRead,
   kWrite,
-  kFlush,
   kRelease,
   kFsync,
   kOpendir,

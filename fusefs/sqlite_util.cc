@@ -130,6 +130,11 @@ Status SqliteDb::Exec(const char* sql) {
   return Status::OK();
 }
 
+Status SqliteDb::Run(std::string_view sql) {
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, Prepare(sql));
+  return stmt.Run();
+}
+
 Result<SqliteStmt> SqliteDb::Prepare(std::string_view sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {

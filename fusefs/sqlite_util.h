@@ -83,6 +83,9 @@ class SqliteDb {
 
   // Runs one or more statements that return no rows we need (DDL, PRAGMA, BEGIN).
   Status Exec(const char* sql);
+  // Runs one statement that returns no rows through the statement cache
+  // (parsed once: BEGIN, COMMIT and the savepoints of every write).
+  Status Run(std::string_view sql);
   // Borrows the cached statement for `sql`, preparing it on first use.
   // Borrowing a statement that is still borrowed is a bug (IOError).
   Result<SqliteStmt> Prepare(std::string_view sql);
