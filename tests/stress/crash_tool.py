@@ -11,7 +11,8 @@
       returned); each line is flushed and fsynced. File contents are a pure
       function of the logged parameters, so the checker replays them exactly.
       The "M" line (first line) says the workload has started.
-      Exit status: 0 = stopped by the mount going away (ENOTCONN/ECONNABORTED),
+      Exit status: 0 = stopped by the mount going away (ENOTCONN/ECONNABORTED,
+      or EIO from an fsync or close whose write-back the dead mount failed),
       3 = an operation failed otherwise (a bug), written to stderr; 4 = MNT is
       not a mountpoint. The harness keeps the dead mount attached until the
       driver has exited, so a dead daemon always shows as ENOTCONN.
@@ -41,6 +42,20 @@ import threading
 import time
 
 DEAD_ERRNOS = {errno.ENOTCONN, errno.ECONNABORTED}
+
+
+def mount_dead(root):
+    """After an EIO: is the mount gone? fsync() or close() of a file written
+    through the page cache reports the failed write-back of a dead mount as
+    EIO (the kernel records write-back errors as EIO); an
+    opendir always reaches the daemon (or fails with ENOTCONN)."""
+    try:
+        os.listdir(root)
+    except OSError as e:
+        return e.errno in DEAD_ERRNOS
+    return False
+
+
 MAX_FILES = 20
 MAX_SIZE = 200 * 1024
 
@@ -247,7 +262,7 @@ def drive(mnt, rdir, manifest_path, seed, tierfs):
             do(op)
     except OSError as e:
         stop.set()
-        if e.errno in DEAD_ERRNOS:
+        if e.errno in DEAD_ERRNOS or (e.errno == errno.EIO and mount_dead(root)):
             return 0
         print("crash_tool drive: %s failed while the mount was (apparently) alive: %r"
               % (op, e), file=sys.stderr)

@@ -69,7 +69,7 @@ import stat
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from crash_tool import DEAD_ERRNOS, Manifest, fsync_dir  # noqa: E402 (tests/stress/crash_tool.py, beside this file)
+from crash_tool import DEAD_ERRNOS, Manifest, fsync_dir, mount_dead  # noqa: E402 (tests/stress/crash_tool.py, beside this file)
 
 MAX_NONDIRS = 48
 MAX_DIRS = 10
@@ -327,17 +327,6 @@ def choose(rng, tree, counter):
         mode = rng.choice([m for m in (DIR_MODES if n["t"] == "d" else FILE_MODES) if m != n["mode"]])
         return {"op": k, "path": p, "mode": mode}
     return None
-
-
-def mount_dead(root):
-    """After an EIO: is the mount gone? close() of a file written through the
-    page cache can report the failed write-back of a dead mount as EIO; an
-    opendir always reaches the daemon (or fails with ENOTCONN)."""
-    try:
-        os.listdir(root)
-    except OSError as e:
-        return e.errno in DEAD_ERRNOS
-    return False
 
 
 def drive(mnt, dname, manifest_path, seed):
