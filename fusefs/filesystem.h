@@ -270,26 +270,30 @@ class Filesystem {
   // Where a file's bytes are. kEmpty: no objects and no inline bytes (a new
   // file, or one truncated to 0), so its first write may go inline.
   enum class Layout : uint8_t { kUnknown, kObjects, kInline, kEmpty };
+  // One per inode the kernel or an open file holds (a million of them with
+  // a million files looked up): fields ordered largest first, so that the
+  // flags share one word (96 bytes; see the scale point in README).
   struct Inode {
-    Layout layout = Layout::kUnknown;  // kUnknown: ask LayoutOf
     uint64_t lookups = 0;
+    uint64_t size = 0;
+    uint64_t read_end = 0;  // where the last read ended: the next one is sequential if it starts here
+    Timespec mtime, ctime;
+    std::optional<Timespec> atime;  // set by setattr or a read, not yet written
     uint32_t opens = 0;
     // Opens that can write: the kernel may hold their writes in its cache,
     // with an mtime the daemon has not seen yet.
     uint32_t write_opens = 0;
+    Layout layout = Layout::kUnknown;  // kUnknown: ask LayoutOf
     bool size_known = false;  // `size` is authoritative
-    uint64_t size = 0;
     bool dirty = false;  // size/mtime/ctime newer than SQLite
     bool unlinked = false;  // nlink reached 0: free when closed and forgotten
-    Timespec mtime, ctime;
-    std::optional<Timespec> atime;  // set by setattr or a read, not yet written
     bool atime_touches_ctime = true;  // false when a read set `atime`
     // relatime: atime is known to be newer than mtime and ctime, so reads
     // need not look at it until the next change.
     bool atime_fresh = false;
-    uint64_t read_end = 0;  // where the last read ended: the next one is sequential if it starts here
     bool pending() const { return dirty || atime.has_value(); }
   };
+  static_assert(sizeof(Inode) <= 96, "the inode table's entry grew");
   Filesystem(const MountConfig& config, Env* env);
   // Attributes from SQLite with the cached write state laid over them.
   Result<InodeAttr> Attr(uint64_t ino);

@@ -17,8 +17,6 @@
 //    the file and the objects go.
 // Objects of other inodes that have no row are left to fsck, which reports
 // them (they cannot come from a crash: rows go only after their objects).
-#include <unordered_map>
-
 #include <spdlog/spdlog.h>
 
 #include "fusefs/filesystem.h"
@@ -31,12 +29,9 @@ Status Filesystem::Recover() {
   TIERFS_RETURN_IF_ERROR(reclaimer_->FreeNow(orphans));
   TIERFS_ASSIGN_OR_RETURN(const uint64_t last_ino, meta_->LastIno());
   TIERFS_ASSIGN_OR_RETURN(uint64_t trimmed, meta_->TrimInline());
-  // Regular files' sizes; an inline file's objects are all removed (size 0).
-  std::unordered_map<uint64_t, uint64_t> sizes;
-  TIERFS_RETURN_IF_ERROR(meta_->ForEachInode([&](const InodeAttr& a) {
-    if (S_ISREG(a.mode)) sizes[a.ino] = a.inline_data ? 0 : a.size;
-    return true;
-  }));
+  // Object by object, each file's row read as needed: the work and memory
+  // grow with the objects, not with the namespace (a table of every inode's
+  // size would hold a million entries for a million empty files).
   uint64_t uncreated = 0;
   for (const ObjectInfo& o : store_->List()) {
     if (o.key.group > last_ino) {
@@ -44,12 +39,16 @@ Status Filesystem::Recover() {
       ++uncreated;
       continue;
     }
-    auto it = sizes.find(o.key.group);
-    if (it == sizes.end()) continue;  // not a file: fsck's business
+    auto a = meta_->GetAttr(o.key.group);
+    if (a.status().IsNotFound()) continue;  // belongs to no inode: fsck's business
+    TIERFS_RETURN_IF_ERROR(a.status());
+    if (!S_ISREG(a->mode)) continue;  // fsck's business too
+    // An inline file's objects are all removed (as if its size were 0).
+    const uint64_t size = a->inline_data ? 0 : a->size;
     const uint64_t start = o.key.index * chunk_size_;
-    if (start + o.logical_size <= it->second || ReservationOnly(o)) continue;
-    TIERFS_RETURN_IF_ERROR(start >= it->second ? store_->Remove(o.key)
-                                               : store_->Truncate(o.key, it->second - start));
+    if (start + o.logical_size <= size || ReservationOnly(o)) continue;
+    TIERFS_RETURN_IF_ERROR(start >= size ? store_->Remove(o.key)
+                                         : store_->Truncate(o.key, size - start));
     ++trimmed;
   }
   if (uncreated > 0) {
