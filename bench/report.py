@@ -15,9 +15,10 @@ import json
 import statistics
 from collections import defaultdict
 
-SYSTEMS = ["native", "bindfs", "mergerfs", "tierfs-hot", "tierfs-cold"]
+SYSTEMS = ["native", "bindfs", "mergerfs", "tierfs-hot", "tierfs-noinline", "tierfs-cold"]
 TITLES = {"native": "native", "bindfs": "bindfs", "mergerfs": "mergerfs",
-          "tierfs-hot": "tierfs hot", "tierfs-cold": "tierfs cold"}
+          "tierfs-hot": "tierfs hot", "tierfs-noinline": "tierfs hot, inline_max=0",
+          "tierfs-cold": "tierfs cold"}
 
 
 def workloads(meta):
