@@ -182,6 +182,9 @@ int CmdWhere(std::vector<std::string> args) {
     } else {
       std::cout << f << ": hot " << HumanBytes(JsonNumber(w, "hot_bytes")) << ", cold "
                 << HumanBytes(JsonNumber(w, "cold_bytes"));
+      if (const uint64_t in = JsonNumber(w, "inline_bytes")) {
+        std::cout << ", inline " << HumanBytes(in) << " (in the namespace, never tiered)";
+      }
       if (JsonNumber(w, "cold_bytes")) std::cout << " (on " << JsonText(w, "cold_tier") << ")";
       std::cout << ", stored "
                 << HumanBytes(JsonNumber(w, "stored_bytes"))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves idle data goes cold (compressed), pins hold data hot, writes re-promote a chunk, migrate moves files both ways, and fsck/status work on the unmounted store.
+# Proves idle data goes cold (compressed), small files stay inline (never tiered, spilled to an object when they outgrow inline_max), pins hold data hot, writes re-promote a chunk, migrate moves files both ways, and fsck/status work on the unmounted store.
 source "$(dirname "$0")/lib.sh"
 
 MiB=$((1024 * 1024))
@@ -49,6 +49,13 @@ done
 "$TIERFS" pin "$MNT/pinned" || fail "tierfs pin exited $?"
 cat "$NATIVE/pinned" >"$MNT/pinned"
 cp "$NATIVE/text" "$MNT/text"
+# Small files: kept in their inode rows (inline_max, default 4K), never tiered;
+# one that grows past 4K moves to an object and tiers like any other.
+head -c 100 /dev/urandom >"$NATIVE/small1"
+head -c 4096 /dev/urandom >"$NATIVE/small2"
+head -c 3000 /dev/urandom >"$NATIVE/grown"
+for f in small1 small2 grown; do cp "$NATIVE/$f" "$MNT/$f"; done
+head -c 7000 /dev/urandom | tee -a "$NATIVE/grown" >>"$MNT/grown"
 sync
 assert_eq true "$(where_get "$MNT/pinned" pinned)" "pinned flag after tierfs pin"
 assert_eq false "$(where_get "$MNT/text" pinned)" "pinned flag of an unpinned file"
@@ -57,6 +64,8 @@ assert_eq false "$(where_get "$MNT/text" pinned)" "pinned flag of an unpinned fi
 log "waiting for demotion"
 text_is_cold() { [[ "$(where_get "$MNT/text" hot_bytes)" == 0 ]]; }
 wait_for 20 "text file fully cold" text_is_cold
+grown_is_cold() { [[ "$(where_get "$MNT/grown" hot_bytes)" == 0 ]]; }
+wait_for 20 "the grown small file cold" grown_is_cold
 status_compressed() {
   local cold stored
   cold=$(status_get "$MNT" cold_bytes) stored=$(status_get "$MNT" cold_stored_bytes)
@@ -87,6 +96,14 @@ cmp "$NATIVE/text" "$MNT/text" || fail "cold file content differs"
 cmp <(dd if="$MNT/text" bs=4096 skip=1000 count=3 status=none) \
   <(dd if="$NATIVE/text" bs=4096 skip=1000 count=3 status=none) || fail "cold random read differs"
 cmp "$NATIVE/pinned" "$MNT/pinned" || fail "pinned file content differs"
+for f in small1 small2 grown; do cmp "$NATIVE/$f" "$MNT/$f" || fail "$f differs after the remount"; done
+assert_eq 100 "$(where_get "$MNT/small1" inline_bytes)" "small1 is inline"
+assert_eq 4096 "$(where_get "$MNT/small2" inline_bytes)" "small2 (4096 bytes: inline_max) is inline"
+assert_eq 0 "$(where_get "$MNT/small2" cold_bytes)" "an inline file never goes cold"
+assert_eq 0 "$(where_get "$MNT/grown" inline_bytes)" "a file grown past inline_max is not inline"
+assert_eq 10000 "$(where_get "$MNT/grown" cold_bytes)" "the grown file went cold like any other"
+assert_eq 2 "$(status_get "$MNT" inline_files)" "status counts the inline files"
+assert_eq 4196 "$(status_get "$MNT" inline_bytes)" "status counts their bytes"
 
 # Reads may promote (promote_reads); put the file back to cold for the next step.
 "$TIERFS" migrate --to cold "$MNT/text" || fail "tierfs migrate --to cold exited $?"
