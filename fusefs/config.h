@@ -48,7 +48,7 @@ struct MountConfig {
   uint32_t rados_timeout = 0;
   uint64_t buffer_pool = 64ull << 20;
   uint64_t cache_size = 64ull << 20;
-  // Files up to this size keep their bytes in their inode row (SQLite)
+  // New files up to this size keep their bytes in the namespace (SQLite)
   // instead of an object file; 0: never.
   uint64_t inline_max = kDefaultInlineMax;
   uint64_t migrate_rate = 0;  // bytes/s, 0 = unlimited

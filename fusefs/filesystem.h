@@ -8,8 +8,8 @@
 // committed to SQLite in batches a few milliseconds later and at every
 // fsync, fsyncdir, statfs and unmount.
 //
-// Inline files (filesystem_inline.cc): a file created, or truncated to 0,
-// whose writes all end within inline_max keeps its bytes in its inode row
+// Inline files (filesystem_inline.cc): a new file (or an inline one
+// truncated to 0) whose writes all end within inline_max keeps its bytes in the namespace
 // (MetadataStore::WriteInline), not in an object file; it has no objects,
 // is never tiered, and an operation that needs objects (a write past
 // inline_max, fallocate, copy_file_range) first moves its bytes to chunk 0
@@ -129,7 +129,7 @@ struct ReadResult {
 
 struct FsUsage {
   uint64_t hot_bytes = 0, cold_bytes = 0, stored_bytes = 0;
-  uint64_t inline_bytes = 0;  // an inline file's bytes (in its inode row)
+  uint64_t inline_bytes = 0;  // an inline file's bytes (in the namespace)
   bool pinned = false;
 };
 
@@ -143,7 +143,7 @@ struct StatusReport {
   StoreStats store;  // as it will be once the pending reclaims are done
   MigratorStats migrator;
   ReclaimStats reclaim;
-  uint64_t inline_files = 0, inline_bytes = 0;  // files kept in their inode rows
+  uint64_t inline_files = 0, inline_bytes = 0;  // files kept in the namespace
 };
 
 // Bytes compression saved in the cold tier.

@@ -1,4 +1,4 @@
-// Filesystem: inline files — small files whose bytes live in their inode row
+// Filesystem: inline files — small files whose bytes live in the namespace
 // (see "Inline files" in filesystem.h). The bytes of one file are changed
 // read-modify-write under its InlineLock, through a pooled buffer.
 #include <algorithm>

@@ -36,7 +36,7 @@
 namespace tierfs {
 
 inline constexpr uint64_t kRootIno = 1;
-inline constexpr int kSchemaVersion = 2;  // 2: inodes.inline_data
+inline constexpr int kSchemaVersion = 2;  // 2: inline files (inodes.inline, inline_data)
 inline constexpr size_t kMaxNameLen = 255;
 
 struct Timespec {
@@ -55,8 +55,8 @@ struct InodeAttr {
   uint64_t rdev = 0;
   Timespec atime, mtime, ctime;
   bool pinned = false;
-  // A small file whose bytes live in its row (inodes.inline_data) instead
-  // of in objects; the flag only: the bytes are read with ReadInline.
+  // A small file whose bytes live in the namespace (table inline_data)
+  // instead of in objects; the flag only: the bytes are read with ReadInline.
   bool inline_data = false;
 };
 
@@ -172,7 +172,7 @@ class MetadataStore {
   virtual Result<std::vector<std::string>> ListXattr(uint64_t ino) = 0;
   virtual Status RemoveXattr(uint64_t ino, std::string_view name) = 0;  // ENODATA
 
-  // Inline data: the bytes of a small file, kept in its inode row (the
+  // Inline data: the bytes of a small file, kept in the namespace (the
   // Filesystem decides which files; see filesystem.h). ReadInline copies
   // bytes [offset, offset + out.size()) of them into out and returns how
   // many there were (fewer at their end); NotFound when the inode has none.
@@ -196,7 +196,7 @@ class MetadataStore {
 
   // Inodes with nlink 0 (unlinked while open, or left so by a crash).
   virtual Result<std::vector<uint64_t>> ListOrphans() = 0;
-  // Deletes inodes with nlink 0 and their xattrs, all in one transaction
+  // Deletes inodes with nlink 0, their xattrs and inline bytes, all in one transaction
   // (the reclaimer frees dead inodes in batches). InvalidArgument if one
   // has nlink > 0, NotFound if one is missing: then nothing is deleted.
   virtual Status DeleteInodes(std::span<const uint64_t> inos) = 0;

@@ -21,10 +21,8 @@ Result<std::vector<uint64_t>> SqliteMetadataStore::ListInos(const char* sql) {
 Result<size_t> SqliteMetadataStore::ReadInline(uint64_t ino, uint64_t offset,
                                                std::span<std::byte> out) {
   std::lock_guard lock(mu_);
-  TIERFS_ASSIGN_OR_RETURN(
-      SqliteStmt stmt,
-      db_->Prepare("SELECT substr(inline_data, ?, ?) FROM inodes WHERE ino = ? "
-                   "AND inline_data IS NOT NULL"));
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
+                          db_->Prepare("SELECT substr(data, ?, ?) FROM inline_data WHERE ino = ?"));
   stmt.Bind(static_cast<int64_t>(offset) + 1).Bind(static_cast<int64_t>(out.size()));
   TIERFS_ASSIGN_OR_RETURN(bool found, stmt.Bind(static_cast<int64_t>(ino)).Step());
   if (!found) return Status::NotFound("inode " + std::to_string(ino) + " has no inline data");
@@ -37,14 +35,21 @@ Result<size_t> SqliteMetadataStore::ReadInline(uint64_t ino, uint64_t offset,
 Status SqliteMetadataStore::SetInline(uint64_t ino,
                                       std::optional<std::span<const std::byte>> data) {
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
-  TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt,
-                          db_->Prepare("UPDATE inodes SET inline_data = ? WHERE ino = ?"));
   if (data) {
-    stmt.BindBlob({reinterpret_cast<const char*>(data->data()), data->size()});
+    TIERFS_ASSIGN_OR_RETURN(
+        SqliteStmt put, db_->Prepare("INSERT OR REPLACE INTO inline_data(ino, data) VALUES (?, ?)"));
+    TIERFS_RETURN_IF_ERROR(put.Bind(static_cast<int64_t>(ino))
+                               .BindBlob({reinterpret_cast<const char*>(data->data()), data->size()})
+                               .Run());
   } else {
-    stmt.BindNull();
+    TIERFS_ASSIGN_OR_RETURN(SqliteStmt drop,
+                            db_->Prepare("DELETE FROM inline_data WHERE ino = ?"));
+    TIERFS_RETURN_IF_ERROR(drop.Bind(static_cast<int64_t>(ino)).Run());
   }
-  TIERFS_RETURN_IF_ERROR(stmt.Bind(static_cast<int64_t>(ino)).Run());
+  if (a.inline_data == data.has_value()) return Status::OK();  // the flag is right already
+  TIERFS_ASSIGN_OR_RETURN(SqliteStmt flag,
+                          db_->Prepare("UPDATE inodes SET inline = ? WHERE ino = ?"));
+  TIERFS_RETURN_IF_ERROR(flag.Bind(data ? 1 : 0).Bind(static_cast<int64_t>(ino)).Run());
   a.inline_data = data.has_value();
   Stage(ino, a);
   return Status::OK();
@@ -62,33 +67,20 @@ Result<std::pair<uint64_t, uint64_t>> SqliteMetadataStore::InlineUsage() {
   std::lock_guard lock(mu_);
   TIERFS_ASSIGN_OR_RETURN(
       SqliteStmt stmt,
-      db_->Prepare("SELECT count(*), coalesce(sum(length(inline_data)), 0) FROM inodes "
-                   "WHERE inline_data IS NOT NULL"));
+      db_->Prepare("SELECT count(*), coalesce(sum(length(data)), 0) FROM inline_data"));
   TIERFS_RETURN_IF_ERROR(stmt.Step().status());
   return std::pair<uint64_t, uint64_t>(stmt.Int64(0), stmt.Int64(1));
 }
 
 Result<uint64_t> SqliteMetadataStore::TrimInline() {
   return Write([&]() -> Result<uint64_t> {
-    std::vector<uint64_t> cut;
-    {
-      TIERFS_ASSIGN_OR_RETURN(
-          SqliteStmt find,
-          db_->Prepare("SELECT ino FROM inodes WHERE length(inline_data) > size"));
-      for (;;) {
-        TIERFS_ASSIGN_OR_RETURN(bool row, find.Step());
-        if (!row) break;
-        cut.push_back(static_cast<uint64_t>(find.Int64(0)));
-      }
-    }
     TIERFS_ASSIGN_OR_RETURN(
         SqliteStmt trim,
-        db_->Prepare("UPDATE inodes SET inline_data = substr(inline_data, 1, size) WHERE ino = ?"));
-    for (uint64_t ino : cut) {
-      TIERFS_RETURN_IF_ERROR(trim.Bind(static_cast<int64_t>(ino)).Run());
-      trim.Reset();
-    }
-    return static_cast<uint64_t>(cut.size());
+        db_->Prepare("UPDATE inline_data SET data = substr(data, 1, "
+                     "(SELECT size FROM inodes WHERE inodes.ino = inline_data.ino)) "
+                     "WHERE length(data) > (SELECT size FROM inodes WHERE inodes.ino = inline_data.ino)"));
+    TIERFS_RETURN_IF_ERROR(trim.Run());
+    return static_cast<uint64_t>(sqlite3_changes(db_->handle()));
   });
 }
 
@@ -127,6 +119,11 @@ Status SqliteMetadataStore::DeleteInodes(std::span<const uint64_t> inos) {
       TIERFS_ASSIGN_OR_RETURN(SqliteStmt xattrs,
                               db_->Prepare("DELETE FROM xattrs WHERE ino = ?"));
       TIERFS_RETURN_IF_ERROR(xattrs.Bind(ino).Run());
+      if (a.inline_data) {
+        TIERFS_ASSIGN_OR_RETURN(SqliteStmt bytes,
+                                db_->Prepare("DELETE FROM inline_data WHERE ino = ?"));
+        TIERFS_RETURN_IF_ERROR(bytes.Bind(ino).Run());
+      }
       TIERFS_ASSIGN_OR_RETURN(SqliteStmt inode, db_->Prepare("DELETE FROM inodes WHERE ino = ?"));
       TIERFS_RETURN_IF_ERROR(inode.Bind(ino).Run());
       Stage(ino, std::nullopt);

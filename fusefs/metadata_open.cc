@@ -52,7 +52,7 @@ CREATE TABLE inodes(
   ctime_sec INTEGER NOT NULL, ctime_nsec INTEGER NOT NULL,
   pinned INTEGER NOT NULL DEFAULT 0,
   symlink_target BLOB,
-  inline_data BLOB
+  inline INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX inodes_orphans ON inodes(ino) WHERE nlink = 0;
 CREATE INDEX inodes_pinned ON inodes(ino) WHERE pinned <> 0;
@@ -71,6 +71,19 @@ CREATE TABLE xattrs(
   value BLOB NOT NULL,
   PRIMARY KEY(ino, name)
 ) WITHOUT ROWID;
+CREATE TABLE inline_data(
+  ino INTEGER PRIMARY KEY REFERENCES inodes(ino),
+  data BLOB NOT NULL
+);
+)sql";
+
+// Version 1 -> 2: inline files.
+constexpr const char* kMigrateTo2Sql = R"sql(
+ALTER TABLE inodes ADD COLUMN inline INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE inline_data(
+  ino INTEGER PRIMARY KEY REFERENCES inodes(ino),
+  data BLOB NOT NULL
+);
 )sql";
 
 enum class FileState { kMissing, kEmpty, kSqlite };
@@ -173,7 +186,7 @@ Result<int> CheckExisting(SqliteDb* db, const std::string& path) {
 Status Migrate(SqliteDb* db, int version) {
   SqliteTransaction txn(db);
   TIERFS_RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
-  if (version < 2) TIERFS_RETURN_IF_ERROR(db->Exec("ALTER TABLE inodes ADD COLUMN inline_data BLOB"));
+  if (version < 2) TIERFS_RETURN_IF_ERROR(db->Exec(kMigrateTo2Sql));
   TIERFS_ASSIGN_OR_RETURN(SqliteStmt set,
                           db->Prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'"));
   TIERFS_RETURN_IF_ERROR(set.BindText(std::to_string(kSchemaVersion)).Run());

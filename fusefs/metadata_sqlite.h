@@ -49,7 +49,7 @@ namespace tierfs {
 // that queries stay string literals, concatenated at compile time.
 #define TIERFS_INODE_COLUMNS                                                               \
   "ino, mode, uid, gid, size, nlink, rdev, atime_sec, atime_nsec, mtime_sec, mtime_nsec, " \
-  "ctime_sec, ctime_nsec, pinned, inline_data IS NOT NULL"
+  "ctime_sec, ctime_nsec, pinned, inline"
 
 // Rows fetched per lock hold by ReadDir and ForEachInode; the callback runs
 // between batches without the lock.
@@ -172,7 +172,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<bool> HasEntries(uint64_t dir);
   Status InsertEntry(uint64_t parent, std::string_view name, uint64_t ino);
   Status DeleteEntry(int64_t id);
-  // Sets inodes.inline_data (a blob, or NULL for nullopt) and the flag.
+  // Sets the inode's inline bytes (nullopt: none) and its inline flag.
   Status SetInline(uint64_t ino, std::optional<std::span<const std::byte>> data);
   // Runs a query of one ino column and returns the values.
   Result<std::vector<uint64_t>> ListInos(const char* sql);

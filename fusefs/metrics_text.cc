@@ -72,7 +72,7 @@ std::string MetricsText(const StatusReport& r, const Metrics& m) {
          s.cold_bytes);
   ByTier(p, "tierfs_stored_bytes", "gauge", "Bytes each tier's object files take on disk.",
          s.hot_stored_bytes, s.cold_stored_bytes);
-  p.Gauge("tierfs_inline_files", "Small files whose bytes are kept in their inode row.",
+  p.Gauge("tierfs_inline_files", "Small files whose bytes are kept in the namespace database.",
           r.inline_files);
   p.Gauge("tierfs_inline_bytes", "Bytes of the inline files.", r.inline_bytes);
   p.Gauge("tierfs_hot_capacity_bytes", "The hot tier's budget (hot_capacity; 0: unlimited).",

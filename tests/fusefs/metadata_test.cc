@@ -119,7 +119,7 @@ TEST_F(MetadataOpenTest, AVersion1DatabaseIsUpgradedByAWritableOpenOnly) {
   InodeAttr f = MakeFile(kRootIno, "f");
   store_.reset();
   RunSql(db_path(),
-         "ALTER TABLE inodes DROP COLUMN inline_data; "
+         "ALTER TABLE inodes DROP COLUMN inline; DROP TABLE inline_data; "
          "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
   const std::string before = ReadBytes(db_path());
   MetadataOptions ro;
