@@ -2,7 +2,7 @@
 # speed relative to native (median, whiskers = min-max over the runs).
 # usage: gnuplot -e "datafile='plot.dat'; outfile='results.png'" bench/plot.gp
 # plot.dat (from bench/report.py): a header line, then per workload
-#   "label" native lo hi bindfs lo hi mergerfs lo hi tierfs-hot lo hi tierfs-noinline lo hi
+#   "label" native lo hi bindfs lo hi mergerfs lo hi tierfs-hot lo hi tierfs-inline lo hi
 #   tierfs-cold lo hi
 # ("?" where a system does not run the workload).
 set terminal pngcairo size 1500,700 font "sans,10"
@@ -21,7 +21,7 @@ set ylabel "speed / native speed"
 set xtics rotate by -25 noenhanced
 set key top right horizontal noenhanced
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "black" dt 2
-titles = "native bindfs mergerfs tierfs-hot tierfs-noinline tierfs-cold"
+titles = "native bindfs mergerfs tierfs-hot tierfs-inline tierfs-cold"
 colors = "#777777 #e69f00 #56b4e9 #009e73 #cc79a7 #0072b2"
 plot for [i=0:5] datafile using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) \
   skip 1 title word(titles, i+1) lc rgb word(colors, i+1)

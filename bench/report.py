@@ -15,9 +15,9 @@ import json
 import statistics
 from collections import defaultdict
 
-SYSTEMS = ["native", "bindfs", "mergerfs", "tierfs-hot", "tierfs-noinline", "tierfs-cold"]
+SYSTEMS = ["native", "bindfs", "mergerfs", "tierfs-hot", "tierfs-inline", "tierfs-cold"]
 TITLES = {"native": "native", "bindfs": "bindfs", "mergerfs": "mergerfs",
-          "tierfs-hot": "tierfs hot", "tierfs-noinline": "tierfs hot, inline_max=0",
+          "tierfs-hot": "tierfs hot", "tierfs-inline": "tierfs hot, inline_max=4K",
           "tierfs-cold": "tierfs cold"}
 
 

@@ -18,7 +18,8 @@ namespace tierfs {
 
 inline constexpr uint64_t kDefaultChunkSize = 4ull << 20;
 inline constexpr uint64_t kMinChunkSize = 64ull << 10;  // chunk_size: a power of two, at least this
-inline constexpr uint64_t kDefaultInlineMax = 4096;  // inline_max=
+// inline_max=: off by default (README, Benchmarks: the A/B did not win).
+inline constexpr uint64_t kDefaultInlineMax = 0;
 inline constexpr uint64_t kMaxInlineMax = 64ull << 10;  // = kMinChunkSize: inline bytes fit chunk 0
 // Longest cold_after: its nanoseconds must fit an int64_t (about 292 years).
 inline constexpr uint64_t kMaxColdAfterSeconds = 9'000'000'000ull;

@@ -8,9 +8,9 @@
 #   bindfs       bindfs over a native directory (FUSE passthrough peer)
 #   mergerfs     mergerfs over two native directories
 #   tierfs-hot   tierfs, data hot (default options, cold_after very large)
-#   tierfs-noinline  tierfs hot with inline_max=0 (every file in an object
-#                file: the A/B of inline small files), small files, tree and
-#                git only
+#   tierfs-inline  tierfs hot with inline_max=4K (small files kept in the
+#                namespace: the A/B of inline files, off by default), small
+#                files, tree and git only
 #   tierfs-cold  tierfs, data cold: reads run after `tierfs migrate --to cold`,
 #                with promote_reads=0 and inline_max=0 (small files in
 #                objects, so that they can go cold), after a remount (frame cache empty);
@@ -252,14 +252,14 @@ mkdir -p "$WORK/native" "$WORK/bindfs.src" "$WORK/mergerfs.a" "$WORK/mergerfs.b"
 DIR[native]="$WORK/native"
 DIR[bindfs]="$WORK/bindfs"
 DIR[mergerfs]="$WORK/mergerfs"
-for s in tierfs-hot tierfs-noinline tierfs-cold; do
+for s in tierfs-hot tierfs-inline tierfs-cold; do
   DIR[$s]="$WORK/$s"
   STORE[$s]="$WORK/$s.store"
 done
 OPTS[tierfs-hot]="cold_after=1000000000,buffer_pool=$BUFFER_POOL,cache_size=$CACHE_SIZE"
-OPTS[tierfs-noinline]="${OPTS[tierfs-hot]},inline_max=0"
+OPTS[tierfs-inline]="${OPTS[tierfs-hot]},inline_max=4K"
 OPTS[tierfs-cold]="cold_after=1000000000,promote_reads=0,inline_max=0,buffer_pool=$BUFFER_POOL,cache_size=$CACHE_SIZE"
-for s in bindfs mergerfs tierfs-hot tierfs-noinline tierfs-cold; do
+for s in bindfs mergerfs tierfs-hot tierfs-inline tierfs-cold; do
   mkdir -p "${DIR[$s]}"
   MOUNTS+=("${DIR[$s]}")
 done
@@ -268,7 +268,7 @@ mergerfs -o cache.files=partial,dropcacheonclose=true,category.create=mfs,fsname
   "$WORK/mergerfs.a:$WORK/mergerfs.b" "${DIR[mergerfs]}" >>"$LOG" 2>&1 ||
   die "mergerfs failed (see $LOG)"
 tierfs_mount tierfs-hot
-tierfs_mount tierfs-noinline
+tierfs_mount tierfs-inline
 tierfs_mount tierfs-cold
 for m in "${MOUNTS[@]}"; do mountpoint -q "$m" || die "$m is not mounted"; done
 
@@ -356,7 +356,7 @@ interleaved() {  # HOT-FN COLD-FN: each run, each system in turn: FN SYSTEM REP;
   # tierfs-cold runs COLD-FN (read-only) after a remount, in full mode only
   local rep s
   for ((rep = 1; rep <= REPS; rep++)); do
-    for s in "${SYSTEMS[@]}" tierfs-noinline; do
+    for s in "${SYSTEMS[@]}" tierfs-inline; do
       if [ "$s" = tierfs-cold ]; then
         ((COLD_EXTRA)) || continue
         remount "$s"

@@ -861,14 +861,22 @@ TEST(MountOptionsTest, GenericOptionsFromMountAndFstab) {
 
 // ---- inline files ---------------------------------------------------------------
 
+// inline_max as a mount with inline files has it (they are off by default).
+MountConfig InlineOn() {
+  MountConfig c;
+  c.inline_max = 4096;
+  return c;
+}
+
 std::vector<std::byte> Concat(std::vector<std::byte> a, const std::vector<std::byte>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
 
-// A small new file keeps its bytes in its inode row: no object file, read
+// A small new file keeps its bytes in the namespace (inline_max=4K): no object file, read
 // back after a remount, counted by where, stat and status.
 TEST_F(FilesystemTest, ASmallFileKeepsItsBytesInlineAcrossARemount) {
+  Mount(InlineOn());
   uint64_t ino = NewFile("small");
   const auto data = test::RandomBytes(3000, 40);
   Write(ino, 0, test::RandomBytes(1000, 41));
@@ -883,7 +891,7 @@ TEST_F(FilesystemTest, ASmallFileKeepsItsBytesInlineAcrossARemount) {
   EXPECT_EQ(fs_->metrics().read_bytes(ReadSource::kInline), 3100u);
   EXPECT_EQ(*fs_->Lseek(ino, 10, SEEK_DATA), 10u);
   EXPECT_EQ(*fs_->Lseek(ino, 10, SEEK_HOLE), 3000u);
-  Mount();
+  Mount(InlineOn());
   EXPECT_EQ(Read(ino, 0, 4096), data);
   EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
   EXPECT_TRUE(fs_->metadata().GetAttr(ino)->inline_data);
@@ -901,6 +909,7 @@ TEST_F(FilesystemTest, ASmallFileKeepsItsBytesInlineAcrossARemount) {
 // A write past inline_max moves the bytes to chunk 0 first ("spill"); so do
 // fallocate and copy_file_range, which work on objects.
 TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
+  Mount(InlineOn());
   uint64_t ino = NewFile("grows");
   const auto head = test::RandomBytes(3000, 42), tail = test::RandomBytes(3000, 43);
   Write(ino, 0, head);
@@ -908,7 +917,7 @@ TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
   EXPECT_EQ(fs_->store().ListGroup(ino).size(), 1u);
   EXPECT_FALSE(fs_->metadata().GetAttr(ino)->inline_data);
   EXPECT_EQ(Read(ino, 0, 6000), Concat(head, tail));
-  Mount();
+  Mount(InlineOn());
   EXPECT_EQ(Read(ino, 0, 6000), Concat(head, tail));
 
   uint64_t a = NewFile("a"), b = NewFile("b"), c = NewFile("c");
@@ -924,7 +933,7 @@ TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
   auto punched = head;
   std::fill(punched.begin(), punched.begin() + 100, std::byte{0});
   EXPECT_EQ(Read(c, 0, 3000), punched);
-  Mount();
+  Mount(InlineOn());
   EXPECT_EQ(Read(b, 0, 3000), want);
   EXPECT_EQ(Read(c, 0, 3000), punched);
 }
@@ -933,6 +942,7 @@ TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
 // when it grows again, also after a remount, and truncating to 0 lets it
 // be written inline again.
 TEST_F(FilesystemTest, TruncatingAnInlineFileNeverBringsBackCutBytes) {
+  Mount(InlineOn());
   uint64_t ino = NewFile("t");
   const auto data = test::RandomBytes(3000, 44);
   Write(ino, 0, data);
@@ -942,7 +952,7 @@ TEST_F(FilesystemTest, TruncatingAnInlineFileNeverBringsBackCutBytes) {
   want.resize(3000);
   EXPECT_EQ(Read(ino, 0, 3000), want);
   EXPECT_TRUE(fs_->metadata().GetAttr(ino)->inline_data);
-  Mount();
+  Mount(InlineOn());
   EXPECT_EQ(Read(ino, 0, 3000), want);
   ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(0)).ok());
   Write(ino, 10, data);
@@ -962,6 +972,7 @@ TEST_F(FilesystemTest, TruncatingAnInlineFileNeverBringsBackCutBytes) {
 // dropped) keeps the inline bytes and loses the object; inline bytes past
 // a size the crash lost are cut.
 TEST_F(FilesystemTest, TheNextMountRepairsWhatACrashLeavesOfAnInlineFile) {
+  Mount(InlineOn());
   uint64_t spilled = NewFile("spilled"), longer = NewFile("longer");
   const auto data = test::RandomBytes(3000, 45);
   Write(spilled, 0, data);
@@ -969,7 +980,7 @@ TEST_F(FilesystemTest, TheNextMountRepairsWhatACrashLeavesOfAnInlineFile) {
   ASSERT_TRUE(fs_->Fsync(longer, false).ok());
   ASSERT_TRUE(fs_->store().Write(ObjectKey{spilled, 0}, 0, test::RandomBytes(kChunk, 46)).ok());
   ASSERT_TRUE(fs_->metadata().WriteInline(longer, data).ok());  // size stays 100
-  Mount();
+  Mount(InlineOn());
   EXPECT_TRUE(fs_->store().ListGroup(spilled).empty());
   EXPECT_EQ(Read(spilled, 0, 4096), data);
   ASSERT_TRUE(fs_->SetAttr(longer, SizeTo(3000)).ok());

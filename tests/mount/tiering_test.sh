@@ -38,7 +38,7 @@ done
 truncate -s $((8 * MiB)) "$NATIVE/text"
 head -c $((3 * MiB)) /dev/urandom >"$NATIVE/pinned"
 
-mount_tierfs cold_after=1 compress=zstd:3 chunk_size=1M
+mount_tierfs cold_after=1 compress=zstd:3 chunk_size=1M inline_max=4K
 
 for k in hot_bytes cold_bytes cold_stored_bytes hot_objects cold_objects; do
   [[ "$(status_get "$MNT" "$k")" =~ ^[0-9]+$ ]] || fail "status --json $k is not a number"
@@ -49,7 +49,7 @@ done
 "$TIERFS" pin "$MNT/pinned" || fail "tierfs pin exited $?"
 cat "$NATIVE/pinned" >"$MNT/pinned"
 cp "$NATIVE/text" "$MNT/text"
-# Small files: kept in their inode rows (inline_max, default 4K), never tiered;
+# Small files: kept in the namespace (inline_max=4K; off by default), never tiered;
 # one that grows past 4K moves to an object and tiers like any other.
 head -c 100 /dev/urandom >"$NATIVE/small1"
 head -c 4096 /dev/urandom >"$NATIVE/small2"
@@ -89,7 +89,7 @@ if "$TIERFS" fsck "$STORE" >/dev/null 2>&1; then fail "fsck succeeded on a mount
 # ---- cold reads ---------------------------------------------------------------
 # Remount to drop the kernel page cache, so these reads really come from cold objects.
 # A long cold_after from here on keeps the migrator from racing the assertions.
-remount_tierfs cold_after=3600 compress=zstd:3
+remount_tierfs cold_after=3600 compress=zstd:3 inline_max=4K
 assert_eq 0 "$(where_get "$MNT/text" hot_bytes)" "text still cold after remount"
 assert_eq true "$(where_get "$MNT/pinned" pinned)" "pin survives remount"
 cmp "$NATIVE/text" "$MNT/text" || fail "cold file content differs"

@@ -24,7 +24,7 @@ SEED=${TIERFS_STRESS_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$SEED
 TOOL="$STRESS_DIR/crash_tool.py"
 # shellcheck disable=SC2206 # (word splitting wanted)
-OPTS=(cold_after=0 chunk_size=64K ${CRASH_EXTRA_OPTS:-})
+OPTS=(cold_after=0 chunk_size=64K inline_max=4K ${CRASH_EXTRA_OPTS:-})  # small files inline, spilled as they grow
 MAN="$TMP/manifests" RES="$TMP/resolved"
 mkdir -p "$MAN" "$RES"
 SUMMARY="$TMP/summary.txt"

@@ -11,7 +11,8 @@ xattrs, and "atime >= mtime after a read").  Every K operations it unmounts
 and remounts tierfs, drops the page cache (root), and compares the whole tree
 (names, types, sizes, modes, nlink, contents, user.* xattrs, which names are
 hard links of each other).  The mount runs with cold_after=0 and a tiny
-hot_capacity so the migrator moves chunks between tiers during the run.
+hot_capacity so the migrator moves chunks between tiers during the run, and
+with inline_max=4K so that small files live inline and spill as they grow.
 
 On the first mismatch it prints the seed, the op index and both sides, then
 shrinks the sequence (delta debugging on fresh native dirs and fresh stores,
@@ -57,7 +58,7 @@ FILES = [f"{d}/{n}" for d in DIRS for n in "abc"]
 SLOTS = 3                    # open file descriptors kept across operations
 HANDLES = 2                  # file handles (name_to_handle_at) kept across operations
 XATTRS = ["user.a", "user.b", "user.c"]
-MOUNT_OPTS = f"cold_after=0,hot_capacity=256K,chunk_size={CHUNK // KiB}K,promote_reads=1"
+MOUNT_OPTS = f"cold_after=0,hot_capacity=256K,chunk_size={CHUNK // KiB}K,promote_reads=1,inline_max=4K"
 IS_ROOT = os.geteuid() == 0
 
 # ---- syscalls Python lacks ----------------------------------------------------

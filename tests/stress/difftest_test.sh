@@ -5,7 +5,7 @@
 # copy_file_range, renameat2 flags, link/unlink, chmod, fsync, xattrs, file
 # handles) on a native directory and on a tierfs mount (chunk_size=64K,
 # cold_after=0, hot_capacity=256K, promote_reads=1: the migrator moves chunks
-# all the time) in lockstep, compares every result and the touched file after
+# all the time; inline_max=4K: small files kept inline, spilled as they grow) in lockstep, compares every result and the touched file after
 # every op, and remounts tierfs (dropping the page cache) and compares the
 # whole tree every K ops. A mismatch is shrunk to a short reproducer (printed,
 # and written as JSON with the command line that replays it).

@@ -23,7 +23,7 @@ ROUNDS=${PREFIX_ROUNDS:-$((STRESS_LONG ? 50 : 8))}
 SEED=${TIERFS_STRESS_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$SEED
 TOOL="$STRESS_DIR/prefix_tool.py"
-OPTS=(cold_after=0 chunk_size=64K)
+OPTS=(cold_after=0 chunk_size=64K inline_max=4K)  # inline files too: their spills crash as well
 MAN="$TMP/manifests"
 mkdir -p "$MAN"
 SUMMARY="$TMP/summary.txt"
