@@ -193,7 +193,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
                          std::lock_guard lock(f->mu_);
                          for (uint64_t ino : inos) f->xattr_inodes_.erase(ino);
                        },
-                       [f] { return f->journal_->Commit(); }});
+                       [f] { return f->journal_->CommitDurably(); }});
   if (!config.read_only) {  // read-only changes nothing in the store
     TIERFS_RETURN_IF_ERROR(fs->Recover());
     fs->reclaimer_->Start();
@@ -588,14 +588,11 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
     if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
     if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
-    TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
     u.size = req.size;
     if (!req.mtime) u.mtime = Now();  // truncate changes mtime (POSIX)
   }
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
-  // The objects are truncated already: the new size must not wait for the
-  // next batch, or a crash would show the old size over the zeros.
-  if (req.size) TIERFS_RETURN_IF_ERROR(journal_->Commit());
+  if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
   if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
     // truncate by an unprivileged caller: the kernel's own kill-priv sends
     // nothing for S_ISGID without group-exec.
@@ -790,8 +787,12 @@ Status Filesystem::SyncAll() {
     spdlog::warn("{} unlinked inodes not freed yet; the next mount frees what is left",
                  reclaimer_->pending());
   }
+  // Data before the namespace that covers it: sizes made durable over
+  // unsynced object bytes would read as zeros after a power cut.
+  Status data = store_ ? store_->SyncAll() : Status::OK();  // (null: Open failed)
   Status st = WriteBack(std::nullopt);
   Status synced = SyncMeta();
+  if (!data.ok()) return data;
   return st.ok() ? synced : st;
 }
 
