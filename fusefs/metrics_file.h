@@ -1,10 +1,13 @@
 // MetricsFile: keeps a Prometheus textfile (for node_exporter's textfile
 // collector, -o metrics_file=PATH) up to date: every interval, and once more
 // when stopped (unmount), it renders the exposition and replaces PATH
-// atomically — written to a temp file in the same directory (a name the
-// collector ignores: not *.prom) and renamed over PATH, so a scrape sees
-// the old file or the new one, never a part. No fsync: the file is
-// rewritten every few seconds and worthless after a crash.
+// atomically — written to an unnamed O_TMPFILE file in the same directory,
+// linked to a random hidden name (one the collector ignores: not *.prom)
+// and renamed over PATH, so a scrape sees the old file or the new one,
+// never a part. The daemon runs as root and the directory may be writable
+// by others: it never opens an existing name there, so a symlink planted
+// at any name cannot redirect its write (see TempFile in the .cc). No
+// fsync: the file is rewritten every few seconds and worthless after a crash.
 //
 // The file is mode 0644 so a collector running as another user can read
 // it; that is why it is written with plain POSIX calls and not through the
@@ -42,6 +45,7 @@ class MetricsFile {
   Status WriteNow();
 
  private:
+  class TempFile;
   void Loop();
 
   const std::string path_;

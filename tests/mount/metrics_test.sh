@@ -68,9 +68,9 @@ bad_mount metrics=127.0.0.1 "expected IPV4ADDR:PORT"
 bad_mount metrics_file="$TMP/missing/tierfs.prom" "directory $TMP/missing/ does not exist"
 [[ ! -e "$TMP/badstore" ]] || fail "a refused mount created the store"
 # A file the daemon cannot write fails the mount when it is first written
-# (here its temp name is taken by a directory, which stops root too).
-mkdir -p "$TMP/blocked/.tierfs.prom.tmp"
-bad_mount metrics_file="$TMP/blocked/tierfs.prom" "metrics_file: creating .*Is a directory"
+# (here its name is taken by a directory, which stops root too).
+mkdir -p "$TMP/blocked/tierfs.prom"
+bad_mount metrics_file="$TMP/blocked/tierfs.prom" "metrics_file: renaming .*Is a directory"
 
 # ---- the file at mount ------------------------------------------------------------
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
