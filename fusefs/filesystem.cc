@@ -100,7 +100,10 @@ Status Filesystem::SyncMeta() {
 }
 
 Status Filesystem::FsyncDir() {
-  if (read_only_) return Status::OK();
+  // Only a store opened read-only has nothing to sync: a mount switched to
+  // read-only at run time may still hold changes made before the switch
+  // (see Fsync).
+  if (config_.read_only) return Status::OK();
   return SyncMeta();
 }
 
@@ -771,7 +774,12 @@ Status Filesystem::Release(uint64_t ino, bool for_write) {
 }
 
 Status Filesystem::Fsync(uint64_t ino, bool datasync) {
-  if (read_only_) return Status::OK();  // nothing can be unwritten
+  // A store opened read-only (config_.read_only) cannot hold an unwritten
+  // byte. A mount switched to read-only at run time (read_only_) can: the
+  // kernel still flushes pages it accepted before the switch, so an fsync
+  // must sync them like any other — the flag stops new changes, not
+  // durability.
+  if (config_.read_only) return Status::OK();
   TIERFS_RETURN_IF_ERROR(store_->SyncGroup(ino));
   // On a full disk the data may already sit in reserved (fallocated)
   // blocks; what SQLite needs to log the new size comes from the reserve.

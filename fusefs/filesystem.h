@@ -40,6 +40,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <functional>
 #include <optional>
@@ -226,8 +227,12 @@ class Filesystem {
   Result<uint64_t> Lseek(uint64_t ino, uint64_t offset, int whence);
 
   // --- xattrs (names under user.tierfs. are the CLI's control channel) ----
-  Status SetXattr(uint64_t ino, const std::string& name, const std::string& value, int flags);
-  Result<std::string> GetXattr(uint64_t ino, const std::string& name);
+  // `caller` is checked for the control names (filesystem_control.cc): the
+  // whole mount's are root's, a file's its owner's or root's.
+  Status SetXattr(uint64_t ino, const std::string& name, const std::string& value, int flags,
+                  const Caller& caller = {});
+  Result<std::string> GetXattr(uint64_t ino, const std::string& name,
+                               const Caller& caller = {});
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Status RemoveXattr(uint64_t ino, const std::string& name);
 
@@ -312,6 +317,10 @@ class Filesystem {
   Result<struct stat> Remember(uint64_t seen, const InodeAttr& read);
   Result<uint64_t> FileSize(uint64_t ino);
   bool HasXattrs(uint64_t ino);
+  // EPERM unless `caller` is root or the daemon's user (RootOnly), or owns
+  // the inode too (OwnerOrRoot); `name` is the control asked for.
+  Status RootOnly(const Caller& caller, const std::string& name) const;
+  Status OwnerOrRoot(uint64_t ino, const Caller& caller, const std::string& name);
   // Writes cached sizes and times to SQLite in one transaction: of one inode,
   // or of all (nullopt). Serialized by writeback_mu_ so that an older value
   // never lands after a newer one.
@@ -354,8 +363,12 @@ class Filesystem {
   // keeps an empty one from going inline meanwhile.
   Status ToObjects(uint64_t ino);
   Status SpillLocked(uint64_t ino);  // InlineLock held, the file inline
-  // Zeroes [offset, end) of a file: whole chunks removed, parts punched.
+  // Zeroes [offset, end) of a file: whole chunks removed, parts punched;
+  // visits only the objects that exist in the range.
   Status ZeroData(uint64_t ino, uint64_t offset, uint64_t end);
+  // ENOSPC when reserving [offset, offset + length) of the file (fallocate)
+  // surely needs more than the hot tier's free space.
+  Status CheckRoomFor(uint64_t ino, uint64_t offset, uint64_t length);
   // Bytes up to `end` of a file were written (write, copy_file_range): the
   // size grows to it, mtime and ctime are now, to be written back.
   void Wrote(uint64_t ino, uint64_t end);
@@ -400,6 +413,7 @@ class Filesystem {
 
   const MountConfig config_;
   Env* const env_;
+  const uint32_t daemon_uid_ = ::geteuid();  // the mount's owner (RootOnly)
   uint64_t chunk_size_ = kDefaultChunkSize;
   std::unique_ptr<FileLock> lock_;  // released last
   std::unique_ptr<Journal> journal_;  // outlives meta_'s use of it: stopped in ~Filesystem

@@ -1,14 +1,23 @@
 // Filesystem: xattrs, including the control channel that the tierfs CLI uses
 // on a mounted store (names under "user.tierfs."), statfs and statistics.
 //
-// Control names (hidden from listxattr):
+// Control names (hidden from listxattr), and who may use them:
 //   get user.tierfs.where    -> {"hot_bytes":..,"cold_bytes":..,"stored_bytes":..,"pinned":..,
-//                                "cold_tier":"dir:PATH"|"rados:POOL/NS"}
-//   get user.tierfs.status   -> the status report (any inode)
-//   get user.tierfs.explain[@N] -> tierfs explain of a file from chunk N (explain.h)
-//   set user.tierfs.pin      <- "1" | "0"
-//   set user.tierfs.migrate  <- "hot" | "cold"
-//   set user.tierfs.readonly <- "1" | "0"  (mount -o remount,ro|rw via mount.tierfs)
+//                                "cold_tier":"dir:PATH"|"rados:POOL/NS"}   anyone who can read
+//   get user.tierfs.explain[@N] -> tierfs explain of a file from chunk N   the file
+//                                  (explain.h)
+//   get user.tierfs.status   -> the status report (any inode)               root
+//   set user.tierfs.pin      <- "1" | "0"                                   the file's owner
+//   set user.tierfs.migrate  <- "hot" | "cold"                              or root
+//   set user.tierfs.readonly <- "1" | "0"  (mount -o remount,ro|rw)        root
+// ("root" includes the user the daemon runs as: on a mount made by a user,
+// that user owns the store directory and could change it directly.)
+// "Anyone who can read the file" is the kernel's check: with
+// default_permissions (always on), vfs_getxattr's xattr_permission() asks
+// inode_permission(MAY_READ) for every user.* name before FUSE is called (and
+// MAY_WRITE for setxattr), so the daemon does not check read access again.
+// What the kernel cannot know is that a user.tierfs.* name changes more than
+// the file: that is checked here (CheckControl).
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 
@@ -39,6 +48,18 @@ Status CheckNamespace(const std::string& name) {
   return Status::Posix(EOPNOTSUPP, "xattr namespace not supported: " + name);
 }
 }  // namespace
+
+Status Filesystem::RootOnly(const Caller& caller, const std::string& name) const {
+  if (caller.uid == 0 || caller.uid == daemon_uid_) return Status::OK();
+  return Status::Posix(EPERM, name + " changes or reports the whole mount: root only");
+}
+
+Status Filesystem::OwnerOrRoot(uint64_t ino, const Caller& caller, const std::string& name) {
+  if (caller.uid == 0 || caller.uid == daemon_uid_) return Status::OK();
+  TIERFS_ASSIGN_OR_RETURN(const InodeAttr a, Attr(ino));
+  if (a.uid == caller.uid) return Status::OK();
+  return Status::Posix(EPERM, name + " changes how the file is stored: its owner or root only");
+}
 
 FsUsage Filesystem::UsageOf(uint64_t ino) {
   GroupUsage g = store_->UsageOf(ino);
@@ -203,16 +224,19 @@ Result<std::string> Filesystem::ExplainJson(uint64_t ino, uint64_t first) {
 }
 
 Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::string& value,
-                            int flags) {
+                            int flags, const Caller& caller) {
   if (name == "user.tierfs.readonly" && (value == "1" || value == "0")) {
+    TIERFS_RETURN_IF_ERROR(RootOnly(caller, name));
     return SetReadOnly(value == "1");
   }
   TIERFS_RETURN_IF_ERROR(Writable());
   if (IsControl(name)) {
     if (name == "user.tierfs.pin" && (value == "1" || value == "0")) {
+      TIERFS_RETURN_IF_ERROR(OwnerOrRoot(ino, caller, name));
       return SetPinned(ino, value == "1");
     }
     if (name == "user.tierfs.migrate" && (value == "hot" || value == "cold")) {
+      TIERFS_RETURN_IF_ERROR(OwnerOrRoot(ino, caller, name));
       return Migrate(ino, value == "hot" ? Tier::kHot : Tier::kCold);
     }
     return Status::Posix(EINVAL, "unknown tierfs control " + name + "=" + value);
@@ -227,7 +251,8 @@ Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::st
   return Status::OK();
 }
 
-Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) {
+Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name,
+                                         const Caller& caller) {
   if (name == "user.tierfs.where") {
     FsUsage u = UsageOf(ino);
     std::ostringstream o;
@@ -237,7 +262,10 @@ Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) 
       << ",\"cold_tier\":" << JsonString(store_->ColdTier()) << "}";
     return o.str();
   }
-  if (name == "user.tierfs.status") return StatusJson();
+  if (name == "user.tierfs.status") {
+    TIERFS_RETURN_IF_ERROR(RootOnly(caller, name));
+    return StatusJson();
+  }
   if (name == kExplainControl) return ExplainJson(ino, 0);
   if (name.rfind(std::string(kExplainControl) + "@", 0) == 0) {
     uint64_t first = 0;

@@ -194,16 +194,37 @@ Status Filesystem::Reserve(uint64_t ino, uint64_t offset, uint64_t length) {
 }
 
 Status Filesystem::ZeroData(uint64_t ino, uint64_t offset, uint64_t end) {
-  for (uint64_t pos = offset; pos < end;) {
-    const uint64_t within = pos % chunk_size_;
-    const uint64_t len = std::min(end - pos, chunk_size_ - within);
-    const ObjectKey key{ino, pos / chunk_size_};
-    if (within == 0 && len == chunk_size_) {
-      TIERFS_RETURN_IF_ERROR(store_->Remove(key));
-    } else {
-      TIERFS_RETURN_IF_ERROR(store_->PunchHole(key, within, len));
+  if (offset >= end) return Status::OK();
+  // Walks the objects that exist in the range, not its chunk indexes: a
+  // missing object is a hole already, and the range is the caller's number
+  // (a punch over 4 EiB of a sparse file would otherwise visit 2^40 chunks).
+  for (const ObjectInfo& o : store_->ListGroup(ino, offset / chunk_size_, (end - 1) / chunk_size_)) {
+    const uint64_t start = o.key.index * chunk_size_;
+    const uint64_t from = std::max(offset, start);
+    const uint64_t to = std::min(end - start, chunk_size_) + start;  // (no overflow near 2^64)
+    if (from == start && to - start == chunk_size_) {
+      TIERFS_RETURN_IF_ERROR(store_->Remove(o.key));
+    } else if (from - start < o.logical_size) {  // bytes past the object's end are zeros
+      TIERFS_RETURN_IF_ERROR(store_->PunchHole(o.key, from - start, to - from));
     }
-    pos += len;
+  }
+  return Status::OK();
+}
+
+Status Filesystem::CheckRoomFor(uint64_t ino, uint64_t offset, uint64_t length) {
+  // Each object already in the range may hold up to a chunk of it; the rest
+  // needs new blocks of the hot tier's disk. (Counting objects costs what
+  // exists in the range, and a range that cannot fit fails before anything
+  // is allocated, instead of after a loop that fills the disk chunk by chunk.)
+  const uint64_t existing =
+      length == 0 ? 0
+                  : store_->ListGroup(ino, offset / chunk_size_, (offset + length - 1) / chunk_size_)
+                        .size();
+  const uint64_t covered = existing > length / chunk_size_ ? length : existing * chunk_size_;
+  TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(store_->options().hot_dir));
+  if (length - covered > hot.free_bytes) {
+    return Status::NoSpace("fallocate of " + std::to_string(length) + " bytes: " +
+                                     std::to_string(hot.free_bytes) + " free in the hot tier");
   }
   return Status::OK();
 }
@@ -223,6 +244,9 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
   } else if (op == 0 || op == FALLOC_FL_ZERO_RANGE) {
     // Mode 0 reserves the range in the hot objects, so that later writes
     // into it cannot fail for lack of space; ZERO_RANGE zeroes it first.
+    // Both allocate what the caller asks, so their cost is bounded by the
+    // disk: a range that cannot fit fails at once, changing nothing.
+    TIERFS_RETURN_IF_ERROR(RetryAfterFrees([&] { return CheckRoomFor(ino, offset, length); }));
     if (op == FALLOC_FL_ZERO_RANGE) {
       TIERFS_RETURN_IF_ERROR(ZeroData(ino, offset, std::min(offset + length, size)));
     }
@@ -268,10 +292,38 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
   TIERFS_RETURN_IF_ERROR(ToObjects(ino_out));
   TIERFS_RETURN_IF_ERROR(KillPriv(ino_out, caller).status());
   const size_t max_piece = store_->options().max_io;
+  // The chunks of either range that have objects: where neither the source
+  // nor the target has one, the target already reads as the source's hole,
+  // so the loop jumps to the next object instead of visiting every chunk.
+  auto indexes = [&](uint64_t ino, uint64_t off) {
+    std::vector<uint64_t> out;
+    for (const ObjectInfo& o : store_->ListGroup(ino, off / chunk_size_, (off + len - 1) / chunk_size_)) {
+      out.push_back(o.key.index);
+    }
+    return out;
+  };
+  const std::vector<uint64_t> src_objects = indexes(ino_in, off_in);
+  const std::vector<uint64_t> dst_objects = indexes(ino_out, off_out);
+  // The copy offset at which the chunk after `index` that has an object
+  // begins (len when none).
+  auto next_object = [&](const std::vector<uint64_t>& objects, uint64_t index, uint64_t off) {
+    auto it = std::upper_bound(objects.begin(), objects.end(), index);
+    return it == objects.end() ? uint64_t{len} : *it * chunk_size_ - off;
+  };
+  auto has = [](const std::vector<uint64_t>& objects, uint64_t index) {
+    return std::binary_search(objects.begin(), objects.end(), index);
+  };
   for (size_t done = 0; done < len;) {
     const uint64_t pos_in = off_in + done, pos_out = off_out + done;
     const uint64_t n = std::min<uint64_t>(len - done, chunk_size_ - pos_in % chunk_size_);
     const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
+    if (!has(src_objects, src.index) && !has(dst_objects, dst.index)) {
+      // (An object the copy itself made meanwhile holds zeros here: the
+      // ranges do not overlap, and it was a hole when the copy began.)
+      done = std::min(next_object(src_objects, src.index, off_in),
+                      next_object(dst_objects, dst.index, off_out));
+      continue;
+    }
     if (pos_in % chunk_size_ == 0 && pos_out % chunk_size_ == 0) {
       // A whole object moves as one when it covers the target chunk: all
       // of it, or all the source object holds with nothing after it in the

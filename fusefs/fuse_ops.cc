@@ -520,7 +520,7 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
 void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
   Guarded(req, FuseOp::kSetxattr, [&] {
-    ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags), "setxattr",
+    ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags, CallerOf(req)), "setxattr",
                 ino);
   });
 }
@@ -537,7 +537,7 @@ void ReplyXattrBytes(fuse_req_t req, const std::string& data, size_t size) {
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guarded(req, FuseOp::kGetxattr, [&] {
-    auto r = FS(req)->GetXattr(ino, name);
+    auto r = FS(req)->GetXattr(ino, name, CallerOf(req));
     if (!r.ok()) {
       ReplyErr(req, Err(r.status(), "getxattr", ino));
       return;

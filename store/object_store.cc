@@ -325,6 +325,17 @@ std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
   return out;
 }
 
+std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group, uint64_t first,
+                                               uint64_t last) const {
+  MutexLock lock(&mu_);
+  std::vector<ObjectInfo> out;
+  for (auto it = table_->lower_bound(ObjectKey{group, first});
+       it != table_->end() && it->first.group == group && it->first.index <= last; ++it) {
+    out.push_back(InfoOf(it->first, it->second));
+  }
+  return out;
+}
+
 GroupUsage ObjectStore::UsageOf(uint64_t group) const {
   GroupUsage u;  // (no ListGroup: a getattr asks, and must not allocate)
   MutexLock lock(&mu_);

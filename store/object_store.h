@@ -198,6 +198,12 @@ class ObjectStore {
   // A snapshot of all objects (optionally of one group), in key order.
   std::vector<ObjectInfo> List() const EXCLUDES(mu_);
   std::vector<ObjectInfo> ListGroup(uint64_t group) const EXCLUDES(mu_);
+  // The objects of `group` with an index in [first, last], in index order:
+  // costs what those objects cost (a lookup in the ordered table, then one
+  // step per object), not the width of the range, so that a range a caller
+  // typed (a punch over exabytes of holes) costs only what exists in it.
+  std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first, uint64_t last) const
+      EXCLUDES(mu_);
   GroupUsage UsageOf(uint64_t group) const EXCLUDES(mu_);
 
   // Tier moves. OK when the object already is in the target tier. `why` is

@@ -665,6 +665,97 @@ TEST_F(FilesystemTest, ControlXattrsPinMigrateAndReport) {
   EXPECT_TRUE(fs_->store().IsPinned(ino));  // pins persist
 }
 
+// The control channel checks who asks: the whole mount's controls are
+// root's, a file's its owner's or root's; queries need only what the kernel
+// checked (read access). A refused switch to read-only leaves the mount
+// writable, a refused pin leaves the file unpinned, also after a remount.
+TEST_F(FilesystemTest, ControlXattrsCheckTheCaller) {
+  Caller user;
+  user.uid = user.gid = 65534;
+  uint64_t mine = 0;
+  {
+    auto st = fs_->Create(kRootIno, "mine", 0644, user);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    mine = st->st_ino;
+  }
+  uint64_t roots = NewFile("roots");
+  Write(roots, 0, test::TextBytes(kChunk, 40));
+  EXPECT_EQ(fs_->SetXattr(mine, "user.tierfs.readonly", "1", 0, user).posix_errno(), EPERM);
+  EXPECT_FALSE(fs_->read_only());
+  EXPECT_EQ(fs_->SetXattr(roots, "user.tierfs.pin", "1", 0, user).posix_errno(), EPERM);
+  EXPECT_EQ(fs_->SetXattr(roots, "user.tierfs.migrate", "cold", 0, user).posix_errno(), EPERM);
+  EXPECT_EQ(fs_->UsageOf(roots).cold_bytes, 0u);
+  EXPECT_EQ(fs_->GetXattr(roots, "user.tierfs.status", user).status().posix_errno(), EPERM);
+  EXPECT_TRUE(fs_->GetXattr(roots, "user.tierfs.where", user).ok());
+  EXPECT_TRUE(fs_->GetXattr(roots, "user.tierfs.explain", user).ok());
+  ASSERT_TRUE(fs_->SetXattr(mine, "user.tierfs.pin", "1", 0, user).ok());
+  ASSERT_TRUE(fs_->SetXattr(mine, "user.tierfs.migrate", "cold", 0, user).ok());
+  Mount();
+  EXPECT_FALSE(fs_->read_only());
+  EXPECT_FALSE(fs_->store().IsPinned(roots));
+  EXPECT_TRUE(fs_->store().IsPinned(mine));
+  ASSERT_TRUE(fs_->SetXattr(roots, "user.tierfs.readonly", "1", 0, Caller{}).ok());  // root
+  EXPECT_TRUE(fs_->read_only());
+}
+
+// A mount switched to read-only at run time still syncs on fsync: the
+// kernel flushes pages it accepted before the switch (writeback writes land
+// while read-only), and fsync returning 0 promises they are durable.
+TEST_F(FilesystemTest, FsyncSyncsWhileSwitchedReadOnly) {
+  Mount({}, &counting_env_);
+  uint64_t ino = NewFile("f");
+  ASSERT_TRUE(fs_->SetReadOnly(true).ok());
+  auto data = test::RandomBytes(kChunk + 100, 41);
+  auto n = fs_->Write(ino, 0, data, /*writeback=*/true);
+  ASSERT_TRUE(n.ok() && *n == data.size()) << n.status().ToString();
+  ASSERT_TRUE(fs_->Fsync(ino, false).ok());
+  counting_env_.CrashAfter(0);  // the power goes: nothing more reaches the disk
+  fs_.reset();
+  ASSERT_TRUE(counting_env_.DropUnsyncedData().ok());
+  counting_env_.ClearFaults();
+  Mount();
+  ASSERT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(data.size()));
+  EXPECT_EQ(Read(ino, 0, data.size()), data);
+}
+
+// Range operations cost what exists in the range, not its width: a punch,
+// a zero range and a copy over exabytes of a sparse file visit its few
+// objects (a walk over chunk indexes would take hours), and a reservation
+// that cannot fit fails at once with ENOSPC, changing nothing.
+TEST_F(FilesystemTest, RangeOperationsCostWhatExistsNotTheRange) {
+  constexpr uint64_t kHuge = 1ull << 62;  // 4 EiB
+  const auto started = std::chrono::steady_clock::now();
+  uint64_t ino = NewFile("f");
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(kHuge)).ok());
+  auto a = test::RandomBytes(kChunk + 10, 42), b = test::RandomBytes(kChunk + 10, 43);
+  Write(ino, 0, a);
+  Write(ino, kHuge / 2, b);
+  // A punch from within chunk 1 to past the end: a's tail in chunk 1 and
+  // both of b's chunks go, a's head stays.
+  ASSERT_TRUE(
+      fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, kChunk + 5, kHuge).ok());
+  std::vector<std::byte> kept(a.begin(), a.begin() + kChunk + 5);
+  kept.resize(a.size());  // the punched tail reads as zeros
+  EXPECT_EQ(Read(ino, 0, a.size()), kept);
+  EXPECT_EQ(Read(ino, kHuge / 2, 16), std::vector<std::byte>(16));
+  EXPECT_EQ(fs_->store().ListGroup(ino).size(), 2u);  // chunk 0 and the cut chunk 1
+  EXPECT_EQ(ToErrno(fs_->Fallocate(ino, FALLOC_FL_ZERO_RANGE, kChunk, kHuge / 2)), ENOSPC);
+  EXPECT_EQ(ToErrno(fs_->Fallocate(ino, 0, kHuge, kHuge / 2)), ENOSPC);
+  EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(kHuge));
+  EXPECT_EQ(Read(ino, 0, kChunk + 5), std::vector<std::byte>(a.begin(), a.begin() + kChunk + 5));
+  // A copy of the whole sparse file into another: only its objects move.
+  Write(ino, kHuge / 4 + 7, b);
+  uint64_t copy = NewFile("copy");
+  auto n = fs_->CopyFileRange(ino, 0, copy, 0, size_t{1} << 50);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(Read(copy, 0, kChunk + 5), std::vector<std::byte>(a.begin(), a.begin() + kChunk + 5));
+  auto m = fs_->CopyFileRange(ino, kHuge / 4, copy, kHuge / 4 + 3, size_t{1} << 50);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(Read(copy, kHuge / 4 + 10, b.size()), b);
+  EXPECT_EQ(Read(copy, kHuge / 4, 10), std::vector<std::byte>(10));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
 TEST_F(FilesystemTest, ReadsAndWritesAreCountedByTier) {
   uint64_t ino = NewFile("f");
   Write(ino, 0, test::TextBytes(kChunk, 11));
