@@ -31,6 +31,10 @@ namespace tierfs {
 inline constexpr std::string_view kExplainControl = "user.tierfs.explain";
 // A getxattr reply is at most 64 KiB: a page of explain stays below.
 inline constexpr size_t kMaxExplainBytes = 60000;
+// And holds at most this many chunks (each chunk's JSON takes several
+// hundred bytes, so the byte bound usually ends a page first): a page
+// copies at most this many objects of the file from the store.
+inline constexpr size_t kMaxExplainChunks = 128;
 
 // What holds for every chunk of the file at the time of the explanation.
 struct ExplainContext {

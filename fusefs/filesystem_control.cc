@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -193,22 +194,33 @@ Result<std::string> Filesystem::ExplainJson(uint64_t ino, uint64_t first) {
   x.interval_ns = migrator_options_.interval_ms * 1000000;
   x.migrator_running = !read_only_;
   const bool pinned = store_->IsPinned(ino);
-  // The plan the next pass would make now, with the hints it would take.
-  const std::vector<ObjectInfo> all = store_->List();
-  const std::vector<ObjectKey> hints = store_->PromoteHints();
+  // Any reader of the file may ask, as often as it likes: the cost is a
+  // page of the file's objects (one ranged listing from chunk `first`, of
+  // at most kMaxExplainChunks + 1, under the store's lock only for that
+  // copy) and, per object, the
+  // policy's judgement with the store-wide input — the hot bytes — taken
+  // from the migrator's count (MigratorStats::hot_bytes), never from a scan
+  // or a plan over the whole store.
+  const std::vector<ObjectInfo> objects =
+      store_->ListGroup(ino, first, std::numeric_limits<uint64_t>::max(), kMaxExplainChunks + 1);
   x.now_ns = env_->NowNanos();
-  const TieringPlan plan = PlanTiering(all, store_->PinnedGroups(), hints, x.policy, x.now_ns);
-  x.hot_bytes = plan.hot_bytes;
   std::string out;
   std::optional<uint64_t> next_chunk;
   {
     std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
-    x.last_pass_ns = migrator_->stats().last_pass_ns;
+    const MigratorStats m = migrator_->stats();
+    x.last_pass_ns = m.last_pass_ns;
+    x.hot_bytes = m.hot_bytes;
     out = ExplainHeaderJson(ino, size, chunk_size_, pinned, x);
     bool any = false;
-    for (const ObjectInfo& o : store_->ListGroup(ino)) {
-      if (o.key.index < first) continue;
-      ChunkFacts c{o, pinned, OutlookOf(o, plan, pinned, x.policy, x.promote_window_ns, x.now_ns),
+    size_t count = 0;
+    for (const ObjectInfo& o : objects) {
+      if (count++ == kMaxExplainChunks) {
+        next_chunk = o.key.index;
+        break;
+      }
+      ChunkFacts c{o, pinned,
+                   OutlookOf(o, pinned, x.hot_bytes, x.policy, x.promote_window_ns, x.now_ns),
                    migrator_->QueuedMoveOf(o.key)};
       std::string chunk = ChunkJson(c, x);
       if (any && out.size() + chunk.size() + 64 > kMaxExplainBytes) {

@@ -113,6 +113,7 @@ void Migrator::RunPass() {
     }
   }
   uint64_t moved = 0;
+  uint64_t hot_after = plan.hot_bytes;  // (guarded by mu_ with stats_)
   bool cold_full = false;
   auto apply = [&](const ObjectKey& key, bool demote, MoveReason why) -> bool {
     {
@@ -128,6 +129,7 @@ void Migrator::RunPass() {
     queued_.erase(key);
     ++next_move_;
     if (st.ok()) {
+      hot_after = demote ? hot_after - std::min(hot_after, sizes[key]) : hot_after + sizes[key];
       (demote ? stats_.demoted : stats_.promoted) += 1;
       (demote ? stats_.demoted_bytes : stats_.promoted_bytes) += sizes[key];
       stats_.bytes_moved += sizes[key];
@@ -172,6 +174,7 @@ void Migrator::RunPass() {
   MutexLock lock(&mu_);
   queued_.clear();
   ++stats_.passes;
+  stats_.hot_bytes = hot_after;
   stats_.last_pass_ns = env->NowNanos();
 }
 

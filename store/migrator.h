@@ -46,6 +46,10 @@ struct MigratorStats {
   uint64_t failed_moves = 0;  // moves that failed (not Busy or NotFound); also in errors
   uint64_t errors = 0;
   std::string last_error;
+  // Hot bytes in the store as the last pass counted them, less what it
+  // demoted and plus what it promoted (0 before the first pass): the
+  // store-wide input of tierfs explain, which must not scan the store.
+  uint64_t hot_bytes = 0;
 };
 
 // A move the current pass has planned and not finished.

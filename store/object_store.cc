@@ -308,13 +308,25 @@ Result<ObjectInfo> ObjectStore::Stat(ObjectKey key) const {
   return InfoOf(key, e);
 }
 
-std::vector<ObjectInfo> ObjectStore::List() const {
-  MutexLock lock(&mu_);
-  std::vector<ObjectInfo> out;
-  out.reserve(table_->size());
-  for (const auto& [k, e] : *table_) {
-    out.push_back(InfoOf(k, e));
+void ObjectStore::ForEachSliced(const std::function<void(ObjectKey, const Entry&)>& fn) const {
+  std::optional<ObjectKey> next = ObjectKey{0, 0};
+  while (next) {
+    MutexLock lock(&mu_);
+    auto it = table_->lower_bound(*next);
+    next.reset();
+    for (size_t n = 0; it != table_->end(); ++it, ++n) {
+      if (n == kListSlice) {
+        next = it->first;  // resumed from here with the lock taken again
+        break;
+      }
+      fn(it->first, it->second);
+    }
   }
+}
+
+std::vector<ObjectInfo> ObjectStore::List() const {
+  std::vector<ObjectInfo> out;
+  ForEachSliced([&](ObjectKey k, const Entry& e) { out.push_back(InfoOf(k, e)); });
   return out;
 }
 
@@ -325,12 +337,15 @@ std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group) const {
   return out;
 }
 
-std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group, uint64_t first,
-                                               uint64_t last) const {
+std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group, uint64_t first, uint64_t last,
+                                               size_t limit) const {
   MutexLock lock(&mu_);
   std::vector<ObjectInfo> out;
-  for (auto it = table_->lower_bound(ObjectKey{group, first});
-       it != table_->end() && it->first.group == group && it->first.index <= last; ++it) {
+  for (auto it = table_->lower_bound(ObjectKey{group, first}); it != table_->end() &&
+                                                               it->first.group == group &&
+                                                               it->first.index <= last &&
+                                                               out.size() < limit;
+       ++it) {
     out.push_back(InfoOf(it->first, it->second));
   }
   return out;
@@ -379,20 +394,21 @@ std::vector<ObjectKey> ObjectStore::PromoteHints() const {
 
 StoreStats ObjectStore::stats() const {
   StoreStats s;
+  // The status report's walk over the store: in slices (ForEachSliced).
+  ForEachSliced([&](ObjectKey, const Entry& e) {
+    if (e.tier == Tier::kHot) {
+      ++s.hot_objects;
+      s.hot_bytes += e.logical_size;
+      s.hot_stored_bytes += e.stored;
+    } else {
+      ++s.cold_objects;
+      s.cold_bytes += e.logical_size;
+      s.cold_stored_bytes += e.stored;
+      s.damaged_objects += e.damaged ? 1 : 0;
+    }
+  });
   {
     MutexLock lock(&mu_);
-    for (const auto& [k, e] : *table_) {
-      if (e.tier == Tier::kHot) {
-        ++s.hot_objects;
-        s.hot_bytes += e.logical_size;
-        s.hot_stored_bytes += e.stored;
-      } else {
-        ++s.cold_objects;
-        s.cold_bytes += e.logical_size;
-        s.cold_stored_bytes += e.stored;
-        s.damaged_objects += e.damaged ? 1 : 0;
-      }
-    }
     s.promotions = promotions_;
     s.demotions = demotions_;
     s.moves_abandoned = abandoned_;

@@ -195,15 +195,19 @@ class ObjectStore {
   // Sync of every hot object changed since its last sync (unmount, a switch
   // to read-only): what this process wrote, not the whole store.
   Status SyncAll() EXCLUDES(mu_);
-  // A snapshot of all objects (optionally of one group), in key order.
+  // All objects, in key order; copied in slices (ForEachSliced), so not one
+  // atomic snapshot: an object that changes meanwhile is seen as it was or
+  // as it is.
   std::vector<ObjectInfo> List() const EXCLUDES(mu_);
+  // The objects of one group, in key order (one snapshot).
   std::vector<ObjectInfo> ListGroup(uint64_t group) const EXCLUDES(mu_);
-  // The objects of `group` with an index in [first, last], in index order:
-  // costs what those objects cost (a lookup in the ordered table, then one
-  // step per object), not the width of the range, so that a range a caller
-  // typed (a punch over exabytes of holes) costs only what exists in it.
-  std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first, uint64_t last) const
-      EXCLUDES(mu_);
+  // The objects of `group` with an index in [first, last], in index order,
+  // at most `limit` of them: costs what those objects cost (a lookup in the
+  // ordered table, then one step per object), not the width of the range,
+  // so that a range a caller typed (a punch over exabytes of holes) costs
+  // only what exists in it.
+  std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first, uint64_t last,
+                                    size_t limit = SIZE_MAX) const EXCLUDES(mu_);
   GroupUsage UsageOf(uint64_t group) const EXCLUDES(mu_);
 
   // Tier moves. OK when the object already is in the target tier. `why` is
@@ -228,10 +232,11 @@ class ObjectStore {
   std::set<uint64_t> PinnedGroups() const EXCLUDES(mu_);
   // Cold objects read often enough to deserve promotion (drained by the migrator).
   std::vector<ObjectKey> TakePromoteHints() EXCLUDES(mu_);
-  // The same hints, left in place (for explaining what the next pass does).
+  // The same hints, left in place (what the next pass will take).
   std::vector<ObjectKey> PromoteHints() const EXCLUDES(mu_);
   void set_promote_reads(uint32_t n) { promote_reads_.store(n); }
 
+  // Totals from a walk over the table in slices (ForEachSliced).
   StoreStats stats() const EXCLUDES(mu_);
   const StoreOptions& options() const { return opts_; }
   const std::string& dir() const { return dir_; }
@@ -252,6 +257,12 @@ class ObjectStore {
   // they are guarded through table_).
   static ObjectInfo InfoOf(ObjectKey key, const Entry& e);
 
+  // Calls fn for every object in key order, holding mu_ for at most
+  // kListSlice objects at a time: a walk over the whole store (status, the
+  // migrator's pass, fsck) never makes foreground I/O wait for all of it,
+  // only for one slice. See List() for what it sees of concurrent changes.
+  static constexpr size_t kListSlice = 4096;
+  void ForEachSliced(const std::function<void(ObjectKey, const Entry&)>& fn) const EXCLUDES(mu_);
   // Builds the table (Open only; takes mu_ for it).
   Status Recover() EXCLUDES(mu_);
   // EROFS when the store was opened read-only, else OK.

@@ -80,7 +80,7 @@ const char* OutlookName(Outlook o) {
   return "until-idle";
 }
 
-ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinned,
+ObjectOutlook OutlookOf(const ObjectInfo& o, bool pinned, uint64_t hot_bytes,
                         const PolicyConfig& config, int64_t promote_window_ns, int64_t now_ns) {
   ObjectOutlook out;
   if (o.damaged) {
@@ -88,23 +88,17 @@ ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinne
     return out;
   }
   if (o.tier == Tier::kHot) {
-    auto it = std::find(plan.demote.begin(), plan.demote.end(), o.key);
-    if (it != plan.demote.end()) {
-      out.outlook = Outlook::kDemote;
-      out.reason = plan.DemoteReason(static_cast<size_t>(it - plan.demote.begin()));
-    } else if (pinned) {
+    if (pinned) {
       out.outlook = Outlook::kPinned;
     } else if (config.cold_after_ns < 0) {
       out.outlook = Outlook::kNeverIdle;
+    } else if (now_ns - o.last_access_ns >= config.cold_after_ns) {  // rule 1
+      out.outlook = Outlook::kDemote;
+      out.reason = MoveReason::kIdle;
     } else {
       out.outlook = Outlook::kUntilIdle;
       out.due_ns = o.last_access_ns + config.cold_after_ns;
     }
-    return out;
-  }
-  if (std::find(plan.promote.begin(), plan.promote.end(), o.key) != plan.promote.end()) {
-    out.outlook = Outlook::kPromote;
-    out.reason = MoveReason::kReads;
     return out;
   }
   if (config.promote_reads == 0) {
@@ -112,14 +106,14 @@ ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinne
     return out;
   }
   const uint32_t reads = ReadsInWindow(o, promote_window_ns, now_ns);
-  if (reads >= config.promote_reads && config.hot_capacity > 0) {
-    out.outlook = Outlook::kNoRoom;
-  } else if (reads >= config.promote_reads) {
-    out.outlook = Outlook::kPromote;  // its hint is pending or being taken by a pass
-    out.reason = MoveReason::kReads;
-  } else {
+  if (reads < config.promote_reads) {
     out.outlook = Outlook::kNeedsReads;
     out.reads_needed = config.promote_reads - reads;
+  } else if (config.hot_capacity > 0 && hot_bytes + o.logical_size > HighWatermark(config)) {
+    out.outlook = Outlook::kNoRoom;  // rule 3's room check
+  } else {
+    out.outlook = Outlook::kPromote;
+    out.reason = MoveReason::kReads;
   }
   return out;
 }

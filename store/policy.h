@@ -11,8 +11,9 @@
 //     high watermark.
 //  Pinned groups are never demoted; damaged objects are never moved.
 //
-// OutlookOf reads a plan back for one object: the move it has for it and
-// why, or why it stays (tierfs explain).
+// OutlookOf judges one object alone (tierfs explain): the move the next
+// pass would make of it and why, or why it stays — from the object, its pin
+// and the store-wide hot bytes, never from a plan over every object.
 //
 // Thread-safety: pure functions; safe from any thread.
 #pragma once
@@ -78,8 +79,13 @@ struct ObjectOutlook {
 // The object's reads in its promote window at now_ns (0 once it is over).
 uint32_t ReadsInWindow(const ObjectInfo& o, int64_t promote_window_ns, int64_t now_ns);
 
-// `plan` is PlanTiering's for all objects at now_ns (with the pending hints).
-ObjectOutlook OutlookOf(const ObjectInfo& o, const TieringPlan& plan, bool pinned,
+// The outlook of `o` at now_ns with `hot_bytes` in the hot tier. It costs
+// one object, so that explaining a file costs what the file's objects cost,
+// whatever the size of the store. What it cannot see is a hot object's rank
+// among all hot objects, which rule 2 (the watermark) demotes by: that
+// choice is the migrator pass's, shown once the pass has queued the move
+// (QueuedMove); until then such an object reads kUntilIdle.
+ObjectOutlook OutlookOf(const ObjectInfo& o, bool pinned, uint64_t hot_bytes,
                         const PolicyConfig& config, int64_t promote_window_ns, int64_t now_ns);
 
 }  // namespace tierfs

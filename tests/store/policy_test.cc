@@ -1,5 +1,5 @@
 // PlanTiering: idle demotion, watermarks, pins, promotion hints; the
-// reasons of its demotions and OutlookOf's reading of a plan.
+// reasons of its demotions and OutlookOf's reading of one object.
 #include "store/policy.h"
 
 #include <gtest/gtest.h>
@@ -114,7 +114,7 @@ TEST(PolicyTest, IdleDemotionsComeFirstAndCarryTheirReason) {
   EXPECT_EQ(LowWatermark(c), 400u);
 }
 
-TEST(PolicyTest, OutlookReadsThePlanBackForOneObject) {
+TEST(PolicyTest, OutlookJudgesOneObjectFromTheHotBytes) {
   constexpr int64_t kWindow = 60 * kSec;
   const int64_t now = 100 * kSec;
   PolicyConfig c;
@@ -128,11 +128,9 @@ TEST(PolicyTest, OutlookReadsThePlanBackForOneObject) {
   ObjectInfo read_long_ago = Obj(5, Tier::kCold, 100, 0, 1);  // its window is over
   ObjectInfo read_twice = Obj(6, Tier::kCold, 100, 95 * kSec, 2);
   read_twice.read_window_start_ns = 90 * kSec;
-  std::vector<ObjectInfo> objs = {idle, fresh, pinned, read_once, read_long_ago, read_twice};
-  std::vector<ObjectKey> hints = {{6, 0}};
-  TieringPlan p = PlanTiering(objs, {3}, hints, c, now);
+  uint64_t hot_bytes = 200;  // fresh and pinned, once idle is demoted
   auto outlook = [&](const ObjectInfo& o, bool is_pinned = false) {
-    return OutlookOf(o, p, is_pinned, c, kWindow, now);
+    return OutlookOf(o, is_pinned, hot_bytes, c, kWindow, now);
   };
   EXPECT_EQ(outlook(idle).outlook, Outlook::kDemote);
   EXPECT_EQ(outlook(idle).reason, MoveReason::kIdle);
@@ -145,9 +143,10 @@ TEST(PolicyTest, OutlookReadsThePlanBackForOneObject) {
   EXPECT_EQ(outlook(read_twice).outlook, Outlook::kPromote);
   EXPECT_EQ(outlook(read_twice).reason, MoveReason::kReads);
   // With a capacity the promotion would cross: no room.
-  c.hot_capacity = 300;  // high watermark 270 < 200 hot after the plan + 100
-  p = PlanTiering(objs, {3}, hints, c, now);
+  c.hot_capacity = 300;  // high watermark 270 < 200 hot + 100
   EXPECT_EQ(outlook(read_twice).outlook, Outlook::kNoRoom);
+  hot_bytes = 150;  // room again
+  EXPECT_EQ(outlook(read_twice).outlook, Outlook::kPromote);
   c.promote_reads = 0;
   EXPECT_EQ(outlook(read_once).outlook, Outlook::kNoReadPromotion);
   c.cold_after_ns = -1;
