@@ -33,20 +33,19 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
 #include <functional>
-#include <optional>
-#include <span>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -231,8 +230,7 @@ class Filesystem {
   // whole mount's are root's, a file's its owner's or root's.
   Status SetXattr(uint64_t ino, const std::string& name, const std::string& value, int flags,
                   const Caller& caller = {});
-  Result<std::string> GetXattr(uint64_t ino, const std::string& name,
-                               const Caller& caller = {});
+  Result<std::string> GetXattr(uint64_t ino, const std::string& name, const Caller& caller = {});
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Status RemoveXattr(uint64_t ino, const std::string& name);
 

@@ -30,8 +30,8 @@
 #include <thread>
 #include <tuple>
 
-#include "fusefs/filesystem.h"
 #include "fusefs/explain.h"
+#include "fusefs/filesystem.h"
 #include "fusefs/json.h"
 
 namespace tierfs {

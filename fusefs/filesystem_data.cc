@@ -198,7 +198,8 @@ Status Filesystem::ZeroData(uint64_t ino, uint64_t offset, uint64_t end) {
   // Walks the objects that exist in the range, not its chunk indexes: a
   // missing object is a hole already, and the range is the caller's number
   // (a punch over 4 EiB of a sparse file would otherwise visit 2^40 chunks).
-  for (const ObjectInfo& o : store_->ListGroup(ino, offset / chunk_size_, (end - 1) / chunk_size_)) {
+  for (const ObjectInfo& o :
+       store_->ListGroup(ino, offset / chunk_size_, (end - 1) / chunk_size_)) {
     const uint64_t start = o.key.index * chunk_size_;
     const uint64_t from = std::max(offset, start);
     const uint64_t to = std::min(end - start, chunk_size_) + start;  // (no overflow near 2^64)
@@ -217,14 +218,15 @@ Status Filesystem::CheckRoomFor(uint64_t ino, uint64_t offset, uint64_t length) 
   // exists in the range, and a range that cannot fit fails before anything
   // is allocated, instead of after a loop that fills the disk chunk by chunk.)
   const uint64_t existing =
-      length == 0 ? 0
-                  : store_->ListGroup(ino, offset / chunk_size_, (offset + length - 1) / chunk_size_)
-                        .size();
+      length == 0
+          ? 0
+          : store_->ListGroup(ino, offset / chunk_size_, (offset + length - 1) / chunk_size_)
+                .size();
   const uint64_t covered = existing > length / chunk_size_ ? length : existing * chunk_size_;
   TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(store_->options().hot_dir));
   if (length - covered > hot.free_bytes) {
-    return Status::NoSpace("fallocate of " + std::to_string(length) + " bytes: " +
-                                     std::to_string(hot.free_bytes) + " free in the hot tier");
+    return Status::NoSpace("fallocate of " + std::to_string(length) +
+                           " bytes: " + std::to_string(hot.free_bytes) + " free in the hot tier");
   }
   return Status::OK();
 }
@@ -297,7 +299,8 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
   // so the loop jumps to the next object instead of visiting every chunk.
   auto indexes = [&](uint64_t ino, uint64_t off) {
     std::vector<uint64_t> out;
-    for (const ObjectInfo& o : store_->ListGroup(ino, off / chunk_size_, (off + len - 1) / chunk_size_)) {
+    for (const ObjectInfo& o :
+         store_->ListGroup(ino, off / chunk_size_, (off + len - 1) / chunk_size_)) {
       out.push_back(o.key.index);
     }
     return out;

@@ -520,8 +520,8 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
 void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
   Guarded(req, FuseOp::kSetxattr, [&] {
-    ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags, CallerOf(req)), "setxattr",
-                ino);
+    ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags, CallerOf(req)),
+                "setxattr", ino);
   });
 }
 

@@ -341,10 +341,9 @@ std::vector<ObjectInfo> ObjectStore::ListGroup(uint64_t group, uint64_t first, u
                                                size_t limit) const {
   MutexLock lock(&mu_);
   std::vector<ObjectInfo> out;
-  for (auto it = table_->lower_bound(ObjectKey{group, first}); it != table_->end() &&
-                                                               it->first.group == group &&
-                                                               it->first.index <= last &&
-                                                               out.size() < limit;
+  for (auto it = table_->lower_bound(ObjectKey{group, first});
+       it != table_->end() && it->first.group == group && it->first.index <= last &&
+       out.size() < limit;
        ++it) {
     out.push_back(InfoOf(it->first, it->second));
   }
