@@ -149,7 +149,12 @@ Filesystem::~Filesystem() {
 Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env,
                                                      const MetadataWrap& wrap) {
   std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
-  if (!config.read_only) TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+  if (!config.read_only && !env->Stat(config.store_dir).ok()) {
+    TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+    // A new store's own entry must be durable before anything in it is, or
+    // a power cut takes the store with every fsync'ed file in it.
+    TIERFS_RETURN_IF_ERROR(env->SyncDir(ParentDir(config.store_dir)));
+  }
   // One process per store: take the lock before reading or changing anything
   // (read-only: the existing lock file, opened read-only, if there is one).
   if (!config.read_only) {
