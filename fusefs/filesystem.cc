@@ -94,10 +94,7 @@ Status Filesystem::Writable() const {
 
 Status Filesystem::DirSync() { return config_.dirsync ? SyncMeta() : Status::OK(); }
 
-Status Filesystem::SyncMeta() {
-  TIERFS_RETURN_IF_ERROR(journal_->Commit());
-  return meta_->Sync();
-}
+Status Filesystem::SyncMeta() { return journal_->CommitDurably(); }
 
 Status Filesystem::FsyncDir() {
   // Only a store opened read-only has nothing to sync: a mount switched to
@@ -152,7 +149,12 @@ Filesystem::~Filesystem() {
 Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env,
                                                      const MetadataWrap& wrap) {
   std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
-  if (!config.read_only) TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+  if (!config.read_only && !env->Stat(config.store_dir).ok()) {
+    TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+    // A new store's own entry must be durable before anything in it is, or
+    // a power cut takes the store with every fsync'ed file in it.
+    TIERFS_RETURN_IF_ERROR(env->SyncDir(ParentDir(config.store_dir)));
+  }
   // One process per store: take the lock before reading or changing anything
   // (read-only: the existing lock file, opened read-only, if there is one).
   if (!config.read_only) {
@@ -799,7 +801,10 @@ Status Filesystem::SyncAll() {
   // unsynced object bytes would read as zeros after a power cut.
   Status data = store_ ? store_->SyncAll() : Status::OK();  // (null: Open failed)
   Status st = WriteBack(std::nullopt);
-  Status synced = SyncMeta();
+  // A checkpoint besides: the database file holds everything, the log is
+  // empty for the next open.
+  Status synced = journal_->Commit();
+  if (synced.ok()) synced = meta_->Sync();
   if (!data.ok()) return data;
   return st.ok() ? synced : st;
 }

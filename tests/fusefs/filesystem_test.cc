@@ -1088,6 +1088,24 @@ TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
   EXPECT_EQ(Read(c, 0, 3000), punched);
 }
 
+// A new store's own directory entry is durable before anything in it: an
+// fsync'ed file of a store made just before a power cut is there after it.
+TEST_F(FilesystemTest, ANewStoreSurvivesAPowerCutWithItsFsyncedFiles) {
+  fs_.reset();
+  std::filesystem::remove_all(dir_.path() + "/store");
+  created_ = false;
+  Mount({}, &counting_env_);
+  uint64_t ino = NewFile("f");
+  auto data = test::RandomBytes(1000, 46);
+  Write(ino, 0, data);
+  ASSERT_TRUE(fs_->Fsync(ino, false).ok());
+  ASSERT_TRUE(counting_env_.DropUnsyncedData().ok());  // before the unmount's syncs
+  Mount();
+  auto st = fs_->Lookup(kRootIno, "f");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(Read(st->st_ino, 0, data.size()), data);
+}
+
 // A spill makes chunk 0 durable before it drops the inline bytes: the
 // drop's commit may reach the disk before unsynced object bytes do, and a
 // power cut would then leave an fsync'ed small file as zeros.
