@@ -28,7 +28,7 @@ std::string Num(double v) {
 
 const char* Direction(bool demote) { return demote ? "demote" : "promote"; }
 
-// The move next: the running pass's if it has one for the chunk, else the plan's.
+// The move next: the running pass's if it has one for the chunk, else the outlook's.
 std::string_view NextMove(const ChunkFacts& c) {
   if (c.moving) return Direction(c.moving->demote);
   if (c.outlook.outlook == Outlook::kDemote) return "demote";
@@ -117,7 +117,7 @@ std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x) {
   }
   w << ". Next: ";
   const double next = NextInSeconds(c, x);
-  if (c.moving) {  // the running pass decided already, whatever a new plan would say
+  if (c.moving) {  // the running pass decided already, whatever the outlook says now
     w << (c.moving->demote ? "cold" : "hot") << " once the move is done";
     return w.str();
   }

@@ -1,7 +1,8 @@
 // Explain: what `tierfs explain` says of each chunk of a file — where it is,
 // why it is there, and what the migrator does with it next and when — built
-// from the store's facts (ObjectInfo, pins), the policy's reading of a
-// fresh plan (OutlookOf) and the migrator's running pass (QueuedMove).
+// from the store's facts (ObjectInfo, pins), the policy's judgement of each
+// chunk alone (OutlookOf, with the migrator's count of hot bytes) and the
+// migrator's running pass (QueuedMove).
 // Filesystem::ExplainJson gathers the facts; these pure functions word them.
 //
 // Per chunk, "reason" is one word for why the chunk is where it is:
@@ -40,7 +41,7 @@ inline constexpr size_t kMaxExplainChunks = 128;
 struct ExplainContext {
   PolicyConfig policy;
   int64_t promote_window_ns = 0;
-  uint64_t hot_bytes = 0;  // in the whole store
+  uint64_t hot_bytes = 0;  // in the whole store, as the migrator last counted (MigratorStats)
   bool migrator_running = false;
   int64_t interval_ns = 0;   // between migrator passes
   int64_t last_pass_ns = 0;  // 0: none yet

@@ -17,7 +17,7 @@
 // inode_permission(MAY_READ) for every user.* name before FUSE is called (and
 // MAY_WRITE for setxattr), so the daemon does not check read access again.
 // What the kernel cannot know is that a user.tierfs.* name changes more than
-// the file: that is checked here (CheckControl).
+// the file: that is checked here (RootOnly, OwnerOrRoot).
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 
@@ -197,10 +197,9 @@ Result<std::string> Filesystem::ExplainJson(uint64_t ino, uint64_t first) {
   // Any reader of the file may ask, as often as it likes: the cost is a
   // page of the file's objects (one ranged listing from chunk `first`, of
   // at most kMaxExplainChunks + 1, under the store's lock only for that
-  // copy) and, per object, the
-  // policy's judgement with the store-wide input — the hot bytes — taken
-  // from the migrator's count (MigratorStats::hot_bytes), never from a scan
-  // or a plan over the whole store.
+  // copy) and, per object, the policy's judgement with the store-wide
+  // input — the hot bytes — taken from the migrator's count
+  // (MigratorStats::hot_bytes), never from a scan or a plan over the store.
   const std::vector<ObjectInfo> objects =
       store_->ListGroup(ino, first, std::numeric_limits<uint64_t>::max(), kMaxExplainChunks + 1);
   x.now_ns = env_->NowNanos();
