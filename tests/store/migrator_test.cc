@@ -143,6 +143,7 @@ TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
   EXPECT_EQ(store.Stat({1, 0})->last_move, MoveReason::kIdle);
   EXPECT_GT(store.Stat({1, 0})->last_move_ns, 0);
   EXPECT_EQ(m.stats().demoted_bytes, 4000u);
+  EXPECT_EQ(m.stats().hot_bytes, 0u);  // the count explain reads: 4000 less what it demoted
   std::vector<std::byte> buf(10);
   ASSERT_TRUE(store.Read({2, 0}, 0, buf).ok());  // one read promotes (promote_reads = 1)
   EXPECT_EQ(store.PromoteHints(), (std::vector<ObjectKey>{ObjectKey{2, 0}}));
@@ -150,6 +151,7 @@ TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
   EXPECT_EQ(store.Stat({2, 0})->tier, Tier::kHot);
   EXPECT_EQ(store.Stat({2, 0})->last_move, MoveReason::kReads);
   EXPECT_EQ(m.stats().promoted_bytes, 3000u);
+  EXPECT_EQ(m.stats().hot_bytes, 3000u);
   EXPECT_EQ(m.stats().failed_moves, 0u);
   // A write into a cold object and an explicit request record theirs.
   ASSERT_TRUE(store.Write({1, 0}, 0, TextBytes(10, 7)).ok());
