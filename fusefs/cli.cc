@@ -61,6 +61,7 @@ constexpr const char* kUsage =
     "  migrate --to hot|cold PATH...                    move files now\n"
     "  umount MOUNTPOINT                                unmount; returns once the daemon has exited\n"
     "  fsck STORE [--repair] [--scrub] [--json]         check an unmounted store\n"
+    "  takeover STORE                                   claim the cold tier from a copy of the store\n"
     "\n"
     "Run 'tierfs COMMAND --help' for a command's options.\n";
 
@@ -498,6 +499,22 @@ int CmdFsck(std::vector<std::string> args) {
   return r->clean() ? 0 : 1;
 }
 
+int CmdTakeover(std::vector<std::string> args) {
+  if (HasFlag(args, "--help") || args.size() != 1) {
+    std::cout << "usage: tierfs takeover STORE\n"
+                 "Makes STORE the owner of its cold tier although another copy of the store\n"
+                 "(same store id) has claimed it since STORE was copied. The other copy is\n"
+                 "refused from then on. Run it only when that copy is retired.\n";
+    return args.size() == 1 ? 0 : 2;
+  }
+  const std::string store = Absolute(args[0]);
+  WaitForExitingDaemon(store);
+  Status st = TakeOverColdTier(store);
+  if (!st.ok()) return Fail("takeover: " + st.message());
+  std::cout << store << " owns its cold tier now; check it with: tierfs fsck " << store << "\n";
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string self = std::filesystem::path(argv[0]).filename().string();
@@ -516,6 +533,7 @@ int Run(int argc, char** argv) {
   if (cmd == "unpin") return CmdPin(args, false);
   if (cmd == "migrate") return CmdMigrate(args);
   if (cmd == "fsck") return CmdFsck(args);
+  if (cmd == "takeover") return CmdTakeover(args);
   if (cmd == "umount" || cmd == "unmount") return CmdUmount(args);
   std::cerr << "tierfs: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
