@@ -129,7 +129,8 @@ Status ClaimColdTier(Env* env, const std::string& store_dir, ColdBackend& cold,
   if (!take_over) {
     const std::string refused =
         ". It was refused so that it neither recovers nor changes the cold objects of "
-        "the other copy. " + TakeOverHint(store_dir);
+        "the other copy. " +
+        TakeOverHint(store_dir);
     if (mine && mine->dir_ino != dir_stat.ino) {
       return Status::Busy(store_dir + " is a copy of the store that owns " + tier +
                           " (or was moved: it is not the directory that claimed the tier)" +
@@ -143,8 +144,8 @@ Status ClaimColdTier(Env* env, const std::string& store_dir, ColdBackend& cold,
                           refused);
     }
     if (!owner && mine) {
-      return Status::Busy(tier + " has no owner record, but " + store_dir +
-                          " held it at epoch " + std::to_string(mine->epoch) +
+      return Status::Busy(tier + " has no owner record, but " + store_dir + " held it at epoch " +
+                          std::to_string(mine->epoch) +
                           ": the cold tier was replaced or its record removed. " +
                           TakeOverHint(store_dir));
     }
@@ -157,8 +158,8 @@ Status ClaimColdTier(Env* env, const std::string& store_dir, ColdBackend& cold,
   const uint64_t held = mine && mine->dir_ino == dir_stat.ino ? mine->epoch : 0;
   TIERFS_RETURN_IF_ERROR(ReplaceRecordFile(
       env, path, EncodeOwnerRecord(OwnerRecord{store_id, held, next, dir_stat.ino})));
-  Status swapped = cold.SwapOwner(
-      cold_bytes, EncodeOwnerRecord(OwnerRecord{store_id, next, 0, dir_stat.ino}));
+  Status swapped =
+      cold.SwapOwner(cold_bytes, EncodeOwnerRecord(OwnerRecord{store_id, next, 0, dir_stat.ino}));
   if (swapped.code() == Code::kBusy) {
     return Status::Busy(tier + " was claimed by another copy of the store while " + store_dir +
                         " was being opened. " + TakeOverHint(store_dir));

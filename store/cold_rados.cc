@@ -226,8 +226,7 @@ class RadosColdBackend final : public ColdBackend {
     return buf;
   }
 
-  Status SwapOwner(const std::optional<std::string>& expected,
-                   const std::string& record) override {
+  Status SwapOwner(const std::optional<std::string>& expected, const std::string& record) override {
     TIERFS_RETURN_IF_ERROR(CheckWritable());
     // One write operation, applied atomically by the OSD: the comparison
     // (or, for the first record, an exclusive create) and the new value.

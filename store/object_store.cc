@@ -100,8 +100,7 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(Env* env, const std::stri
   // Before anything recovers or writes the cold tier: it must be ours. A
   // read-only open changes nothing there and may look at any tier.
   if (!opts.read_only && !opts.owner_id.empty()) {
-    TIERFS_RETURN_IF_ERROR(
-        ClaimColdTier(env, dir, *store->cold_, opts.owner_id, opts.take_over));
+    TIERFS_RETURN_IF_ERROR(ClaimColdTier(env, dir, *store->cold_, opts.owner_id, opts.take_over));
   }
   TIERFS_RETURN_IF_ERROR(store->Recover());
   return store;

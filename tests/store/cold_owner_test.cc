@@ -4,13 +4,14 @@
 // never let in; a store made before owner records claims its tier at its
 // first writable open; a claim cut by a crash is resumed; the record's
 // decoder refuses anything but a well-formed record.
+#include "store/cold_owner.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "store/cold_dir.h"
-#include "store/cold_owner.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
 
@@ -135,19 +136,20 @@ TEST_F(ColdOwnerTest, ClaimCutByACrashIsResumed) {
   // tier's record was swapped: both are accepted.
   OwnerRecord claiming = *rec;
   claiming.claiming = rec->epoch + 1;
-  ASSERT_TRUE(ReplaceRecordFile(Env::Default(), StoreOwnerPath(Store("a")),
-                                EncodeOwnerRecord(claiming))
-                  .ok());
+  ASSERT_TRUE(
+      ReplaceRecordFile(Env::Default(), StoreOwnerPath(Store("a")), EncodeOwnerRecord(claiming))
+          .ok());
   EXPECT_TRUE(Open(Store("a")).ok());
   mine = ReadRecordFile(Env::Default(), StoreOwnerPath(Store("a")));
   rec = DecodeOwnerRecord(std::as_bytes(std::span(*mine)));
   claiming = OwnerRecord{kId, rec->epoch, rec->epoch + 1, rec->dir_ino};
-  ASSERT_TRUE(ReplaceRecordFile(Env::Default(), StoreOwnerPath(Store("a")),
-                                EncodeOwnerRecord(claiming))
-                  .ok());
-  ASSERT_TRUE(ReplaceRecordFile(Env::Default(), Cold() + "/OWNER",
-                                EncodeOwnerRecord(OwnerRecord{kId, rec->epoch + 1, 0, rec->dir_ino}))
-                  .ok());
+  ASSERT_TRUE(
+      ReplaceRecordFile(Env::Default(), StoreOwnerPath(Store("a")), EncodeOwnerRecord(claiming))
+          .ok());
+  ASSERT_TRUE(
+      ReplaceRecordFile(Env::Default(), Cold() + "/OWNER",
+                        EncodeOwnerRecord(OwnerRecord{kId, rec->epoch + 1, 0, rec->dir_ino}))
+          .ok());
   EXPECT_TRUE(Open(Store("a")).ok());
 }
 
