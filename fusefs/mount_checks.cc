@@ -14,8 +14,7 @@ namespace fs = std::filesystem;
 
 // `inner` is `outer` or lies under it (both canonical, no trailing "/").
 bool IsWithin(const fs::path& inner, const fs::path& outer) {
-  return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first ==
-         outer.end();
+  return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
 }
 
 // p with symlinks, "." and ".." resolved; a path that does not exist yet
@@ -86,9 +85,9 @@ Status CheckStoreDirectory(const std::string& store) {
   if (found.size() > kShown) list += " and " + std::to_string(found.size() - kShown) + " more";
   return Status::InvalidArgument(
       "store " + store + " is not a tierfs store (it has no meta.db) and is not empty: found " +
-      list +
-      ". A new store is created only in an empty or new directory (e.g. " +
-      (fs::path(store) / "tierfs").string() + "), so that it never mixes with or overwrites "
+      list + ". A new store is created only in an empty or new directory (e.g. " +
+      (fs::path(store) / "tierfs").string() +
+      "), so that it never mixes with or overwrites "
       "files it did not create; nothing was changed");
 }
 
