@@ -147,7 +147,7 @@ recover() {
     cat "$TMP/e2fsck.txt" >&2
     fail "$label: e2fsck -fy of the cut disk exited $rc (want 0 clean or 1 repaired)"
   fi
-  [[ $rc -eq 0 ]] || log "$label: e2fsck: $(grep -c . "$TMP/e2fsck.txt") lines, exit 1 (repaired or journal replayed)"
+  [[ $rc -eq 0 ]] || log "$label: e2fsck -fy exited 1 (the journal replayed or something repaired)"
   attach_disk "$COPY"
   [[ -f "$STORE/meta.db" ]] || { soft_fail "$label: no $STORE/meta.db on the cut disk"; return 1; }
   mount_tierfs "$@"
@@ -159,7 +159,7 @@ finish_round() {
   local verdict
   quick_unmount
   verdict=$(fsck_until_clean "$1")
-  [[ "$verdict" == clean ]] || { log "$1: tierfs fsck after recovery: $verdict"; head -c 1500 "$TMP/fsck.json" >&2; }
+  [[ "$verdict" == clean ]] || log "$1: tierfs fsck after recovery: $verdict"
   detach_disk
   rm -f "$COPY"
 }
