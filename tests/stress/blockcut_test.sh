@@ -296,6 +296,10 @@ opts_for() {
 }
 
 # ---- rounds -----------------------------------------------------------------------
+for scenario in "${SCENARIOS[@]}"; do
+  declare -F "act_$scenario" >/dev/null ||
+    fail "unknown scenario '$scenario' (rename_over truncate unmount dir_fsync inline_spill)"
+done
 for ((round = 1; round <= ROUNDS; round++)); do
   for scenario in "${SCENARIOS[@]}"; do
     label="$scenario round $round"
