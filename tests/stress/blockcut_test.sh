@@ -27,6 +27,13 @@
 #                past inline_max without fsync (its bytes spill to an object),
 #                then another file fsync'ed (which commits the spill): the
 #                first 2000 bytes are intact; the other file is complete.
+#   dirsync      (-o dirsync) files created and one renamed, no fsync: every
+#                create and the rename survive (answered only once durable).
+#   hardlink     an fsync'ed 4 MiB file hard-linked, the directory fsync'ed,
+#                the first name unlinked without fsync, 8 s: the other name
+#                has every byte (the unlink must not free the shared objects).
+#   tier_moves   fsync'ed files demoted (tierfs migrate --to cold), one
+#                promoted again, 8 s: both read their bytes.
 #
 #   bash tests/stress/blockcut_test.sh [--long]
 # Rounds per scenario: 3, 20 with --long (TIERFS_STRESS_LONG=1); override with
@@ -44,7 +51,7 @@ done
 unset _c
 
 ROUNDS=${TIERFS_BLOCKCUT_ROUNDS:-$((STRESS_LONG ? 20 : 3))}
-read -r -a SCENARIOS <<<"${TIERFS_BLOCKCUT_SCENARIOS:-rename_over truncate unmount dir_fsync inline_spill}"
+read -r -a SCENARIOS <<<"${TIERFS_BLOCKCUT_SCENARIOS:-rename_over truncate unmount dir_fsync inline_spill dirsync hardlink tier_moves}"
 IMG="$TMP/disk.img"    # the disk: a sparse file behind a loop device
 COPY="$TMP/cut.img"    # the disk as the power cut left it
 DISK="$TMP/disk"       # where the ext4 on the loop device is mounted
@@ -288,17 +295,59 @@ check_inline_spill() {
   cmp -s "$DATA/g" "$MNT/g" || soft_fail "$1: g (fsync'ed) is $(describe "$MNT/g")"
 }
 
+act_dirsync() {
+  local i
+  for ((i = 0; i < DIR_FILES; i++)); do echo "$i" >"$MNT/$(printf 'n%02d' "$i")"; done
+  mv "$MNT/n00" "$MNT/renamed"
+}
+check_dirsync() {
+  local i missing=()
+  for ((i = 1; i < DIR_FILES; i++)); do
+    [[ -e "$MNT/$(printf 'n%02d' "$i")" ]] || missing+=("$(printf 'n%02d' "$i")")
+  done
+  [[ -e "$MNT/renamed" && ! -e "$MNT/n00" ]] || missing+=("the rename of n00")
+  [[ ${#missing[@]} -eq 0 ]] ||
+    soft_fail "$1: creates and a rename answered under dirsync are gone: ${missing[*]}"
+}
+
+act_hardlink() {
+  dd if="$OLD" of="$MNT/f" bs=1M conv=fsync status=none
+  ln "$MNT/f" "$MNT/g"
+  python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$MNT"
+  rm "$MNT/f"
+  sleep 8
+}
+check_hardlink() {
+  cmp -s "$OLD" "$MNT/g" ||
+    soft_fail "$1: g, a synced hard link of an fsync'ed file whose other name was unlinked, is $(describe "$MNT/g")"
+  [[ ! -e "$MNT/f" ]] || cmp -s "$OLD" "$MNT/f" ||
+    soft_fail "$1: f (unlinked, the unlink lost) is $(describe "$MNT/f")"
+}
+
+act_tier_moves() {
+  dd if="$OLD" of="$MNT/c" bs=1M conv=fsync status=none
+  dd if="$NEW" of="$MNT/h" bs=1M conv=fsync status=none
+  "$TIERFS" migrate --to cold "$MNT/c" "$MNT/h" >/dev/null
+  "$TIERFS" migrate --to hot "$MNT/h" >/dev/null
+  sleep 8
+}
+check_tier_moves() {
+  cmp -s "$OLD" "$MNT/c" || soft_fail "$1: c (fsync'ed, demoted) is $(describe "$MNT/c")"
+  cmp -s "$NEW" "$MNT/h" || soft_fail "$1: h (fsync'ed, demoted, promoted) is $(describe "$MNT/h")"
+}
+
 # Mount options per scenario (the default is the README's).
 opts_for() {
   case "$1" in
     inline_spill) echo inline_max=4K ;;
+    dirsync) echo dirsync ;;
   esac
 }
 
 # ---- rounds -----------------------------------------------------------------------
 for scenario in "${SCENARIOS[@]}"; do
   declare -F "act_$scenario" >/dev/null ||
-    fail "unknown scenario '$scenario' (rename_over truncate unmount dir_fsync inline_spill)"
+    fail "unknown scenario '$scenario' (rename_over truncate unmount dir_fsync inline_spill dirsync hardlink tier_moves)"
 done
 for ((round = 1; round <= ROUNDS; round++)); do
   for scenario in "${SCENARIOS[@]}"; do
