@@ -4,7 +4,7 @@
 # cuts of blockcut_test) with ctest.
 #
 #   scripts/stress.sh            CI profile: 20 crash rounds, 8 prefix rounds, 20 s of concurrency,
-#                                3 power-cut rounds per scenario (~7 min)
+#                                3 power-cut rounds per scenario (~8.5 min)
 #   scripts/stress.sh --long     soak: 200 crash rounds, 50 prefix rounds, 300 s of concurrency,
 #                                20 power-cut rounds per scenario,
 #                                and the differential tester (difftest_test) for 1,000,000 ops
