@@ -83,6 +83,14 @@ Status CheckStoreDirectory(const std::string& store) {
     list += (shown++ ? ", '" : "'") + name + "'";
   }
   if (found.size() > kShown) list += " and " + std::to_string(found.size() - kShown) + " more";
+  if (found.contains("hot")) {
+    // Not someone's directory but a store that lost its namespace (hot/ is
+    // made after meta.db; cold/ may be elsewhere, -o cold_dir).
+    return Status::Corruption("store " + store + " has no meta.db but holds what a store does (" +
+                              list +
+                              "): its namespace is lost; refusing to start an empty one over "
+                              "it");
+  }
   return Status::InvalidArgument(
       "store " + store + " is not a tierfs store (it has no meta.db) and is not empty: found " +
       list + ". A new store is created only in an empty or new directory (e.g. " +

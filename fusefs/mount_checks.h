@@ -20,8 +20,9 @@ Status CheckStoreAndMountpointApart(const std::string& store, const std::string&
 // Refuses an existing STORE directory that is not a tierfs store (holds no
 // meta.db) and is not empty, naming what it found. Not counted as content:
 // lost+found (the root of a fresh filesystem) and LOCK and tierfs.log (what
-// a first mount that failed before creating meta.db leaves). A missing
-// STORE is fine: the mount creates it.
+// a first mount that failed before creating meta.db leaves). A directory
+// with hot/ but no meta.db is a store that lost its namespace, and is
+// refused as such. A missing STORE is fine: the mount creates it.
 Status CheckStoreDirectory(const std::string& store);
 
 }  // namespace tierfs::cli
