@@ -43,6 +43,7 @@
 #include "fusefs/metrics_file.h"
 #include "fusefs/metrics_http.h"
 #include "fusefs/metrics_text.h"
+#include "fusefs/mount_checks.h"
 #include "fusefs/progress.h"
 
 namespace tierfs::cli {
@@ -68,6 +69,8 @@ constexpr const char* kUsage =
 constexpr const char* kMountHelp =
     "usage: tierfs mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]\n"
     "       tierfs mount --list-options\n"
+    "  STORE is a tierfs store, or a new or empty directory to make one in; it must\n"
+    "  not be MOUNTPOINT or lie under it, nor hold MOUNTPOINT\n"
     "  -f                    stay in the foreground (log to stderr; under systemd,\n"
     "                        tell it READY=1 once the mount is up)\n"
     "  --list-options        print every option -o accepts, one a line\n"
@@ -402,6 +405,10 @@ int CmdMount(std::vector<std::string> args) {
   }
   if (::stat(config.store_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     return Fail("store " + config.store_dir + " is not a directory");
+  }
+  for (const Status& check : {CheckStoreAndMountpointApart(config.store_dir, config.mountpoint),
+                              CheckStoreDirectory(config.store_dir)}) {
+    if (!check.ok()) return Fail(check.message());
   }
   if (!config.metrics_file.empty()) {  // before anything is created
     const std::string dir = config.metrics_file.substr(0, config.metrics_file.rfind('/') + 1);

@@ -221,13 +221,25 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
 void Filesystem::EnsureReserve() {
   const std::string path = config_.store_dir + "/reserve";
   auto existing = env_->Stat(path);
-  if (existing.ok() && existing->size == kReserveBytes) {
-    reserve_present_ = true;
+  if (existing.ok()) {
+    // Taken for the reserve only at its exact size. Anything else — a file
+    // the store did not create, or a reserve a crash cut short while it was
+    // written — is left as it is: the store never overwrites a file it
+    // cannot tell it made.
+    if (existing->size == kReserveBytes) {
+      reserve_present_ = true;
+    } else {
+      spdlog::warn("{} is {} bytes, not the {} MiB reserve tierfs makes: left as it is, and "
+                   "the store has no reserve for a full disk (remove the file to get one)",
+                   path, existing->size, kReserveBytes >> 20);
+    }
     return;
   }
+  if (!existing.status().IsNotFound()) return;
   auto space = env_->StatFs(config_.store_dir);
   if (!space.ok() || space->free_bytes < 4 * kReserveBytes) return;
-  auto f = env_->Open(path, OpenOptions{.write = true, .create = true});
+  // exclusive: should a file appear meanwhile, it is not ours to fill.
+  auto f = env_->Open(path, OpenOptions{.write = true, .create = true, .exclusive = true});
   if (!f.ok()) return;
   std::vector<std::byte> zeros(1 << 20);
   Status st;

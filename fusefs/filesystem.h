@@ -396,7 +396,8 @@ class Filesystem {
   // bytes past each file's size.
   Status Recover();
   // STORE/reserve: kReserveBytes kept allocated so that deletions can still
-  // be logged by SQLite when the disk is full. Created when there is room.
+  // be logged by SQLite when the disk is full. Created (never over an
+  // existing file) when there is room.
   void EnsureReserve();
   // Runs op; if it fails for lack of space and the reserve exists, frees the
   // reserve and runs op once more (for operations that free space).

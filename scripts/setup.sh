@@ -8,6 +8,7 @@ PACKAGES=(
   libfuse3-dev fuse3 libzstd-dev zstd libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 libxxhash-dev
   python3 attr rsync git util-linux procps psmisc fio strace
+  e2fsprogs  # mkfs.ext4 and e2fsck: the block-level power-cut test (blockcut_test)
   libsystemd-dev systemd scdoc man-db bash-completion
   prometheus prometheus-node-exporter curl libmicrohttpd-dev
   # The RADOS cold tier: librados (C and C++ API) to build; a one-node

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Builds tierfs and runs the stress-labelled tests (tests/stress: the crash
-# loop, the prefix crash test and the concurrency test) with ctest.
+# loop, the prefix crash test, the concurrency test and the block-level power
+# cuts of blockcut_test) with ctest.
 #
-#   scripts/stress.sh            CI profile: 20 crash rounds, 8 prefix rounds, 20 s of concurrency (~3.5 min)
+#   scripts/stress.sh            CI profile: 20 crash rounds, 8 prefix rounds, 20 s of concurrency,
+#                                3 power-cut rounds per scenario (~8.5 min)
 #   scripts/stress.sh --long     soak: 200 crash rounds, 50 prefix rounds, 300 s of concurrency,
+#                                20 power-cut rounds per scenario,
 #                                and the differential tester (difftest_test) for 1,000,000 ops
 #   scripts/stress.sh [--long] -V    extra arguments go to ctest (-V prints the per-round table)
 #
 # --long is passed to the tests as TIERFS_STRESS_LONG=1. TIERFS_STRESS_SEED=N
 # replays a workload seed printed by an earlier run. The build runs under
 # flock on $TIERFS_BUILD_LOCK (default /tmp/tierfs-build.lock) so it never
-# overlaps another build of this tree. Needs /dev/fuse, fusermount3, python3, fio.
+# overlaps another build of this tree. Needs /dev/fuse, fusermount3, python3, fio;
+# blockcut_test also root, loop devices and e2fsprogs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LONG=0
@@ -18,7 +22,7 @@ CTEST_ARGS=()
 for a in "$@"; do
   case "$a" in
     --long) LONG=1 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) CTEST_ARGS+=("$a") ;;
   esac
 done
