@@ -180,6 +180,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   // durable before anything is stored under them.
   TIERFS_RETURN_IF_ERROR(fs->SyncMeta());
   fs->chunk_size_ = settings.chunk_size;
+  fs->handle_key_ = settings.handle_key;
   StoreOptions so = ObjectStoreOptions(settings);
   so.compression = config.compression;
   so.read_only = config.read_only;
@@ -346,14 +347,27 @@ Result<struct stat> Filesystem::Remember(uint64_t seen, const InodeAttr& read) {
   return ToStat(a);
 }
 
-void Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
+bool Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
+  uint64_t had = 0;
+  bool known = false;
   {
     std::lock_guard lock(mu_);
     auto it = inodes_.find(ino);
-    if (it == inodes_.end()) return;
-    it->second.lookups -= std::min(it->second.lookups, nlookup);
+    if (it != inodes_.end()) {
+      known = true;
+      had = it->second.lookups;
+      it->second.lookups -= std::min(had, nlookup);
+    }
   }
-  MaybeFree(ino);
+  if (had < nlookup) {
+    // The kernel forgets only what we answered: a lookup we counted less
+    // often than we sent (or freed early) is a bug of ours. The daemon
+    // goes on: the inode is freed as if the counts had matched.
+    spdlog::error("bug: the kernel forgot {} lookups of inode {}, which had {}{}", nlookup, ino,
+                  had, known ? "" : " (not in the inode table)");
+  }
+  if (known) MaybeFree(ino);
+  return had >= nlookup;
 }
 
 Status Filesystem::WriteBack(std::optional<uint64_t> only) {
@@ -710,10 +724,43 @@ Status Filesystem::ReadDir(
   });
 }
 
+Status Filesystem::ReadDirPlus(
+    uint64_t ino, uint64_t after,
+    const std::function<bool(const std::string&, const struct stat&, uint64_t)>& fn) {
+  bool any = false;  // fn took an entry: the kernel will count its lookup
+  Status failed;
+  Status st = ReadDir(ino, after, [&](const std::string& name, const struct stat& brief,
+                                      uint64_t cookie) {
+    if (name == "." || name == "..") {  // not looked up: the kernel counts no lookup
+      if (!fn(name, brief, cookie)) return false;
+      any = true;
+      return true;
+    }
+    auto full = Lookup(ino, name);
+    if (full.status().IsNotFound()) return true;  // removed meanwhile: skip it
+    if (!full.ok()) {
+      failed = full.status();
+      return false;
+    }
+    if (!fn(name, *full, cookie)) {
+      Forget(full->st_ino, 1);  // not sent: undo the lookup
+      return false;
+    }
+    any = true;
+    return true;
+  });
+  if (st.ok()) st = failed;
+  // An error after entries were taken ends the listing there: those
+  // entries' lookups are counted and reach the kernel only in the reply
+  // (which it forgets later), and the kernel asks again from the last one,
+  // meeting the error then (as libfuse's passthrough_hp answers).
+  return any ? Status::OK() : st;
+}
+
 // ---- open files ----------------------------------------------------------------
 
-Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read, bool for_write,
-                                    const Caller& caller) {
+Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool reads_atime,
+                                    bool for_write, const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
   OpenResult r;
   if (truncate) {
@@ -729,7 +776,7 @@ Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read, 
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
     r.kill_priv_on_write = KillPrivBits(cur.mode, cur.gid, caller) != 0;
   }
-  if (for_read && AtimeDue(ino)) {
+  if (reads_atime && AtimeDue(ino)) {
     r.keep_cache = false;  // the next read must reach us
     // ... but a read of an empty file never does (the kernel answers it at
     // EOF), so its atime moves now.

@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "fusefs/config.h"
+#include "fusefs/handles.h"
 #include "fusefs/journal.h"
 #include "fusefs/metadata.h"
 #include "fusefs/metrics.h"
@@ -162,10 +163,14 @@ class Filesystem {
   Filesystem& operator=(const Filesystem&) = delete;
 
   uint64_t chunk_size() const { return chunk_size_; }
+  // The generation of the inode's file handle (fusefs/handles.h).
+  uint32_t Generation(uint64_t ino) const { return HandleGeneration(handle_key_, ino); }
 
   // --- namespace; every entry returned counts as one kernel lookup -------
   Result<struct stat> Lookup(uint64_t parent, const std::string& name);
-  void Forget(uint64_t ino, uint64_t nlookup);
+  // The kernel dropped nlookup lookups; false (logged as a bug) when it
+  // forgot more than were counted, which frees the inode all the same.
+  bool Forget(uint64_t ino, uint64_t nlookup);
   Result<struct stat> GetAttr(uint64_t ino);
   struct SetAttrRequest {
     std::optional<uint32_t> mode, uid, gid;
@@ -190,11 +195,20 @@ class Filesystem {
   Status ReadDir(uint64_t ino, uint64_t after,
                  const std::function<bool(const std::string& name, const struct stat& st,
                                           uint64_t cookie)>& fn);
+  // readdirplus: ReadDir with every entry but "." and ".." looked up (the
+  // stat fn sees is Lookup's, one kernel lookup each; an entry fn refuses
+  // for lack of room is forgotten again). An error after fn took an entry
+  // ends the listing with OK there: the entries taken must reach the kernel.
+  Status ReadDirPlus(uint64_t ino, uint64_t after,
+                     const std::function<bool(const std::string& name, const struct stat& st,
+                                              uint64_t cookie)>& fn);
 
   // --- files ------------------------------------------------------------
   // Opens a file; `truncate` (O_TRUNC) empties it first, clearing S_ISUID
   // (and S_ISGID where the VFS would) when the caller is not root.
-  Result<OpenResult> Open(uint64_t ino, bool truncate, bool for_read, bool for_write,
+  // `reads_atime`: the open can read and its reads move atime (false for
+  // O_WRONLY and for O_NOATIME, which the kernel allows only the owner).
+  Result<OpenResult> Open(uint64_t ino, bool truncate, bool reads_atime, bool for_write,
                           const Caller& caller);
   // Clears the bits KillPrivBits names after `caller` modified the file;
   // true when the mode changed (the kernel's cached mode is stale).
@@ -202,7 +216,8 @@ class Filesystem {
   Result<struct stat> Create(uint64_t parent, const std::string& name, uint32_t mode,
                              const Caller& caller, bool for_write = true);  // also opens
   // Reads at most kMaxReadBytes (fewer than `size` only past EOF or above that).
-  Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size);
+  // `touch_atime` false: a read through an O_NOATIME open, which leaves atime.
+  Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size, bool touch_atime = true);
   // `writeback`: the kernel flushing pages it accepted earlier (writepage),
   // which lands even while a remount to read-only is under way.
   Result<size_t> Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,
@@ -398,6 +413,7 @@ class Filesystem {
   const MountConfig config_;
   Env* const env_;
   uint64_t chunk_size_ = kDefaultChunkSize;
+  HandleKey handle_key_{};
   std::unique_ptr<FileLock> lock_;  // released last
   std::unique_ptr<Journal> journal_;  // outlives meta_'s use of it: stopped in ~Filesystem
   std::unique_ptr<MetadataStore> meta_;

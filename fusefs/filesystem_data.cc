@@ -11,11 +11,12 @@
 
 namespace tierfs {
 
-Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) {
+Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size,
+                                    bool touch_atime) {
   TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, FileSize(ino));
   ReadResult r;
   if (offset >= file_size) {
-    r.atime_changed = TouchAtime(ino);  // a read at EOF is a read
+    r.atime_changed = touch_atime && TouchAtime(ino);  // a read at EOF is a read
     return r;
   }
   const uint64_t end = std::min<uint64_t>(offset + std::min(size, kMaxReadBytes), file_size);
@@ -85,7 +86,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
                        p.length);
   }
   if (!small) ReadAhead(ino, offset, end);
-  r.atime_changed = TouchAtime(ino);
+  r.atime_changed = touch_atime && TouchAtime(ino);
   return r;
 }
 
