@@ -249,10 +249,25 @@ Status Filesystem::FreeingSpace(const std::function<Status()>& op) {
   return op();
 }
 
+namespace {
+Timespec FromNanos(int64_t ns) { return Timespec{ns / 1000000000, ns % 1000000000}; }
+int64_t ToNanos(const Timespec& t) { return t.sec * 1000000000 + t.nsec; }
+}  // namespace
+
 Timespec Filesystem::Now() {
-  int64_t ns = env_->NowNanos();
-  return Timespec{ns / 1000000000, ns % 1000000000};
+  const int64_t coarse = env_->CoarseNowNanos();
+  int64_t kernel = kernel_time_ns_.load(std::memory_order_relaxed);
+  if (kernel <= coarse) return FromNanos(coarse);
+  // No kernel stamp is ahead of the fine clock: one that is was taken
+  // before the clock was set back, and is forgotten.
+  if (kernel > env_->NowNanos()) {
+    kernel_time_ns_.compare_exchange_strong(kernel, 0, std::memory_order_relaxed);
+    return FromNanos(coarse);
+  }
+  return FromNanos(kernel);
 }
+
+Timespec Filesystem::FineNow() { return FromNanos(env_->NowNanos()); }
 
 // ---- inode table -------------------------------------------------------------
 
@@ -543,10 +558,14 @@ bool Filesystem::TouchAtime(uint64_t ino) {
 
 void Filesystem::SetAtimeNow(uint64_t ino) {
   const Timespec now = Now();
+  const Timespec fine = FineNow();
   std::lock_guard lock(mu_);
   Inode& n = inodes_[ino];
   if (!n.atime) n.atime_touches_ctime = false;
-  n.atime = now;
+  // A writer's cached writes carry an mtime the kernel stamped and has not
+  // sent: at most the fine clock, which a read's atime takes then so that
+  // the read leaves atime >= mtime (relatime's rule) once they land.
+  n.atime = n.write_opens > 0 ? fine : now;
   n.atime_fresh = config_.atime == AtimeMode::kRelatime;
 }
 
@@ -558,6 +577,12 @@ Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
 Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
                                         const Caller& caller) {
   Changed(ino);
+  if (req.ctime) {  // a reading of the kernel's clock (see Now)
+    const int64_t t = ToNanos(*req.ctime);
+    int64_t seen = kernel_time_ns_.load(std::memory_order_relaxed);
+    while (t > seen && !kernel_time_ns_.compare_exchange_weak(seen, t, std::memory_order_relaxed)) {
+    }
+  }
   if (!req.mode && !req.uid && !req.gid && !req.size && (req.atime || req.mtime)) {
     // Times only on a file (the writeback cache sends one after most writes;
     // touch, tar and cp -p set them): cached like a write's, written back
@@ -574,7 +599,9 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
         }
         n.mtime = req.mtime.value_or(cur.mtime);
         if (req.atime) n.atime = req.atime;
-        n.ctime = Now();
+        // The kernel's ctime when it sent one: it shows its own for a file
+        // it caches writes of (ours, stamped when its pages landed, are later).
+        n.ctime = req.ctime.value_or(Now());
         n.dirty = true;
         n.atime_touches_ctime = true;
       }
@@ -598,6 +625,7 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
   u.gid = req.gid;
   u.atime = req.atime;
   u.mtime = req.mtime;
+  u.ctime = req.ctime;
   if (req.size) {
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
     if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");

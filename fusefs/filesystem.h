@@ -163,6 +163,14 @@ class Filesystem {
   Filesystem& operator=(const Filesystem&) = delete;
 
   uint64_t chunk_size() const { return chunk_size_; }
+  // The time every stamp of the daemon takes (create, write, setattr's
+  // "now", namespace changes, atime): the kernel's clock, which stamps a
+  // file's writes and times set to "now" itself, so that a time it stamps
+  // later is never earlier. That clock is CLOCK_REALTIME_COARSE, raised
+  // (multigrain timestamps, Linux 6.13) to the last fine time it gave an
+  // inode: so, the coarse clock, or the latest ctime the kernel sent
+  // (FUSE_SET_ATTR_CTIME) when that is later.
+  Timespec Now();
   // The generation of the inode's file handle (fusefs/handles.h).
   uint32_t Generation(uint64_t ino) const { return HandleGeneration(handle_key_, ino); }
 
@@ -176,6 +184,10 @@ class Filesystem {
     std::optional<uint32_t> mode, uid, gid;
     std::optional<uint64_t> size;
     std::optional<Timespec> atime, mtime;  // already resolved from UTIME_NOW
+    // The kernel's ctime (FUSE_SET_ATTR_CTIME: with the writeback cache it
+    // stamps a file's changes itself, from its own clock): kept as the
+    // file's ctime, so that what the kernel showed is what the store holds.
+    std::optional<Timespec> ctime;
   };
   // A mode set by a caller who is neither root nor in the file's group
   // loses S_ISGID, as the VFS does for chmod and for the kernel's kill-priv
@@ -408,7 +420,8 @@ class Filesystem {
   auto RetryAfterFrees(Op&& op) -> decltype(op());
   // A new node in SQLite (create, mkdir, mknod, symlink) and its stat.
   Result<struct stat> CreateNode(uint64_t parent, const std::string& name, const NewNode& n);
-  Timespec Now();
+  // The fine clock: an upper bound of every time the kernel has stamped.
+  Timespec FineNow();
 
   const MountConfig config_;
   Env* const env_;
@@ -433,6 +446,7 @@ class Filesystem {
   bool stop_writeback_ = false;
   std::thread writeback_;  // writes cached attributes back every kWritebackInterval
   std::atomic<bool> reserve_present_{false};
+  std::atomic<int64_t> kernel_time_ns_{0};  // the latest ctime the kernel sent (see Now)
   std::atomic<bool> read_only_{false};
   std::mutex migrator_mu_;  // serializes SetReadOnly's stop/start of migrator_
   std::array<std::mutex, 64> inline_mu_;  // InlineLock: after writeback_mu_, before mu_

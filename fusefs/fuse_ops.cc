@@ -246,15 +246,17 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (to_set & FUSE_SET_ATTR_UID) s.uid = attr->st_uid;
     if (to_set & FUSE_SET_ATTR_GID) s.gid = attr->st_gid;
     if (to_set & FUSE_SET_ATTR_SIZE) s.size = static_cast<uint64_t>(attr->st_size);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    // With the writeback cache the kernel stamps a file's changes itself and
+    // sends its ctime: that is "now" for this change, else the daemon's clock.
+    if (to_set & FUSE_SET_ATTR_CTIME) s.ctime = ToTs(attr->st_ctim);
+    const Timespec now = s.ctime ? *s.ctime : FS(req)->Now();
     if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
-      s.atime = ToTs(now);
+      s.atime = now;
     } else if (to_set & FUSE_SET_ATTR_ATIME) {
       s.atime = ToTs(attr->st_atim);
     }
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
-      s.mtime = ToTs(now);
+      s.mtime = now;
     } else if (to_set & FUSE_SET_ATTR_MTIME) {
       s.mtime = ToTs(attr->st_mtim);
     }
