@@ -381,8 +381,11 @@ class Filesystem {
   // Zeroes [offset, end) of a file: whole chunks removed, parts punched.
   Status ZeroData(uint64_t ino, uint64_t offset, uint64_t end);
   // Bytes up to `end` of a file were written (write, copy_file_range): the
-  // size grows to it, mtime and ctime are now, to be written back.
-  void Wrote(uint64_t ino, uint64_t end);
+  // size grows to it, mtime and ctime are now, to be written back. With
+  // `kernel_times` (pages the kernel cached: writepage) the times stay: the
+  // kernel stamped the write itself and sends its times (a setattr), and
+  // one that landed in the tick of the last stamp changed none.
+  void Wrote(uint64_t ino, uint64_t end, bool kernel_times);
   // EROFS while read-only.
   Status Writable() const;
   // atime after a read (relatime/strictatime/noatime); true when it changed.

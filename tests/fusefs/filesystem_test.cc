@@ -9,6 +9,7 @@
 #include <linux/falloc.h>
 #include <sys/xattr.h>
 
+#include <atomic>
 #include <cstring>
 #include <chrono>
 #include <filesystem>
@@ -400,6 +401,87 @@ TEST_F(FilesystemTest, FileHandleGenerationsAreKeyedAndStable) {
   int same = 0;
   for (size_t i = 0; i < inos.size(); ++i) same += (*fs2)->Generation(inos[i]) == before[i];
   EXPECT_EQ(same, 0);
+}
+
+// A clock whose coarse reading lags the fine one, as the kernel's does by
+// up to a tick.
+class SkewedClockEnv : public Env {
+ public:
+  std::atomic<int64_t> coarse{0}, fine{0};
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override {
+    return base_->Open(path, o);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return base_->Rename(from, to);
+  }
+  Status Unlink(const std::string& path) override { return base_->Unlink(path); }
+  Status MkDir(const std::string& path) override { return base_->MkDir(path); }
+  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  Result<FileStat> Stat(const std::string& path) override { return base_->Stat(path); }
+  Result<FsSpace> StatFs(const std::string& path) override { return base_->StatFs(path); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+  int64_t NowNanos() override { return fine; }
+  int64_t CoarseNowNanos() override { return coarse; }
+
+ private:
+  Env* const base_ = Env::Default();
+};
+
+// Every daemon stamp comes from the kernel's clock (the coarse one, or a
+// later time the kernel sent), so that what the kernel stamps afterwards
+// (a touch, a cached write) is never earlier; the kernel's ctime is kept.
+TEST_F(FilesystemTest, StampsComeFromTheKernelsClock) {
+  constexpr int64_t kSec = 1000000000;
+  SkewedClockEnv clock;
+  const int64_t t = 1700000000 * kSec;
+  clock.coarse = t;
+  clock.fine = t + 3000000;  // 3 ms ahead
+  Mount({}, &clock);
+  uint64_t ino = NewFile("f");
+  auto born = fs_->GetAttr(ino);
+  ASSERT_TRUE(born.ok());
+  EXPECT_EQ(born->st_ctim.tv_sec * kSec + born->st_ctim.tv_nsec, t);
+  // A touch in the same tick: the kernel sends its time (the coarse one) as
+  // mtime and ctime; neither is before the create.
+  Filesystem::SetAttrRequest touch;
+  touch.atime = touch.mtime = touch.ctime = Timespec{t / kSec, t % kSec};
+  auto touched = fs_->SetAttr(ino, touch);
+  ASSERT_TRUE(touched.ok());
+  EXPECT_GE(touched->st_mtim.tv_sec * kSec + touched->st_mtim.tv_nsec, t);
+  // A ctime the kernel sent ahead of the coarse clock (multigrain: a fine
+  // time it gave another inode) is kept, and later stamps are not before it.
+  const int64_t k = t + 2000000;
+  Filesystem::SetAttrRequest flush;
+  flush.mtime = flush.ctime = Timespec{k / kSec, k % kSec};
+  ASSERT_TRUE(fs_->SetAttr(ino, flush).ok());
+  ASSERT_TRUE(fs_->SyncAll().ok());
+  auto stored = fs_->metadata().GetAttr(ino);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->ctime, (Timespec{k / kSec, k % kSec}));
+  uint64_t next = NewFile("g");
+  auto g = fs_->GetAttr(next);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->st_ctim.tv_sec * kSec + g->st_ctim.tv_nsec, k);
+  // A kernel time ahead of the fine clock came before the clock was set
+  // back: forgotten, stamps follow the clock again.
+  clock.coarse = t - 10 * kSec;
+  clock.fine = t - 10 * kSec + 3000000;
+  uint64_t after = NewFile("h");
+  EXPECT_EQ(fs_->GetAttr(after)->st_ctim.tv_sec, t / kSec - 10);
+  // A read while a writer holds the file (its cached writes stamped by the
+  // kernel, at most the fine clock) takes atime from the fine clock.
+  auto opened = fs_->Open(ino, false, true, true, Caller{});
+  ASSERT_TRUE(opened.ok());
+  ASSERT_TRUE(fs_->Read(ino, 0, 1).ok());
+  auto read = fs_->GetAttr(ino);
+  EXPECT_EQ(read->st_atim.tv_sec * kSec + read->st_atim.tv_nsec, t - 10 * kSec + 3000000);
+  ASSERT_TRUE(fs_->Release(ino, true).ok());
+  fs_.reset();  // before the clock goes
 }
 
 // A gate the test opens: Wait() blocks until Open().
