@@ -633,7 +633,7 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
     if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
     if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
     u.size = req.size;
-    if (!req.mtime) u.mtime = Now();  // truncate changes mtime (POSIX)
+    if (!req.mtime) u.mtime = req.ctime.value_or(Now());  // truncate changes mtime (POSIX)
   }
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
   if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
