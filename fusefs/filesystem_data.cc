@@ -11,8 +11,7 @@
 
 namespace tierfs {
 
-Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size,
-                                    bool touch_atime) {
+Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, bool touch_atime) {
   TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, FileSize(ino));
   ReadResult r;
   if (offset >= file_size) {

@@ -334,8 +334,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     const bool truncate = (fi->flags & O_TRUNC) != 0;
     const int acc = fi->flags & O_ACCMODE;
     const bool noatime = (fi->flags & O_NOATIME) != 0;
-    auto r = FS(req)->Open(ino, truncate, acc != O_WRONLY && !noatime, acc != O_RDONLY,
-                           CallerOf(req));
+    auto r =
+        FS(req)->Open(ino, truncate, acc != O_WRONLY && !noatime, acc != O_RDONLY, CallerOf(req));
     if (!r.ok()) {
       ReplyErr(req, Err(r.status(), "open", ino));
       return;
