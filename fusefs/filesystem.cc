@@ -185,6 +185,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   // durable before anything is stored under them.
   TIERFS_RETURN_IF_ERROR(fs->SyncMeta());
   fs->chunk_size_ = settings.chunk_size;
+  fs->handle_key_ = settings.handle_key;
   StoreOptions so = ObjectStoreOptions(settings);
   so.compression = config.compression;
   so.read_only = config.read_only;
@@ -265,10 +266,25 @@ Status Filesystem::FreeingSpace(const std::function<Status()>& op) {
   return op();
 }
 
+namespace {
+Timespec FromNanos(int64_t ns) { return Timespec{ns / 1000000000, ns % 1000000000}; }
+int64_t ToNanos(const Timespec& t) { return t.sec * 1000000000 + t.nsec; }
+}  // namespace
+
 Timespec Filesystem::Now() {
-  int64_t ns = env_->NowNanos();
-  return Timespec{ns / 1000000000, ns % 1000000000};
+  const int64_t coarse = env_->CoarseNowNanos();
+  int64_t kernel = kernel_time_ns_.load(std::memory_order_relaxed);
+  if (kernel <= coarse) return FromNanos(coarse);
+  // No kernel stamp is ahead of the fine clock: one that is was taken
+  // before the clock was set back, and is forgotten.
+  if (kernel > env_->NowNanos()) {
+    kernel_time_ns_.compare_exchange_strong(kernel, 0, std::memory_order_relaxed);
+    return FromNanos(coarse);
+  }
+  return FromNanos(kernel);
 }
+
+Timespec Filesystem::FineNow() { return FromNanos(env_->NowNanos()); }
 
 // ---- inode table -------------------------------------------------------------
 
@@ -363,14 +379,27 @@ Result<struct stat> Filesystem::Remember(uint64_t seen, const InodeAttr& read) {
   return ToStat(a);
 }
 
-void Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
+bool Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
+  uint64_t had = 0;
+  bool known = false;
   {
     std::lock_guard lock(mu_);
     auto it = inodes_.find(ino);
-    if (it == inodes_.end()) return;
-    it->second.lookups -= std::min(it->second.lookups, nlookup);
+    if (it != inodes_.end()) {
+      known = true;
+      had = it->second.lookups;
+      it->second.lookups -= std::min(had, nlookup);
+    }
   }
-  MaybeFree(ino);
+  if (had < nlookup) {
+    // The kernel forgets only what we answered: a lookup we counted less
+    // often than we sent (or freed early) is a bug of ours. The daemon
+    // goes on: the inode is freed as if the counts had matched.
+    spdlog::error("bug: the kernel forgot {} lookups of inode {}, which had {}{}", nlookup, ino,
+                  had, known ? "" : " (not in the inode table)");
+  }
+  if (known) MaybeFree(ino);
+  return had >= nlookup;
 }
 
 Status Filesystem::WriteBack(std::optional<uint64_t> only) {
@@ -546,10 +575,14 @@ bool Filesystem::TouchAtime(uint64_t ino) {
 
 void Filesystem::SetAtimeNow(uint64_t ino) {
   const Timespec now = Now();
+  const Timespec fine = FineNow();
   std::lock_guard lock(mu_);
   Inode& n = inodes_[ino];
   if (!n.atime) n.atime_touches_ctime = false;
-  n.atime = now;
+  // A writer's cached writes carry an mtime the kernel stamped and has not
+  // sent: at most the fine clock, which a read's atime takes then so that
+  // the read leaves atime >= mtime (relatime's rule) once they land.
+  n.atime = n.write_opens > 0 ? fine : now;
   n.atime_fresh = config_.atime == AtimeMode::kRelatime;
 }
 
@@ -561,6 +594,12 @@ Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
 Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
                                         const Caller& caller) {
   Changed(ino);
+  if (req.ctime) {  // a reading of the kernel's clock (see Now)
+    const int64_t t = ToNanos(*req.ctime);
+    int64_t seen = kernel_time_ns_.load(std::memory_order_relaxed);
+    while (t > seen && !kernel_time_ns_.compare_exchange_weak(seen, t, std::memory_order_relaxed)) {
+    }
+  }
   if (!req.mode && !req.uid && !req.gid && !req.size && (req.atime || req.mtime)) {
     // Times only on a file (the writeback cache sends one after most writes;
     // touch, tar and cp -p set them): cached like a write's, written back
@@ -577,7 +616,9 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
         }
         n.mtime = req.mtime.value_or(cur.mtime);
         if (req.atime) n.atime = req.atime;
-        n.ctime = Now();
+        // The kernel's ctime when it sent one: it shows its own for a file
+        // it caches writes of (ours, stamped when its pages landed, are later).
+        n.ctime = req.ctime.value_or(Now());
         n.dirty = true;
         n.atime_touches_ctime = true;
       }
@@ -601,12 +642,13 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
   u.gid = req.gid;
   u.atime = req.atime;
   u.mtime = req.mtime;
+  u.ctime = req.ctime;
   if (req.size) {
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
     if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
     if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
     u.size = req.size;
-    if (!req.mtime) u.mtime = Now();  // truncate changes mtime (POSIX)
+    if (!req.mtime) u.mtime = req.ctime.value_or(Now());  // truncate changes mtime (POSIX)
   }
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
   if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
@@ -724,10 +766,43 @@ Status Filesystem::ReadDir(
   });
 }
 
+Status Filesystem::ReadDirPlus(
+    uint64_t ino, uint64_t after,
+    const std::function<bool(const std::string&, const struct stat&, uint64_t)>& fn) {
+  bool any = false;  // fn took an entry: the kernel will count its lookup
+  Status failed;
+  Status st = ReadDir(ino, after, [&](const std::string& name, const struct stat& brief,
+                                      uint64_t cookie) {
+    if (name == "." || name == "..") {  // not looked up: the kernel counts no lookup
+      if (!fn(name, brief, cookie)) return false;
+      any = true;
+      return true;
+    }
+    auto full = Lookup(ino, name);
+    if (full.status().IsNotFound()) return true;  // removed meanwhile: skip it
+    if (!full.ok()) {
+      failed = full.status();
+      return false;
+    }
+    if (!fn(name, *full, cookie)) {
+      Forget(full->st_ino, 1);  // not sent: undo the lookup
+      return false;
+    }
+    any = true;
+    return true;
+  });
+  if (st.ok()) st = failed;
+  // An error after entries were taken ends the listing there: those
+  // entries' lookups are counted and reach the kernel only in the reply
+  // (which it forgets later), and the kernel asks again from the last one,
+  // meeting the error then (as libfuse's passthrough_hp answers).
+  return any ? Status::OK() : st;
+}
+
 // ---- open files ----------------------------------------------------------------
 
-Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read, bool for_write,
-                                    const Caller& caller) {
+Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool reads_atime,
+                                    bool for_write, const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
   OpenResult r;
   if (truncate) {
@@ -743,7 +818,7 @@ Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool for_read, 
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
     r.kill_priv_on_write = KillPrivBits(cur.mode, cur.gid, caller) != 0;
   }
-  if (for_read && AtimeDue(ino)) {
+  if (reads_atime && AtimeDue(ino)) {
     r.keep_cache = false;  // the next read must reach us
     // ... but a read of an empty file never does (the kernel answers it at
     // EOF), so its atime moves now.

@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "fusefs/config.h"
+#include "fusefs/handles.h"
 #include "fusefs/journal.h"
 #include "fusefs/metadata.h"
 #include "fusefs/metrics.h"
@@ -162,15 +163,31 @@ class Filesystem {
   Filesystem& operator=(const Filesystem&) = delete;
 
   uint64_t chunk_size() const { return chunk_size_; }
+  // The time every stamp of the daemon takes (create, write, setattr's
+  // "now", namespace changes, atime): the kernel's clock, which stamps a
+  // file's writes and times set to "now" itself, so that a time it stamps
+  // later is never earlier. That clock is CLOCK_REALTIME_COARSE, raised
+  // (multigrain timestamps, Linux 6.13) to the last fine time it gave an
+  // inode: so, the coarse clock, or the latest ctime the kernel sent
+  // (FUSE_SET_ATTR_CTIME) when that is later.
+  Timespec Now();
+  // The generation of the inode's file handle (fusefs/handles.h).
+  uint32_t Generation(uint64_t ino) const { return HandleGeneration(handle_key_, ino); }
 
   // --- namespace; every entry returned counts as one kernel lookup -------
   Result<struct stat> Lookup(uint64_t parent, const std::string& name);
-  void Forget(uint64_t ino, uint64_t nlookup);
+  // The kernel dropped nlookup lookups; false (logged as a bug) when it
+  // forgot more than were counted, which frees the inode all the same.
+  bool Forget(uint64_t ino, uint64_t nlookup);
   Result<struct stat> GetAttr(uint64_t ino);
   struct SetAttrRequest {
     std::optional<uint32_t> mode, uid, gid;
     std::optional<uint64_t> size;
     std::optional<Timespec> atime, mtime;  // already resolved from UTIME_NOW
+    // The kernel's ctime (FUSE_SET_ATTR_CTIME: with the writeback cache it
+    // stamps a file's changes itself, from its own clock): kept as the
+    // file's ctime, so that what the kernel showed is what the store holds.
+    std::optional<Timespec> ctime;
   };
   // A mode set by a caller who is neither root nor in the file's group
   // loses S_ISGID, as the VFS does for chmod and for the kernel's kill-priv
@@ -190,11 +207,20 @@ class Filesystem {
   Status ReadDir(uint64_t ino, uint64_t after,
                  const std::function<bool(const std::string& name, const struct stat& st,
                                           uint64_t cookie)>& fn);
+  // readdirplus: ReadDir with every entry but "." and ".." looked up (the
+  // stat fn sees is Lookup's, one kernel lookup each; an entry fn refuses
+  // for lack of room is forgotten again). An error after fn took an entry
+  // ends the listing with OK there: the entries taken must reach the kernel.
+  Status ReadDirPlus(uint64_t ino, uint64_t after,
+                     const std::function<bool(const std::string& name, const struct stat& st,
+                                              uint64_t cookie)>& fn);
 
   // --- files ------------------------------------------------------------
   // Opens a file; `truncate` (O_TRUNC) empties it first, clearing S_ISUID
   // (and S_ISGID where the VFS would) when the caller is not root.
-  Result<OpenResult> Open(uint64_t ino, bool truncate, bool for_read, bool for_write,
+  // `reads_atime`: the open can read and its reads move atime (false for
+  // O_WRONLY and for O_NOATIME, which the kernel allows only the owner).
+  Result<OpenResult> Open(uint64_t ino, bool truncate, bool reads_atime, bool for_write,
                           const Caller& caller);
   // Clears the bits KillPrivBits names after `caller` modified the file;
   // true when the mode changed (the kernel's cached mode is stale).
@@ -202,7 +228,8 @@ class Filesystem {
   Result<struct stat> Create(uint64_t parent, const std::string& name, uint32_t mode,
                              const Caller& caller, bool for_write = true);  // also opens
   // Reads at most kMaxReadBytes (fewer than `size` only past EOF or above that).
-  Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size);
+  // `touch_atime` false: a read through an O_NOATIME open, which leaves atime.
+  Result<ReadResult> Read(uint64_t ino, uint64_t offset, size_t size, bool touch_atime = true);
   // `writeback`: the kernel flushing pages it accepted earlier (writepage),
   // which lands even while a remount to read-only is under way.
   Result<size_t> Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,
@@ -368,8 +395,11 @@ class Filesystem {
   // surely needs more than the hot tier's free space.
   Status CheckRoomFor(uint64_t ino, uint64_t offset, uint64_t length);
   // Bytes up to `end` of a file were written (write, copy_file_range): the
-  // size grows to it, mtime and ctime are now, to be written back.
-  void Wrote(uint64_t ino, uint64_t end);
+  // size grows to it, mtime and ctime are now, to be written back. With
+  // `kernel_times` (pages the kernel cached: writepage) the times stay: the
+  // kernel stamped the write itself and sends its times (a setattr), and
+  // one that landed in the tick of the last stamp changed none.
+  void Wrote(uint64_t ino, uint64_t end, bool kernel_times);
   // EROFS while read-only.
   Status Writable() const;
   // atime after a read (relatime/strictatime/noatime); true when it changed.
@@ -410,12 +440,14 @@ class Filesystem {
   auto RetryAfterFrees(Op&& op) -> decltype(op());
   // A new node in SQLite (create, mkdir, mknod, symlink) and its stat.
   Result<struct stat> CreateNode(uint64_t parent, const std::string& name, const NewNode& n);
-  Timespec Now();
+  // The fine clock: an upper bound of every time the kernel has stamped.
+  Timespec FineNow();
 
   const MountConfig config_;
   Env* const env_;
   const uint32_t daemon_uid_ = ::geteuid();  // the mount's owner (RootOnly)
   uint64_t chunk_size_ = kDefaultChunkSize;
+  HandleKey handle_key_{};
   std::unique_ptr<FileLock> lock_;  // released last
   std::unique_ptr<Journal> journal_;  // outlives meta_'s use of it: stopped in ~Filesystem
   std::unique_ptr<MetadataStore> meta_;
@@ -435,6 +467,7 @@ class Filesystem {
   bool stop_writeback_ = false;
   std::thread writeback_;  // writes cached attributes back every kWritebackInterval
   std::atomic<bool> reserve_present_{false};
+  std::atomic<int64_t> kernel_time_ns_{0};  // the latest ctime the kernel sent (see Now)
   std::atomic<bool> read_only_{false};
   std::mutex migrator_mu_;  // serializes SetReadOnly's stop/start of migrator_
   std::array<std::mutex, 64> inline_mu_;  // InlineLock: after writeback_mu_, before mu_

@@ -11,11 +11,11 @@
 
 namespace tierfs {
 
-Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) {
+Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, bool touch_atime) {
   TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, FileSize(ino));
   ReadResult r;
   if (offset >= file_size) {
-    r.atime_changed = TouchAtime(ino);  // a read at EOF is a read
+    r.atime_changed = touch_atime && TouchAtime(ino);  // a read at EOF is a read
     return r;
   }
   const uint64_t end = std::min<uint64_t>(offset + std::min(size, kMaxReadBytes), file_size);
@@ -85,7 +85,7 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size) 
                        p.length);
   }
   if (!small) ReadAhead(ino, offset, end);
-  r.atime_changed = TouchAtime(ino);
+  r.atime_changed = touch_atime && TouchAtime(ino);
   return r;
 }
 
@@ -115,7 +115,7 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
   if (LayoutOf(ino) != Layout::kObjects) {
     TIERFS_ASSIGN_OR_RETURN(const bool small, InlineWrite(ino, offset, data));
     if (small) {
-      Wrote(ino, offset + data.size());
+      Wrote(ino, offset + data.size(), writeback);
       metrics_.CountWrite(data.size());
       return data.size();
     }
@@ -134,20 +134,44 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
     }
     done += len;
   }
-  Wrote(ino, offset + done);
+  Wrote(ino, offset + done, writeback);
   metrics_.CountWrite(done);
   return done;
 }
 
-void Filesystem::Wrote(uint64_t ino, uint64_t end) {
+void Filesystem::Wrote(uint64_t ino, uint64_t end, bool kernel_times) {
+  // A dirty inode's cached times are what a write-back stores: one made
+  // dirty here without new times starts from the current ones.
+  std::optional<InodeAttr> cur;
+  if (kernel_times) {
+    bool dirty;
+    {
+      std::lock_guard lock(mu_);
+      auto it = inodes_.find(ino);
+      dirty = it != inodes_.end() && it->second.dirty;
+    }
+    if (!dirty) {
+      auto a = Attr(ino);
+      if (a.ok()) {
+        cur = *a;
+      } else {
+        kernel_times = false;
+      }
+    }
+  }
   const Timespec now = Now();
   std::lock_guard lock(mu_);
   Inode& n = inodes_[ino];
   n.size = std::max(n.size, end);
   n.size_known = true;
-  n.mtime = n.ctime = now;
+  if (!kernel_times) {
+    n.mtime = n.ctime = now;
+    n.atime_fresh = false;
+  } else if (!n.dirty) {
+    n.mtime = cur->mtime;
+    n.ctime = cur->ctime;
+  }
   n.dirty = true;
-  n.atime_fresh = false;
 }
 
 Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
@@ -347,7 +371,7 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
     TIERFS_RETURN_IF_ERROR(CopyPiece(ino_in, pos_in, ino_out, pos_out, piece));
     done += piece;
   }
-  Wrote(ino_out, off_out + len);
+  Wrote(ino_out, off_out + len, false);
   return len;
 }
 

@@ -43,10 +43,6 @@ constexpr size_t kMaxRead = kMaxReadBytes;
 constexpr size_t kMaxPieces = ReadResult::kMaxPieces;
 alignas(4096) const char kZeros[kMaxRead] = {};
 
-// Inode numbers are SQLite AUTOINCREMENT row ids, never reused in a store,
-// so one generation serves every inode and survives remounts.
-constexpr uint64_t kGeneration = 1;
-
 // What the ops share: the filesystem and, once mounted, the session (for
 // notifications to the kernel).
 struct Daemon {
@@ -147,11 +143,19 @@ Caller CallerOf(fuse_req_t req) {
 
 // fi->fh bits.
 constexpr uint64_t kKillPrivOnWrite = 1;
+// O_NOATIME: the kernel passes the open's flags, having allowed O_NOATIME
+// only to the file's owner (or CAP_FOWNER); its reads reach us with this fh
+// (page cache fills and readahead name the file that reads). A later
+// fcntl(F_SETFL, O_NOATIME) is not passed on.
+constexpr uint64_t kNoAtime = 2;
 
-fuse_entry_param EntryOf(const struct stat& st) {
+// Inode numbers are SQLite AUTOINCREMENT row ids, never reused in a store;
+// the generation (a keyed hash of the number, fusefs/handles.h) keeps file
+// handles from being guessed and is the same at every mount.
+fuse_entry_param EntryOf(const Filesystem& fs, const struct stat& st) {
   fuse_entry_param e{};
   e.ino = st.st_ino;
-  e.generation = kGeneration;
+  e.generation = fs.Generation(st.st_ino);
   e.attr = st;
   e.attr_timeout = e.entry_timeout = kTimeout;
   return e;
@@ -162,7 +166,7 @@ void ReplyEntry(fuse_req_t req, const Result<struct stat>& r, const char* op, fu
     ReplyErr(req, Err(r.status(), op, parent));
     return;
   }
-  fuse_entry_param e = EntryOf(*r);
+  fuse_entry_param e = EntryOf(*FS(req), *r);
   fuse_reply_entry(req, &e);
 }
 
@@ -242,15 +246,17 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (to_set & FUSE_SET_ATTR_UID) s.uid = attr->st_uid;
     if (to_set & FUSE_SET_ATTR_GID) s.gid = attr->st_gid;
     if (to_set & FUSE_SET_ATTR_SIZE) s.size = static_cast<uint64_t>(attr->st_size);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    // With the writeback cache the kernel stamps a file's changes itself and
+    // sends its ctime: that is "now" for this change, else the daemon's clock.
+    if (to_set & FUSE_SET_ATTR_CTIME) s.ctime = ToTs(attr->st_ctim);
+    const Timespec now = s.ctime ? *s.ctime : FS(req)->Now();
     if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
-      s.atime = ToTs(now);
+      s.atime = now;
     } else if (to_set & FUSE_SET_ATTR_ATIME) {
       s.atime = ToTs(attr->st_atim);
     }
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
-      s.mtime = ToTs(now);
+      s.mtime = now;
     } else if (to_set & FUSE_SET_ATTR_MTIME) {
       s.mtime = ToTs(attr->st_mtim);
     }
@@ -327,7 +333,9 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // (Linux truncates on O_RDONLY|O_TRUNC too; the kernel checked write access.)
     const bool truncate = (fi->flags & O_TRUNC) != 0;
     const int acc = fi->flags & O_ACCMODE;
-    auto r = FS(req)->Open(ino, truncate, acc != O_WRONLY, acc != O_RDONLY, CallerOf(req));
+    const bool noatime = (fi->flags & O_NOATIME) != 0;
+    auto r =
+        FS(req)->Open(ino, truncate, acc != O_WRONLY && !noatime, acc != O_RDONLY, CallerOf(req));
     if (!r.ok()) {
       ReplyErr(req, Err(r.status(), "open", ino));
       return;
@@ -336,9 +344,10 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // Nobody but us changes the data: keep the kernel's pages, unless the
     // next read must reach us to update atime.
     fi->keep_cache = r->keep_cache;
+    fi->fh = noatime ? kNoAtime : 0;
     if (r->kill_priv_on_write) {
       fi->direct_io = 1;  // each write comes from the writer, who is known
-      fi->fh = kKillPrivOnWrite;
+      fi->fh |= kKillPrivOnWrite;
     }
     // Closing a read-only file has nothing to flush: spare the round trip.
     if ((fi->flags & O_ACCMODE) == O_RDONLY) fi->noflush = 1;
@@ -355,8 +364,9 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       ReplyErr(req, Err(r.status(), "create", parent));
       return;
     }
-    fuse_entry_param e = EntryOf(*r);
+    fuse_entry_param e = EntryOf(*FS(req), *r);
     fi->keep_cache = 1;
+    fi->fh = (fi->flags & O_NOATIME) != 0 ? kNoAtime : 0;
     fuse_reply_create(req, &e, fi);
   });
 }
@@ -367,9 +377,10 @@ struct PieceVec {
   fuse_buf more[kMaxPieces];
 };
 
-void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   Guarded(req, FuseOp::kRead, [&] {
-    auto r = FS(req)->Read(ino, static_cast<uint64_t>(off), std::min(size, kMaxRead));
+    auto r = FS(req)->Read(ino, static_cast<uint64_t>(off), std::min(size, kMaxRead),
+                           (fi->fh & kNoAtime) == 0);
     if (!r.ok()) {
       ReplyErr(req, Err(r.status(), "read", ino));
       return;
@@ -457,31 +468,28 @@ void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus
   Filesystem* fs = FS(req);
   std::vector<char> buf(size);
   size_t used = 0;
-  Status st = fs->ReadDir(ino, static_cast<uint64_t>(off),
-                          [&](const std::string& name, const struct stat& st, uint64_t cookie) {
-    size_t rem = size - used;
+  auto add = [&](const std::string& name, const struct stat& st, uint64_t cookie) {
+    const size_t rem = size - used;
     size_t need;
     if (!plus) {
       need = fuse_add_direntry(req, buf.data() + used, rem, name.c_str(), &st,
                                static_cast<off_t>(cookie));
     } else {
       fuse_entry_param e{};
-      bool dots = name == "." || name == "..";
-      if (dots) {
-        e.attr = st;
+      if (name == "." || name == "..") {
+        e.attr = st;  // ino 0: no lookup for the kernel to count
       } else {
-        auto full = fs->Lookup(ino, name);
-        if (!full.ok()) return true;  // removed meanwhile: skip it
-        e = EntryOf(*full);
+        e = EntryOf(*fs, st);
       }
       need = fuse_add_direntry_plus(req, buf.data() + used, rem, name.c_str(), &e,
                                     static_cast<off_t>(cookie));
-      if (need > rem && !dots) fs->Forget(e.ino, 1);  // not sent: undo the lookup
     }
     if (need > rem) return false;
     used += need;
     return true;
-  });
+  };
+  const uint64_t after = static_cast<uint64_t>(off);
+  Status st = plus ? fs->ReadDirPlus(ino, after, add) : fs->ReadDir(ino, after, add);
   if (!st.ok()) {
     ReplyErr(req, Err(st, "readdir", ino));
     return;

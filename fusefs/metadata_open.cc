@@ -202,7 +202,7 @@ Status CreateSchema(SqliteDb* db, uint32_t root_uid, uint32_t root_gid) {
   TIERFS_RETURN_IF_ERROR(meta.BindText(std::to_string(kSchemaVersion)).Run());
 
   timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);  // the clock of every stamp (Filesystem::Now)
   TIERFS_ASSIGN_OR_RETURN(
       SqliteStmt root,
       db->Prepare("INSERT INTO inodes(ino, mode, uid, gid, nlink, atime_sec, atime_nsec, "

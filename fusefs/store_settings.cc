@@ -6,6 +6,7 @@
 #include <random>
 
 #include "fusefs/config.h"
+#include "fusefs/handles.h"
 
 namespace tierfs {
 
@@ -34,8 +35,8 @@ Result<std::string> Setting(MetadataStore& meta, const std::string& key,
   return value;
 }
 
-// 32 random hex digits.
-std::string NewStoreId() {
+// 32 random hex digits (128 bits).
+std::string RandomHex128() {
   std::random_device rd;
   std::string id;
   for (int i = 0; i < 4; ++i) {
@@ -69,7 +70,14 @@ Result<StoreSettings> LoadStoreSettings(MetadataStore& meta, const MountConfig& 
   }
   s.chunk_size = *parsed;
   TIERFS_ASSIGN_OR_RETURN(s.store_id,
-                          Setting(meta, "store_id", "", NewStoreId(), Rule::kFixed, ro));
+                          Setting(meta, "store_id", "", RandomHex128(), Rule::kFixed, ro));
+  // (A store made before handle keys gets one at its first writable open:
+  // file handles given out before then turn stale once.)
+  TIERFS_ASSIGN_OR_RETURN(std::string handle_key,
+                          Setting(meta, "handle_key", "", RandomHex128(), Rule::kFixed, ro));
+  auto key = ParseHandleKey(handle_key);
+  if (!key) return Status::Corruption("store records an invalid handle_key");
+  s.handle_key = *key;
   TIERFS_ASSIGN_OR_RETURN(s.cold_backend, Setting(meta, "cold_backend", requested.cold_backend,
                                                   "dir", Rule::kFixed, ro));
   if (s.cold_backend != "dir" && !requested.cold_dir.empty()) {

@@ -1,6 +1,6 @@
 // StoreSettings: the properties of a store fixed when it is created and
 // recorded in its metadata (table meta): the store layout version, the store
-// id, the chunk size and where the cold tier lives (a directory, or a RADOS
+// id, the file handle key (fusefs/handles.h), the chunk size and where the cold tier lives (a directory, or a RADOS
 // pool: the store's objects are in the RADOS namespace named by its id).
 // Opening a store with different values is refused, since objects written
 // under one chunk size or cold tier would be misread or lost under another.
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "fusefs/config.h"
+#include "fusefs/handles.h"
 #include "fusefs/metadata.h"
 #include "store/object_store.h"
 
@@ -22,6 +23,7 @@ inline constexpr int kStoreFormat = 1;
 
 struct StoreSettings {
   std::string store_id;  // 32 hex digits, random at creation
+  HandleKey handle_key{};  // random at creation (fusefs/handles.h)
   uint64_t chunk_size = 0;
   std::string cold_dir;      // empty: STORE/cold
   std::string cold_backend;  // "dir" or "rados:POOL"

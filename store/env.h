@@ -111,6 +111,9 @@ class Env {
   }
   // Wall-clock time in nanoseconds since the epoch.
   virtual int64_t NowNanos() = 0;
+  // The coarse wall clock (CLOCK_REALTIME_COARSE): the clock the kernel
+  // stamps inode times with, at most a tick behind NowNanos.
+  virtual int64_t CoarseNowNanos() { return NowNanos(); }
 };
 
 // An errno as a Status: ENOENT NotFound, ENOSPC/EDQUOT NoSpace, EEXIST

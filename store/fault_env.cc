@@ -114,6 +114,14 @@ int64_t FaultInjectionEnv::NowNanos() {
   return base_->NowNanos();
 }
 
+int64_t FaultInjectionEnv::CoarseNowNanos() {
+  {
+    MutexLock lock(&mu_);
+    if (now_ns_ != 0) return now_ns_;
+  }
+  return base_->CoarseNowNanos();
+}
+
 void FaultInjectionEnv::SetNowNanos(int64_t ns) {
   MutexLock lock(&mu_);
   now_ns_ = ns;

@@ -91,7 +91,9 @@ class FaultInjectionEnv final : public Env {
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockExistingFile(const std::string& path) override;
   int64_t NowNanos() override EXCLUDES(mu_);
-  // Makes NowNanos() return ns (0: the base Env's clock again).
+  int64_t CoarseNowNanos() override EXCLUDES(mu_);
+  // Makes NowNanos() and CoarseNowNanos() return ns (0: the base Env's
+  // clocks again).
   void SetNowNanos(int64_t ns) EXCLUDES(mu_);
 
  private:

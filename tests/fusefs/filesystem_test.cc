@@ -9,6 +9,7 @@
 #include <linux/falloc.h>
 #include <sys/xattr.h>
 
+#include <atomic>
 #include <cstring>
 #include <chrono>
 #include <filesystem>
@@ -152,7 +153,7 @@ TEST_F(FilesystemTest, TimesDoNotGoBackWhenAWriteBackCommitsDuringAGetattr) {
   AfterGetAttr* hook = nullptr;
   MountConfig c;
   c.atime = AtimeMode::kStrictatime;  // every read moves atime
-  Mount(c, Env::Default(), [&](std::unique_ptr<MetadataStore> m) {
+  Mount(c, &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
     auto w = std::make_unique<AfterGetAttr>(std::move(m));
     hook = w.get();
     return w;
@@ -161,7 +162,11 @@ TEST_F(FilesystemTest, TimesDoNotGoBackWhenAWriteBackCommitsDuringAGetattr) {
   Write(ino, 0, test::RandomBytes(100, 40));
   ASSERT_TRUE(fs_->SyncAll().ok());
   const Timespec old_atime = fs_->metadata().GetAttr(ino)->atime;
+  // (The clock moves on between the stamps: the daemon's, like the
+  // kernel's, may give the same time to changes in one tick.)
+  counting_env_.SetNowNanos((old_atime.sec + 1) * 1000000000LL + 1);
   Read(ino, 0, 1);  // atime = now, cached
+  counting_env_.SetNowNanos((old_atime.sec + 2) * 1000000000LL + 2);
   Write(ino, 0, test::RandomBytes(10, 41));  // mtime = now, cached
   auto cached = fs_->GetAttr(ino);
   ASSERT_TRUE(cached.ok());
@@ -174,6 +179,7 @@ TEST_F(FilesystemTest, TimesDoNotGoBackWhenAWriteBackCommitsDuringAGetattr) {
   EXPECT_EQ(st->st_mtim.tv_sec, cached->st_mtim.tv_sec);
   EXPECT_EQ(st->st_mtim.tv_nsec, cached->st_mtim.tv_nsec);
   // The same for a lookup, which reads the inode with the entry.
+  counting_env_.SetNowNanos((old_atime.sec + 3) * 1000000000LL + 3);
   Read(ino, 0, 1);
   cached = fs_->GetAttr(ino);
   ASSERT_TRUE(cached.ok());
@@ -244,6 +250,238 @@ TEST_F(FilesystemTest, OrphansLeftByACrashAreFreedAtTheNextMount) {
   Mount();  // the "crash": the file was never closed
   EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
   EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound());
+}
+
+// A listing whose SQLite step fails at the entry named `fail_at`.
+class FailingReadDir : public MetadataStoreWrapper {
+ public:
+  using MetadataStoreWrapper::MetadataStoreWrapper;
+  std::string fail_at;  // empty: never
+  Status ReadDir(uint64_t ino, uint64_t after,
+                 const std::function<bool(const DirEntry&)>& fn) override {
+    bool cut = false;
+    Status st = MetadataStoreWrapper::ReadDir(ino, after, [&](const DirEntry& e) {
+      cut = e.name == fail_at;
+      return !cut && fn(e);
+    });
+    return cut ? Status::IOError("injected: disk I/O error") : st;
+  }
+};
+
+// The entries of a readdirplus are looked up (counted) as they are filled:
+// an error after some were filled must answer them, or the kernel never
+// learns of those lookups and the inodes are never freed.
+TEST_F(FilesystemTest, ReaddirplusAnswersWhatItFilledWhenALaterEntryFails) {
+  FailingReadDir* hook = nullptr;
+  Mount({}, Env::Default(), [&](std::unique_ptr<MetadataStore> m) {
+    auto w = std::make_unique<FailingReadDir>(std::move(m));
+    hook = w.get();
+    return w;
+  });
+  std::vector<uint64_t> inos;
+  for (const char* name : {"a", "b", "c", "d"}) {
+    inos.push_back(NewFile(name));
+    ASSERT_TRUE(fs_->Release(inos.back()).ok());
+    fs_->Forget(inos.back(), 1);  // the create's lookup
+  }
+  hook->fail_at = "c";
+  std::vector<std::string> names;
+  std::vector<uint64_t> looked_up;
+  uint64_t last = 0;
+  auto take = [&](const std::string& name, const struct stat& st, uint64_t cookie) {
+    names.push_back(name);
+    if (name != "." && name != "..") looked_up.push_back(st.st_ino);
+    last = cookie;
+    return true;
+  };
+  ASSERT_TRUE(fs_->ReadDirPlus(kRootIno, 0, take).ok());
+  EXPECT_EQ(names, (std::vector<std::string>{".", "..", "a", "b"}));
+  // From there on nothing can be filled: now the error is the answer.
+  Status st = fs_->ReadDirPlus(kRootIno, last, take);
+  EXPECT_EQ(ToErrno(st), EIO) << st.ToString();
+  EXPECT_EQ(names.size(), 4u);
+  // The kernel holds one lookup of each entry it got: its forgets free them.
+  hook->fail_at.clear();
+  for (const char* name : {"a", "b"}) ASSERT_TRUE(fs_->Unlink(kRootIno, name).ok());
+  for (uint64_t ino : looked_up) EXPECT_TRUE(fs_->Forget(ino, 1));
+  ASSERT_TRUE(fs_->reclaimer().Drain(kReclaimWait));
+  for (uint64_t ino : looked_up) {
+    EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound()) << ino;
+  }
+}
+
+// A forget of more lookups than were counted is our bug: reported, and the
+// inode is still freed once unlinked and closed.
+TEST_F(FilesystemTest, AForgetOfMoreLookupsThanCountedIsReportedAndStillFrees) {
+  uint64_t ino = NewFile("f");  // one lookup
+  Write(ino, 0, test::RandomBytes(5000, 60));
+  auto again = fs_->Lookup(kRootIno, "f");  // two
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  EXPECT_TRUE(fs_->Forget(ino, 1));
+  EXPECT_EQ(fs_->store().ListGroup(ino).size(), 1u);  // one lookup left
+  EXPECT_FALSE(fs_->Forget(ino, 3));  // two more than it had
+  ASSERT_TRUE(fs_->reclaimer().Drain(kReclaimWait));
+  EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
+  EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound());
+  EXPECT_FALSE(fs_->Forget(ino, 1));  // no longer known at all
+}
+
+// O_NOATIME (reads_atime false at open, touch_atime false per read) leaves
+// atime; a read through another open still moves it.
+TEST_F(FilesystemTest, ReadsThroughAnONoatimeOpenLeaveAtime) {
+  MountConfig c;
+  c.atime = AtimeMode::kStrictatime;  // every other read moves atime
+  Mount(c, &counting_env_);
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::RandomBytes(100, 61));
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  const Timespec before = fs_->metadata().GetAttr(ino)->atime;
+  counting_env_.SetNowNanos((before.sec + 10) * 1000000000LL);
+  auto opened = fs_->Open(ino, false, /*reads_atime=*/false, false, Caller{});
+  ASSERT_TRUE(opened.ok());
+  EXPECT_TRUE(opened->keep_cache);  // its reads may come from the kernel's pages
+  auto r = fs_->Read(ino, 0, 10, /*touch_atime=*/false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->atime_changed);
+  ASSERT_TRUE(fs_->Read(ino, 200, 10, false).ok());  // at EOF
+  ASSERT_TRUE(fs_->SyncAll().ok());
+  EXPECT_EQ(fs_->GetAttr(ino)->st_atim.tv_sec, before.sec);
+  EXPECT_EQ(fs_->GetAttr(ino)->st_atim.tv_nsec, before.nsec);
+  // An empty file's atime moves at open (no read reaches us): not for O_NOATIME.
+  uint64_t empty = NewFile("e");
+  ASSERT_TRUE(fs_->Release(empty).ok());
+  const Timespec empty_before = fs_->metadata().GetAttr(empty)->atime;
+  counting_env_.SetNowNanos((before.sec + 20) * 1000000000LL);
+  ASSERT_TRUE(fs_->Open(empty, false, false, false, Caller{}).ok());
+  EXPECT_EQ(fs_->GetAttr(empty)->st_atim.tv_sec, empty_before.sec);
+  // Another open's read moves it.
+  ASSERT_TRUE(fs_->Open(ino, false, true, false, Caller{}).ok());
+  r = fs_->Read(ino, 0, 10);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->atime_changed);
+  EXPECT_EQ(fs_->GetAttr(ino)->st_atim.tv_sec, before.sec + 20);
+  counting_env_.SetNowNanos(0);
+}
+
+// File handle generations: SipHash-2-4 (the reference vectors), different
+// per inode and per store, the same at every mount; the root's is 0, as the
+// kernel has it.
+TEST_F(FilesystemTest, FileHandleGenerationsAreKeyedAndStable) {
+  HandleKey ref{0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+  EXPECT_EQ(SipHash24(ref, {}), 0x726fdb47dd0e0e31ull);
+  const uint8_t eight[] = {0, 1, 2, 3, 4, 5, 6, 7};
+  EXPECT_EQ(SipHash24(ref, eight), 0x93f5f5799a932462ull);
+  EXPECT_EQ(ParseHandleKey("000102030405060708090a0b0c0d0e0f"),
+            (HandleKey{0x0001020304050607ull, 0x08090a0b0c0d0e0full}));
+  EXPECT_FALSE(ParseHandleKey("00010203").has_value());
+  EXPECT_FALSE(ParseHandleKey("000102030405060708090a0b0c0d0eXX").has_value());
+
+  EXPECT_EQ(fs_->Generation(kRootIno), 0u);
+  std::vector<uint64_t> inos;
+  std::set<uint32_t> gens;
+  for (int i = 0; i < 8; ++i) {
+    inos.push_back(NewFile(std::string(1, static_cast<char>('a' + i))));
+    gens.insert(fs_->Generation(inos.back()));
+  }
+  EXPECT_EQ(gens.size(), inos.size());
+  EXPECT_EQ(gens.count(1), 0u);  // the generation every handle had before
+  std::vector<uint32_t> before;
+  for (uint64_t ino : inos) before.push_back(fs_->Generation(ino));
+  Mount();
+  for (size_t i = 0; i < inos.size(); ++i) EXPECT_EQ(fs_->Generation(inos[i]), before[i]);
+  // Another store, the same inode numbers: other generations.
+  test::TempDir other;
+  MountConfig c;
+  c.store_dir = other.path() + "/store";
+  c.chunk_size = kChunk;
+  auto fs2 = Filesystem::Open(c, Env::Default());
+  ASSERT_TRUE(fs2.ok()) << fs2.status().ToString();
+  int same = 0;
+  for (size_t i = 0; i < inos.size(); ++i) same += (*fs2)->Generation(inos[i]) == before[i];
+  EXPECT_EQ(same, 0);
+}
+
+// A clock whose coarse reading lags the fine one, as the kernel's does by
+// up to a tick.
+class SkewedClockEnv : public Env {
+ public:
+  std::atomic<int64_t> coarse{0}, fine{0};
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override {
+    return base_->Open(path, o);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return base_->Rename(from, to);
+  }
+  Status Unlink(const std::string& path) override { return base_->Unlink(path); }
+  Status MkDir(const std::string& path) override { return base_->MkDir(path); }
+  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  Result<FileStat> Stat(const std::string& path) override { return base_->Stat(path); }
+  Result<FsSpace> StatFs(const std::string& path) override { return base_->StatFs(path); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+  int64_t NowNanos() override { return fine; }
+  int64_t CoarseNowNanos() override { return coarse; }
+
+ private:
+  Env* const base_ = Env::Default();
+};
+
+// Every daemon stamp comes from the kernel's clock (the coarse one, or a
+// later time the kernel sent), so that what the kernel stamps afterwards
+// (a touch, a cached write) is never earlier; the kernel's ctime is kept.
+TEST_F(FilesystemTest, StampsComeFromTheKernelsClock) {
+  constexpr int64_t kSec = 1000000000;
+  SkewedClockEnv clock;
+  const int64_t t = 1700000000 * kSec;
+  clock.coarse = t;
+  clock.fine = t + 3000000;  // 3 ms ahead
+  Mount({}, &clock);
+  uint64_t ino = NewFile("f");
+  auto born = fs_->GetAttr(ino);
+  ASSERT_TRUE(born.ok());
+  EXPECT_EQ(born->st_ctim.tv_sec * kSec + born->st_ctim.tv_nsec, t);
+  // A touch in the same tick: the kernel sends its time (the coarse one) as
+  // mtime and ctime; neither is before the create.
+  Filesystem::SetAttrRequest touch;
+  touch.atime = touch.mtime = touch.ctime = Timespec{t / kSec, t % kSec};
+  auto touched = fs_->SetAttr(ino, touch);
+  ASSERT_TRUE(touched.ok());
+  EXPECT_GE(touched->st_mtim.tv_sec * kSec + touched->st_mtim.tv_nsec, t);
+  // A ctime the kernel sent ahead of the coarse clock (multigrain: a fine
+  // time it gave another inode) is kept, and later stamps are not before it.
+  const int64_t k = t + 2000000;
+  Filesystem::SetAttrRequest flush;
+  flush.mtime = flush.ctime = Timespec{k / kSec, k % kSec};
+  ASSERT_TRUE(fs_->SetAttr(ino, flush).ok());
+  ASSERT_TRUE(fs_->SyncAll().ok());
+  auto stored = fs_->metadata().GetAttr(ino);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->ctime, (Timespec{k / kSec, k % kSec}));
+  uint64_t next = NewFile("g");
+  auto g = fs_->GetAttr(next);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->st_ctim.tv_sec * kSec + g->st_ctim.tv_nsec, k);
+  // A kernel time ahead of the fine clock came before the clock was set
+  // back: forgotten, stamps follow the clock again.
+  clock.coarse = t - 10 * kSec;
+  clock.fine = t - 10 * kSec + 3000000;
+  uint64_t after = NewFile("h");
+  EXPECT_EQ(fs_->GetAttr(after)->st_ctim.tv_sec, t / kSec - 10);
+  // A read while a writer holds the file (its cached writes stamped by the
+  // kernel, at most the fine clock) takes atime from the fine clock.
+  auto opened = fs_->Open(ino, false, true, true, Caller{});
+  ASSERT_TRUE(opened.ok());
+  ASSERT_TRUE(fs_->Read(ino, 0, 1).ok());
+  auto read = fs_->GetAttr(ino);
+  EXPECT_EQ(read->st_atim.tv_sec * kSec + read->st_atim.tv_nsec, t - 10 * kSec + 3000000);
+  ASSERT_TRUE(fs_->Release(ino, true).ok());
+  fs_.reset();  // before the clock goes
 }
 
 // A gate the test opens: Wait() blocks until Open().

@@ -125,6 +125,30 @@ t3=$(stat -c %X "$MNT/a")
 from_store chunk_size=64K strictatime
 assert_eq "$t3" "$(stat -c %X "$MNT/a")" "strictatime: atime after a remount"
 
+log "atime: O_NOATIME (strictatime: only the owner's O_NOATIME reads leave it)"
+: >"$MNT/empty"
+from_store chunk_size=64K strictatime
+ta=$(stat -c %X "$MNT/a")
+te=$(stat -c %X "$MNT/empty")
+sleep 1.1
+python3 - "$MNT/a" "$MNT/empty" <<'EOF' || fail "O_NOATIME: a read moved atime (live mount)"
+import os, sys
+for p in sys.argv[1:]:
+    before = os.stat(p).st_atime_ns
+    fd = os.open(p, os.O_RDONLY | os.O_NOATIME)
+    os.read(fd, 1 << 16)
+    os.pread(fd, 10, 1 << 20)  # at EOF
+    os.close(fd)
+    assert os.stat(p).st_atime_ns == before, (p, before, os.stat(p).st_atime_ns)
+EOF
+from_store chunk_size=64K strictatime
+assert_eq "$ta" "$(stat -c %X "$MNT/a")" "O_NOATIME: atime of a file after a remount"
+assert_eq "$te" "$(stat -c %X "$MNT/empty")" "O_NOATIME: atime of an empty file after a remount"
+cat "$MNT/a" "$MNT/empty" >/dev/null
+from_store chunk_size=64K strictatime
+[[ $(stat -c %X "$MNT/a") -gt $ta ]] || fail "strictatime: a plain read after O_NOATIME ones did not move atime"
+[[ $(stat -c %X "$MNT/empty") -gt $te ]] || fail "strictatime: a plain open of an empty file did not move atime"
+
 log "atime: noatime"
 printf more >>"$MNT/a"
 from_store chunk_size=64K noatime

@@ -3,7 +3,8 @@
 # an NFS server exports) survive the kernel forgetting the inode — a remount
 # with caches dropped — for files and directories (which need the lookup of
 # ".." to reconnect); a handle of an unlinked file gives ESTALE, never
-# another file, also when new files were created since.
+# another file, also when new files were created since; a handle whose
+# generation was guessed (inode numbers are sequential) gives ESTALE.
 source "$(dirname "$0")/lib.sh"
 require_root
 
@@ -61,6 +62,21 @@ for p in paths:
             data = os.read(fd, 1 << 16)
             assert data == open(full, "rb").read(), (p, data)
         os.close(fd)
+    elif cmd == "forged":
+        # The same inode number with a guessed generation: 1 (what every
+        # handle carried before generations were keyed) and the real one
+        # plus one. Both must be refused, with the inode cached or not.
+        real = bytes.fromhex(saved[p]["bytes"])
+        gen = int.from_bytes(real[8:12], "little")
+        assert gen != 1, (p, "generation is still 1")
+        for guess in {1, (gen + 1) & 0xffffffff}:
+            forged = dict(saved[p], bytes=(real[:8] + guess.to_bytes(4, "little") + real[12:]).hex())
+            try:
+                fd = open_handle(mnt, forged, os.O_RDONLY)
+            except OSError as e:
+                assert e.errno == errno.ESTALE, (p, guess, errno.errorcode.get(e.errno))
+            else:
+                raise AssertionError("%s: a forged handle (generation %d) opened it" % (p, guess))
     else:  # gone
         try:
             fd = open_handle(mnt, saved[p], os.O_RDONLY)
@@ -74,6 +90,7 @@ H() { python3 "$TMP/handles.py" "$1" "$HANDLES" "$MNT" "${@:2}"; }
 
 H save d d/one d/sub d/sub/two doomed >/dev/null || fail "name_to_handle_at failed"
 H check d d/one d/sub d/sub/two doomed >/dev/null || fail "handles do not work on the live mount"
+H forged d/one d/sub >/dev/null || fail "a guessed handle opened a file (live mount)"
 # The first handle of each round is opened with nothing cached (a check stats
 # the path after opening, which brings the inode and its parents back): a
 # directory (the kernel reconnects it through ".."), then a file.
@@ -85,6 +102,13 @@ for first in d/sub d/sub/two doomed; do
   H check "$first" d/sub d/sub/two d/one d doomed >/dev/null ||
     fail "handles fail after a remount, $first first (the kernel forgot the inodes)"
 done
+
+log "a handle with a guessed generation gives ESTALE, the inodes cached or not"
+unmount_tierfs
+echo 3 >/proc/sys/vm/drop_caches
+mount_tierfs
+H forged d/sub/two d/sub >/dev/null || fail "a guessed handle opened a file (after a remount)"
+H check d/sub/two d/sub >/dev/null || fail "the real handles after the guessed ones"
 
 log "an unlinked file's handle gives ESTALE"
 rm "$MNT/doomed"
