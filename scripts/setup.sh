@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang
   libfuse3-dev fuse3 libzstd-dev zstd libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 libxxhash-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 libxxhash-dev libsodium-dev
   python3 attr rsync git util-linux procps psmisc fio strace
   e2fsprogs  # mkfs.ext4 and e2fsck: the block-level power-cut test (blockcut_test)
   libsystemd-dev systemd scdoc man-db bash-completion
