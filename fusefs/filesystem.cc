@@ -149,7 +149,12 @@ Filesystem::~Filesystem() {
 Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, Env* env,
                                                      const MetadataWrap& wrap) {
   std::unique_ptr<Filesystem> fs(new Filesystem(config, env));
-  if (!config.read_only) TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+  if (!config.read_only && !env->Stat(config.store_dir).ok()) {
+    TIERFS_RETURN_IF_ERROR(env->MkDir(config.store_dir));
+    // A new store's own entry must be durable before anything in it is, or
+    // a power cut takes the store with every fsync'ed file in it.
+    TIERFS_RETURN_IF_ERROR(env->SyncDir(ParentDir(config.store_dir)));
+  }
   // One process per store: take the lock before reading or changing anything
   // (read-only: the existing lock file, opened read-only, if there is one).
   if (!config.read_only) {
@@ -194,7 +199,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
                          std::lock_guard lock(f->mu_);
                          for (uint64_t ino : inos) f->xattr_inodes_.erase(ino);
                        },
-                       [f] { return f->journal_->Commit(); }});
+                       [f] { return f->journal_->CommitDurably(); }});
   if (!config.read_only) {  // read-only changes nothing in the store
     TIERFS_RETURN_IF_ERROR(fs->Recover());
     fs->reclaimer_->Start();
@@ -589,14 +594,11 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
     if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
     if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
-    TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
     u.size = req.size;
     if (!req.mtime) u.mtime = Now();  // truncate changes mtime (POSIX)
   }
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
-  // The objects are truncated already: the new size must not wait for the
-  // next batch, or a crash would show the old size over the zeros.
-  if (req.size) TIERFS_RETURN_IF_ERROR(journal_->Commit());
+  if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
   if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
     // truncate by an unprivileged caller: the kernel's own kill-priv sends
     // nothing for S_ISGID without group-exec.
@@ -791,8 +793,12 @@ Status Filesystem::SyncAll() {
     spdlog::warn("{} unlinked inodes not freed yet; the next mount frees what is left",
                  reclaimer_->pending());
   }
+  // Data before the namespace that covers it: sizes made durable over
+  // unsynced object bytes would read as zeros after a power cut.
+  Status data = store_ ? store_->SyncAll() : Status::OK();  // (null: Open failed)
   Status st = WriteBack(std::nullopt);
   Status synced = SyncMeta();
+  if (!data.ok()) return data;
   return st.ok() ? synced : st;
 }
 

@@ -250,8 +250,9 @@ class Filesystem {
   static constexpr size_t kMigrateThreads = 4;
   Status Migrate(uint64_t ino, Tier to);
   Status SetPinned(uint64_t ino, bool pinned);
-  // Waits for the pending reclaims (at most kReclaimWait), writes every
-  // cached attribute and makes metadata durable (unmount).
+  // Waits for the pending reclaims (at most kReclaimWait), makes every
+  // object written since the mount durable, then every cached attribute and
+  // the namespace (unmount, a switch to read-only).
   Status SyncAll();
   // Switches a live mount between read-only and read-write (remount): when
   // read-only every mutation fails with EROFS, cached attributes are written
@@ -321,6 +322,8 @@ class Filesystem {
   // Hands the inode to the reclaimer if unlinked, closed and forgotten.
   void MaybeFree(uint64_t ino);
   void Dropped(const InodeAttr& a);  // after unlink/rmdir/rename-replace
+  // Cuts the file's data to new_size, which the namespace already records
+  // (applied, not yet committed): made durable first when anything is cut.
   Status TruncateData(uint64_t ino, uint64_t new_size);
   // For a read of [offset, end): has the object a sequential reader reaches
   // next read ahead (see Read).

@@ -153,7 +153,17 @@ void Filesystem::Wrote(uint64_t ino, uint64_t end) {
 Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
   TIERFS_ASSIGN_OR_RETURN(const bool small, InlineTruncate(ino, new_size));
   if (small) return Status::OK();
-  for (const ObjectInfo& o : store_->ListGroup(ino)) {
+  std::vector<ObjectInfo> cut = store_->ListGroup(ino);
+  std::erase_if(cut, [&](const ObjectInfo& o) {
+    return o.key.index * chunk_size_ + o.logical_size <= new_size;
+  });
+  if (cut.empty()) return Status::OK();
+  // The new size must be durable before any byte goes: the object store's
+  // removals may reach the disk before a plain COMMIT does, and a power cut
+  // would then show the old size over zeros. Should the cut fail now, the
+  // next mount trims what lies past the (durable) size.
+  TIERFS_RETURN_IF_ERROR(journal_->CommitDurably());
+  for (const ObjectInfo& o : cut) {
     const uint64_t start = o.key.index * chunk_size_;
     if (start >= new_size) {
       TIERFS_RETURN_IF_ERROR(store_->Remove(o.key));

@@ -83,11 +83,14 @@ Status Filesystem::SpillLocked(uint64_t ino) {
   auto got = meta_->ReadInline(ino, 0, lease.span().first(kMaxInlineMax));
   if (!got.ok() && !got.status().IsNotFound()) return got.status();
   const size_t n = got.ok() ? *got : 0;
-  // The object first, then the bytes dropped from the row: a crash in
-  // between leaves the row's bytes, and the next mount removes the object.
+  // The object first, durable, then the bytes dropped from the row: a crash
+  // in between leaves the row's bytes, and the next mount removes the
+  // object. Unsynced, the object could lose its bytes to a power cut that
+  // the row's change survives (the log reaches the disk on its own time).
   if (n > 0) {
     TIERFS_RETURN_IF_ERROR(RetryAfterFrees(
         [&] { return store_->Write({ino, 0}, 0, lease.span().first(n)); }));
+    TIERFS_RETURN_IF_ERROR(store_->Sync({ino, 0}));
   }
   if (got.ok()) TIERFS_RETURN_IF_ERROR(meta_->DropInline(ino));
   SetLayout(ino, Layout::kObjects);

@@ -96,7 +96,9 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
     Reclaimer reclaimer(meta.get(), &store,
                         {[](const std::function<Status()>& op) { return op(); },
                          [&](std::span<const uint64_t> freed) { report.reclaimed += freed.size(); },
-                         /*commit=*/nullptr});  // fsck's store commits every change at once
+                         // The rows fsck read may sit in a WAL a killed daemon
+                         // left unsynced: durable before any object goes.
+                         [&] { return meta->CommitDurably(); }});
     Status st = reclaimer.FreeNow(unlinked);
     report.reclaim_pending -= report.reclaimed;
     if (!st.ok()) add("reclaim_failed", st.ToString(), "", st);

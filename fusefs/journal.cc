@@ -22,9 +22,13 @@ void Journal::Opened() {
   cv_.notify_one();
 }
 
-Status Journal::Commit() {
+Status Journal::Commit() { return Counted(&MetadataStore::Commit); }
+
+Status Journal::CommitDurably() { return Counted(&MetadataStore::CommitDurably); }
+
+Status Journal::Counted(Status (MetadataStore::*commit)()) {
   if (hooks_.before_commit) hooks_.before_commit();
-  Status st = meta_->Commit();
+  Status st = (meta_->*commit)();
   if (st.ok()) {
     commits_.fetch_add(1);
   } else {

@@ -5,7 +5,10 @@
 // commits what gathered kCommitDelay after the first change of a batch, in
 // one transaction. A batch also ends when it holds kMaxBatchOps changes, and
 // at every Commit() (fsync, fsyncdir, statfs, the reclaimer before it
-// removes objects, unmount).
+// removes objects, unmount). CommitDurably() also syncs the log: a COMMIT
+// alone is not durable (synchronous=NORMAL), and whatever removes data from
+// the object store (the reclaimer, a truncate) must follow a durable one,
+// or a power cut brings back the name over data already gone.
 //
 // Order: changes are applied on one SQLite connection in the order they
 // happen, and batches commit whole, so after a crash the namespace is the
@@ -66,6 +69,9 @@ class Journal {
   void Opened();
   // Commits the open batch now (OK when there is none).
   Status Commit();
+  // Commit(), then makes every committed batch durable (one fsync of the
+  // log): what must come before anything is removed from the object store.
+  Status CommitDurably();
   // Commits what is open and ends the thread.
   void Stop();
 
@@ -73,6 +79,9 @@ class Journal {
 
  private:
   void Loop();
+  // Runs a commit (the store's Commit or CommitDurably) with the hook
+  // before it, counted in the statistics.
+  Status Counted(Status (MetadataStore::*commit)());
 
   const Hooks hooks_;
   MetadataStore* meta_ = nullptr;

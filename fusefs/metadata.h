@@ -219,6 +219,10 @@ class MetadataStore {
   // that error (health()) and the next open finds the state after the last
   // committed batch.
   virtual Status Commit() = 0;
+  // Commit(), then makes every committed transaction durable (one fsync of
+  // the log, no checkpoint). What must precede a removal from the object
+  // store: a COMMIT alone may reach the disk after the removal does.
+  virtual Status CommitDurably() = 0;
   // OK, or the error that lost a batch (cheap: no lock while healthy).
   virtual Status health() = 0;
   // Commit(), then makes every committed transaction durable (WAL
@@ -314,6 +318,7 @@ class MetadataStoreWrapper : public MetadataStore {
   Result<uint64_t> InodeCount() override { return target_->InodeCount(); }
   Result<uint64_t> LastIno() override { return target_->LastIno(); }
   Status Commit() override { return target_->Commit(); }
+  Status CommitDurably() override { return target_->CommitDurably(); }
   Status health() override { return target_->health(); }
   Status Sync() override { return target_->Sync(); }
 

@@ -161,6 +161,14 @@ Status SqliteMetadataStore::Commit() {
   return CommitBatch();
 }
 
+Status SqliteMetadataStore::CommitDurably() {
+  std::lock_guard lock(mu_);
+  if (read_only_) return Status::OK();
+  if (lost_.load()) return lost_status_;
+  TIERFS_RETURN_IF_ERROR(CommitBatch());
+  return db_->SyncLog();
+}
+
 Status SqliteMetadataStore::health() {
   if (!lost_.load()) return Status::OK();
   std::lock_guard lock(mu_);

@@ -113,6 +113,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<uint64_t> InodeCount() override;
   Result<uint64_t> LastIno() override;
   Status Commit() override;
+  Status CommitDurably() override;
   Status health() override;
   Status Sync() override;
 

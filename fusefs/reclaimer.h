@@ -4,7 +4,7 @@
 //
 // Owns the queue of inodes waiting to be freed and the thread that frees
 // them in batches of up to kBatch: the namespace changes that killed them
-// committed first (Hooks::commit), then each inode's objects
+// committed and made durable first (Hooks::commit), then each inode's objects
 // (ObjectStore::RemoveGroup), then the rows of the whole batch in one SQLite
 // transaction (MetadataStore::DeleteInodes). Until then a queued inode keeps
 // its row with nlink 0, so a crash at any point leaves inodes that the next
@@ -57,10 +57,13 @@ class Reclaimer {
     std::function<Status(const std::function<Status()>&)> freeing_space;
     // After the rows of `inos` were deleted.
     std::function<void(std::span<const uint64_t> inos)> freed;
-    // Commits the namespace changes applied so far (Journal::Commit), run
-    // before a batch's objects are removed: the unlinks that made its
-    // inodes dead must not be taken back by a crash once their data is
-    // gone. Empty when every change commits at once (fsck).
+    // Commits the namespace changes applied so far and makes them durable
+    // (Journal::CommitDurably), run before a batch's objects are removed:
+    // the unlinks that made its inodes dead must not be taken back by a
+    // crash or a power cut once their data is gone (a COMMIT alone may
+    // reach the disk after the object unlinks do). fsck, whose changes
+    // commit at once, still syncs: the rows it read may be in a WAL that a
+    // killed daemon left unsynced.
     std::function<Status()> commit;
   };
 

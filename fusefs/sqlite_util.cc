@@ -132,6 +132,16 @@ Status SqliteDb::Exec(const char* sql) {
   return Status::OK();
 }
 
+Status SqliteDb::SyncLog() {
+  sqlite3_file* log = nullptr;
+  int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &log);
+  if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "SQLITE_FCNTL_JOURNAL_POINTER");
+  if (log == nullptr || log->pMethods == nullptr) return Status::OK();
+  rc = log->pMethods->xSync(log, SQLITE_SYNC_NORMAL);
+  if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "syncing the WAL");
+  return Status::OK();
+}
+
 Status SqliteDb::Run(std::string_view sql) {
   TIERFS_ASSIGN_OR_RETURN(SqliteStmt stmt, Prepare(sql));
   return stmt.Run();

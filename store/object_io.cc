@@ -375,6 +375,19 @@ Status ObjectStore::SyncGroup(uint64_t group) {
   return SyncKeys(keys);
 }
 
+Status ObjectStore::SyncAll() {
+  std::vector<ObjectKey> keys;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [key, e] : *table_) {
+      if (e.tier == Tier::kHot && (e.dir_dirty || e.synced_version != e.version)) {
+        keys.push_back(key);
+      }
+    }
+  }
+  return SyncKeys(keys);
+}
+
 Status ObjectStore::SyncKeys(const std::vector<ObjectKey>& keys) {
   // Removals first: an unlink that a crash could undo would bring back
   // bytes the caller's namespace no longer covers.

@@ -192,6 +192,9 @@ class ObjectStore {
   // (all started before the first is waited for), and each directory that
   // gained an object is synced once.
   Status SyncGroup(uint64_t group) EXCLUDES(mu_);
+  // Sync of every hot object changed since its last sync (unmount, a switch
+  // to read-only): what this process wrote, not the whole store.
+  Status SyncAll() EXCLUDES(mu_);
   // A snapshot of all objects (optionally of one group), in key order.
   std::vector<ObjectInfo> List() const EXCLUDES(mu_);
   std::vector<ObjectInfo> ListGroup(uint64_t group) const EXCLUDES(mu_);

@@ -343,27 +343,47 @@ TEST_F(FilesystemTest, AReclaimCutByACrashIsFinishedByTheNextMount) {
   EXPECT_TRUE(fs_->metadata().ListOrphans()->empty());
 }
 
-// Notes whether an unlink is applied but not committed yet (group commit).
+// Notes whether a namespace change (an unlink, a new size, inline bytes
+// dropped) is applied but not durable yet: a plain COMMIT (synchronous=NORMAL)
+// is not, only CommitDurably or Sync are.
 class WatchedCommits : public MetadataStoreWrapper {
  public:
   using MetadataStoreWrapper::MetadataStoreWrapper;
-  std::atomic<bool> unlink_uncommitted{false};
+  std::atomic<bool> undurable{false};
   Result<InodeAttr> Unlink(uint64_t parent, std::string_view name, Timespec now) override {
     auto r = MetadataStoreWrapper::Unlink(parent, name, now);
-    if (r.ok()) unlink_uncommitted = true;
+    if (r.ok()) undurable = true;
     return r;
   }
-  Status Commit() override {
-    Status st = MetadataStoreWrapper::Commit();
-    if (st.ok()) unlink_uncommitted = false;
+  Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& u, Timespec now) override {
+    auto r = MetadataStoreWrapper::SetAttr(ino, u, now);
+    if (r.ok()) undurable = true;
+    return r;
+  }
+  std::function<void()> before_drop_inline;  // runs at each DropInline
+  Status DropInline(uint64_t ino) override {
+    if (before_drop_inline) before_drop_inline();
+    Status st = MetadataStoreWrapper::DropInline(ino);
+    if (st.ok()) undurable = true;
+    return st;
+  }
+  Status CommitDurably() override {
+    Status st = MetadataStoreWrapper::CommitDurably();
+    if (st.ok()) undurable = false;
+    return st;
+  }
+  Status Sync() override {
+    Status st = MetadataStoreWrapper::Sync();
+    if (st.ok()) undurable = false;
     return st;
   }
 };
 
 // The reclaimer removes a dead inode's objects only once the unlink that
-// killed it is committed: a crash that took the unlink back would otherwise
-// bring the file back with its data gone.
-TEST_F(FilesystemTest, TheReclaimerRemovesObjectsOnlyAfterTheUnlinkIsCommitted) {
+// killed it is durable: a power cut that took the unlink back would
+// otherwise bring the file back with its data gone (a plain COMMIT may reach
+// the disk after the object unlinks do).
+TEST_F(FilesystemTest, TheReclaimerRemovesObjectsOnlyAfterTheUnlinkIsDurable) {
   WatchedCommits* meta = nullptr;
   Mount({}, &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
     auto w = std::make_unique<WatchedCommits>(std::move(m));
@@ -376,14 +396,53 @@ TEST_F(FilesystemTest, TheReclaimerRemovesObjectsOnlyAfterTheUnlinkIsCommitted) 
   ASSERT_TRUE(fs_->Release(ino).ok());
   std::atomic<int> removed_uncommitted{-1};
   counting_env_.RunBefore(FaultOp::kUnlink,
-                          [&] { removed_uncommitted = meta->unlink_uncommitted ? 1 : 0; });
+                          [&] { removed_uncommitted = meta->undurable ? 1 : 0; });
   ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
   fs_->Forget(ino, 1);
   // Draining ends the reclaimer's gathering: it frees well before the
   // journal's own commit would come (Journal::kCommitDelay).
   ASSERT_TRUE(fs_->reclaimer().Drain(kReclaimWait));
-  EXPECT_EQ(removed_uncommitted, 0) << "an object was removed before its unlink was committed";
+  EXPECT_EQ(removed_uncommitted, 0) << "an object was removed before its unlink was durable";
   EXPECT_EQ(ObjectFiles(*fs_, ino, 2), 0u);
+}
+
+// A truncate cuts objects only once the new size is durable: cut first, a
+// power cut that lost the size would show the old size over zeros.
+TEST_F(FilesystemTest, ATruncateCutsObjectsOnlyAfterTheNewSizeIsDurable) {
+  WatchedCommits* meta = nullptr;
+  Mount({}, &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
+    auto w = std::make_unique<WatchedCommits>(std::move(m));
+    meta = w.get();
+    return w;
+  });
+  uint64_t ino = NewFile("f");
+  Write(ino, 0, test::RandomBytes(2 * kChunk, 36));
+  ASSERT_TRUE(fs_->Fsync(ino, false).ok());
+  std::atomic<int> removed_undurable{-1}, cut_undurable{-1};
+  counting_env_.RunBefore(FaultOp::kUnlink, [&] { removed_undurable = meta->undurable ? 1 : 0; });
+  counting_env_.RunBefore(FaultOp::kTruncate, [&] { cut_undurable = meta->undurable ? 1 : 0; });
+  ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(kChunk / 2)).ok());
+  EXPECT_EQ(removed_undurable, 0) << "chunk 1 was removed before the new size was durable";
+  EXPECT_EQ(cut_undurable, 0) << "chunk 0 was cut before the new size was durable";
+  Mount();
+  EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(kChunk / 2));
+  EXPECT_EQ(ObjectFiles(*fs_, ino, 2), 1u);
+}
+
+// A clean unmount makes the data written since the mount durable, not only
+// the sizes: a power cut right after it must not leave files at full size
+// over zeros. (The store's files go through the FaultInjectionEnv, whose
+// DropUnsyncedData is what a power cut leaves of them.)
+TEST_F(FilesystemTest, UnmountMakesUnsyncedDataDurable) {
+  Mount({}, &counting_env_);
+  uint64_t ino = NewFile("f");
+  auto data = test::RandomBytes(2 * kChunk + 100, 39);
+  Write(ino, 0, data);
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  fs_.reset();  // unmount
+  ASSERT_TRUE(counting_env_.DropUnsyncedData().ok());
+  Mount();
+  EXPECT_EQ(Read(ino, 0, data.size()), data);
 }
 
 // Objects of an inode number above the last committed one can only come
@@ -936,6 +995,49 @@ TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
   Mount(InlineOn());
   EXPECT_EQ(Read(b, 0, 3000), want);
   EXPECT_EQ(Read(c, 0, 3000), punched);
+}
+
+// A new store's own directory entry is durable before anything in it: an
+// fsync'ed file of a store made just before a power cut is there after it.
+TEST_F(FilesystemTest, ANewStoreSurvivesAPowerCutWithItsFsyncedFiles) {
+  fs_.reset();
+  std::filesystem::remove_all(dir_.path() + "/store");
+  created_ = false;
+  Mount({}, &counting_env_);
+  uint64_t ino = NewFile("f");
+  auto data = test::RandomBytes(1000, 46);
+  Write(ino, 0, data);
+  ASSERT_TRUE(fs_->Fsync(ino, false).ok());
+  ASSERT_TRUE(counting_env_.DropUnsyncedData().ok());  // before the unmount's syncs
+  Mount();
+  auto st = fs_->Lookup(kRootIno, "f");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(Read(st->st_ino, 0, data.size()), data);
+}
+
+// A spill makes chunk 0 durable before it drops the inline bytes: the
+// drop's commit may reach the disk before unsynced object bytes do, and a
+// power cut would then leave an fsync'ed small file as zeros.
+TEST_F(FilesystemTest, ASpillSyncsChunkZeroBeforeItDropsTheInlineBytes) {
+  WatchedCommits* meta = nullptr;
+  Mount(InlineOn(), &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
+    auto w = std::make_unique<WatchedCommits>(std::move(m));
+    meta = w.get();
+    return w;
+  });
+  uint64_t ino = NewFile("grows");
+  const auto head = test::RandomBytes(3000, 44);
+  Write(ino, 0, head);
+  ASSERT_TRUE(fs_->Fsync(ino, false).ok());
+  ASSERT_TRUE(fs_->metadata().GetAttr(ino)->inline_data);
+  const int syncs_before = counting_env_.ops(FaultOp::kSync);
+  int syncs_at_drop = -1;
+  meta->before_drop_inline = [&] { syncs_at_drop = counting_env_.ops(FaultOp::kSync); };
+  Write(ino, 3000, test::RandomBytes(3000, 45));  // ends past inline_max: spills
+  EXPECT_GT(syncs_at_drop, syncs_before) << "inline bytes dropped before chunk 0 was synced";
+  meta->before_drop_inline = nullptr;
+  Mount(InlineOn());
+  EXPECT_EQ(Read(ino, 0, 3000), head);
 }
 
 // Truncating an inline file keeps it inline; bytes cut off read as zeros
