@@ -20,12 +20,14 @@
 // For each scenario: a dry run counts its mutating I/O steps N, then every
 // cut point 0..N (N: after the last step) runs with several seeds.
 //
-// Profiles: by default (CI, label unit) 2 seeds per cut point. For a soak:
-//   TIERFS_POWERCUT_SEEDS=N   seeds per cut point (N >= 1)
-//   TIERFS_POWERCUT_SEED=S    the first seed (default 1): seeds S..S+N-1
-//   TIERFS_POWERCUT_CUT=K     only cut point K (to replay a failure)
+// Profiles: by default (CI, label unit) every cut point runs once, each with
+// a seed of its own (the first seed + the cut point). For a soak:
+//   TIERFS_POWERCUT_SEEDS=N    N seeds, S..S+N-1, at every cut point
+//   TIERFS_POWERCUT_SEED=S     the first seed (default 1)
+//   TIERFS_POWERCUT_CUT=K      only cut point K (to replay a failure)
+//   TIERFS_POWERCUT_VERBOSE=1  print what each run's store held
 // Each scenario prints its cut points and seeds; a failure prints the cut
-// point, the seed, the operations and what the store held.
+// point, the seed, the operations, what the store held, and how to replay it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -79,15 +81,20 @@ struct Step {
     kDemote,    // every chunk to the cold tier (Filesystem::Migrate)
     kPromote,   // ... back to the hot tier
     kDrain,     // waits for the reclaimer to free what is unlinked
-    kRemount,   // clean unmount (the Filesystem destroyed), then mount again
+    kUnmount,   // clean unmount (the Filesystem destroyed); the last step
   } kind = kCreate;
   std::string path, to;
   uint64_t offset = 0;  // kWrite; kTruncate: the size
   std::string data;     // kWrite
+  // A namespace change (what -o dirsync makes durable before it answers).
+  bool changes_names() const {
+    return kind == kCreate || kind == kMkDir || kind == kRename || kind == kLink ||
+           kind == kUnlink;
+  }
   std::string Describe() const {
     static const char* const kNames[] = {"create", "mkdir",  "write",   "fsync", "fsyncdir",
                                          "truncate", "rename", "link", "unlink", "demote",
-                                         "promote",  "drain",  "remount"};
+                                         "promote",  "drain",  "unmount"};
     std::string s = kNames[kind];
     if (!path.empty()) s += " " + path;
     if (!to.empty()) s += " -> " + to;
@@ -97,10 +104,42 @@ struct Step {
   }
 };
 
+Step Make(Step::Kind kind, std::string path = "", std::string to = "", uint64_t offset = 0,
+          std::string data = "") {
+  Step s;
+  s.kind = kind;
+  s.path = std::move(path);
+  s.to = std::move(to);
+  s.offset = offset;
+  s.data = std::move(data);
+  return s;
+}
+// A new file, and `data` written to it before it is closed.
+Step Create(std::string p, std::string data = "") {
+  return Make(Step::kCreate, std::move(p), "", 0, std::move(data));
+}
+Step MkDir(std::string p) { return Make(Step::kMkDir, std::move(p)); }
+Step Write(std::string p, uint64_t off, std::string data) {
+  return Make(Step::kWrite, std::move(p), "", off, std::move(data));
+}
+Step Fsync(std::string p) { return Make(Step::kFsync, std::move(p)); }
+Step FsyncDir() { return Make(Step::kFsyncDir); }
+Step Truncate(std::string p, uint64_t size) { return Make(Step::kTruncate, std::move(p), "", size); }
+Step Rename(std::string p, std::string to) {
+  return Make(Step::kRename, std::move(p), std::move(to));
+}
+Step Link(std::string p, std::string to) { return Make(Step::kLink, std::move(p), std::move(to)); }
+Step Unlink(std::string p) { return Make(Step::kUnlink, std::move(p)); }
+Step Demote(std::string p) { return Make(Step::kDemote, std::move(p)); }
+Step Promote(std::string p) { return Make(Step::kPromote, std::move(p)); }
+Step Drain() { return Make(Step::kDrain); }
+Step Unmount() { return Make(Step::kUnmount); }
+
 struct Scenario {
   std::string name;
   uint64_t inline_max = 0;
   std::vector<Step> steps;
+  bool dirsync = false;  // mounted with -o dirsync
 };
 
 // What the scenario has made of one inode.
@@ -125,6 +164,7 @@ struct Model {
       case Step::kCreate:
         names[s.path] = static_cast<int>(files.size());
         files.push_back(ModelFile{{""}, 0, false, {}});
+        if (!s.data.empty()) Apply(Write(s.path, 0, s.data), acked);
         break;
       case Step::kMkDir:
         names[s.path] = -1;
@@ -161,7 +201,7 @@ struct Model {
       case Step::kUnlink:
         names.erase(s.path);
         break;
-      case Step::kRemount:
+      case Step::kUnmount:
         if (acked) {
           for (ModelFile& f : files) Settle(f);
         }
@@ -257,6 +297,7 @@ class PowerCutTest : public ::testing::Test {
     c.buffer_pool = 4 << 20;
     c.cache_size = 1 << 20;
     c.inline_max = sc.inline_max;
+    c.dirsync = sc.dirsync;
     c.policy.cold_after_ns = -1;  // the migrator moves nothing by itself
     c.policy.promote_reads = 0;
     return c;
@@ -287,11 +328,9 @@ class PowerCutTest : public ::testing::Test {
 
   // Runs one step on fs as the kernel would send it (a lookup per path, an
   // open around data operations, every lookup forgotten again).
-  Status Run(std::unique_ptr<Filesystem>& fs, const Step& s, const MountConfig& config,
-             Env* env) {
-    if (s.kind == Step::kRemount) {
+  static Status Run(std::unique_ptr<Filesystem>& fs, const Step& s) {
+    if (s.kind == Step::kUnmount) {
       fs.reset();
-      TIERFS_ASSIGN_OR_RETURN(fs, Filesystem::Open(config, env));
       return Status::OK();
     }
     if (s.kind == Step::kFsyncDir) return fs->FsyncDir();
@@ -304,9 +343,13 @@ class PowerCutTest : public ::testing::Test {
     switch (s.kind) {
       case Step::kCreate: {
         TIERFS_ASSIGN_OR_RETURN(struct stat st, fs->Create(parent, name, 0644, Caller{}));
-        Status st2 = fs->Release(st.st_ino, true);
+        // Written before the close, as a new file is (and only such a file
+        // may go inline).
+        Status result;
+        if (!s.data.empty()) result = fs->Write(st.st_ino, 0, std::as_bytes(std::span(s.data))).status();
+        Status closed = fs->Release(st.st_ino, true);
         fs->Forget(st.st_ino, 1);
-        return st2;
+        return result.ok() ? closed : result;
       }
       case Step::kMkDir: {
         TIERFS_ASSIGN_OR_RETURN(struct stat st,
@@ -427,7 +470,7 @@ class PowerCutTest : public ::testing::Test {
       if (cut_point >= 0) env.CrashAfter(cut_point);
       for (size_t i = 0; i < sc.steps.size(); ++i) {
         const Step& s = sc.steps[i];
-        Status st = Run(fs, s, config, &env);
+        Status st = Run(fs, s);
         const bool acked = st.ok() && !env.crashed();
         model.Apply(s, acked);
         prefixes.push_back(model.names);
@@ -436,7 +479,8 @@ class PowerCutTest : public ::testing::Test {
           if (!env.crashed()) return "step " + s.Describe() + " failed: " + st.ToString();
           break;
         }
-        if (s.kind == Step::kFsync || s.kind == Step::kFsyncDir || s.kind == Step::kRemount) {
+        if (s.kind == Step::kFsync || s.kind == Step::kFsyncDir || s.kind == Step::kUnmount ||
+            (sc.dirsync && s.changes_names())) {
           durable = i + 1;
         }
       }
@@ -455,6 +499,7 @@ class PowerCutTest : public ::testing::Test {
       Status walked = Walk(**fs, kRootIno, "", &seen);
       if (!walked.ok()) return where + "reading the store: " + walked.ToString();
     }
+    if (verbose_) std::printf("%sit holds:\n%s", where.c_str(), seen.Describe().c_str());
     std::string best;
     bool matched = false;
     for (size_t k = durable; k < prefixes.size() && !matched; ++k) {
@@ -476,7 +521,10 @@ class PowerCutTest : public ::testing::Test {
 
   void RunScenario(const Scenario& sc) {
     MakeTemplate(sc);
-    const uint64_t seeds = std::max<uint64_t>(1, EnvNumber("TIERFS_POWERCUT_SEEDS", 2));
+    // Short profile: one seed per cut point, a different one at each (the
+    // first seed + the cut point). Long: the same `seeds` at every one.
+    const bool soak = std::getenv("TIERFS_POWERCUT_SEEDS") != nullptr;
+    const uint64_t seeds = soak ? std::max<uint64_t>(1, EnvNumber("TIERFS_POWERCUT_SEEDS", 1)) : 1;
     const uint64_t first_seed = EnvNumber("TIERFS_POWERCUT_SEED", 1);
     const int only_cut = static_cast<int>(EnvNumber("TIERFS_POWERCUT_CUT", ~0ull));
     int ops = 0;
@@ -487,7 +535,8 @@ class PowerCutTest : public ::testing::Test {
     for (int k = 0; k <= ops; ++k) {
       if (only_cut >= 0 && k != only_cut) continue;
       ++cut_points;
-      for (uint64_t seed = first_seed; seed < first_seed + seeds; ++seed) {
+      const uint64_t from = soak ? first_seed : first_seed + static_cast<uint64_t>(k);
+      for (uint64_t seed = from; seed < from + seeds; ++seed) {
         ++runs;
         std::string failure = RunOnce(sc, k, seed, nullptr);
         ASSERT_EQ(failure, "") << sc.name << ": replay with TIERFS_POWERCUT_CUT=" << k
@@ -497,45 +546,22 @@ class PowerCutTest : public ::testing::Test {
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-    std::printf("[powercut] %s: %d cut points (of %d mutating steps + the end) x seeds %llu..%llu"
-                " = %d runs, %.1f s\n",
-                sc.name.c_str(), cut_points, ops, static_cast<unsigned long long>(first_seed),
-                static_cast<unsigned long long>(first_seed + seeds - 1), runs, secs);
+    const uint64_t last_seed = soak ? first_seed + seeds - 1 : first_seed + static_cast<uint64_t>(ops);
+    std::printf("[powercut] %s: %d cut points (of %d mutating steps + the end), %s seeds %llu..%llu"
+                ": %d runs, %.1f s\n",
+                sc.name.c_str(), cut_points, ops, soak ? "each with" : "one each, of",
+                static_cast<unsigned long long>(first_seed),
+                static_cast<unsigned long long>(last_seed), runs, secs);
   }
 
   // Under /dev/shm when there is one: the Env decides what is durable, so
   // the real disk's fsyncs would only cost time.
   test::TempDir base_{std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp"};
   std::string template_;
+  const bool verbose_ = std::getenv("TIERFS_POWERCUT_VERBOSE") != nullptr;
 };
 
-Step Make(Step::Kind kind, std::string path = "", std::string to = "", uint64_t offset = 0,
-          std::string data = "") {
-  Step s;
-  s.kind = kind;
-  s.path = std::move(path);
-  s.to = std::move(to);
-  s.offset = offset;
-  s.data = std::move(data);
-  return s;
-}
-Step Create(std::string p) { return Make(Step::kCreate, std::move(p)); }
-Step MkDir(std::string p) { return Make(Step::kMkDir, std::move(p)); }
-Step Write(std::string p, uint64_t off, std::string data) {
-  return Make(Step::kWrite, std::move(p), "", off, std::move(data));
-}
-Step Fsync(std::string p) { return Make(Step::kFsync, std::move(p)); }
-Step FsyncDir() { return Make(Step::kFsyncDir); }
-Step Truncate(std::string p, uint64_t size) { return Make(Step::kTruncate, std::move(p), "", size); }
-Step Rename(std::string p, std::string to) {
-  return Make(Step::kRename, std::move(p), std::move(to));
-}
-Step Link(std::string p, std::string to) { return Make(Step::kLink, std::move(p), std::move(to)); }
-Step Unlink(std::string p) { return Make(Step::kUnlink, std::move(p)); }
-Step Demote(std::string p) { return Make(Step::kDemote, std::move(p)); }
-Step Promote(std::string p) { return Make(Step::kPromote, std::move(p)); }
-Step Drain() { return Make(Step::kDrain); }
-Step Remount() { return Make(Step::kRemount); }
+
 
 // A file written and fsync'ed is intact whatever comes after; a second file
 // written after it may be lost or kept, never mixed into the first.
@@ -608,9 +634,8 @@ TEST_F(PowerCutTest, TierMoves) {
 TEST_F(PowerCutTest, InlineSpill) {
   RunScenario({"inline_spill",
                4096,
-               {Create("f"), Write("f", 0, Bytes(1000, 60)), Fsync("f"),
-                Write("f", 1000, Bytes(8000, 61)), Create("g"), Write("g", 0, Bytes(300, 62)),
-                Fsync("g")}});
+               {Create("f", Bytes(1000, 60)), Fsync("f"), Write("f", 1000, Bytes(8000, 61)),
+                Create("g", Bytes(300, 62)), Fsync("g")}});
 }
 
 // A clean unmount makes everything written before it durable — files and
@@ -620,7 +645,18 @@ TEST_F(PowerCutTest, Unmount) {
                0,
                {Create("a"), Write("a", 0, Bytes(kChunk + 10, 70)), MkDir("d"), Create("d/b"),
                 Write("d/b", 0, Bytes(3000, 71)), Create("c"), Write("c", 0, Bytes(kChunk, 72)),
-                Rename("c", "d/c"), Remount()}});
+                Rename("c", "d/c"), Unmount()}});
+}
+
+// -o dirsync: every namespace change is durable once answered, so the
+// store shows all of them up to the one the cut interrupted.
+TEST_F(PowerCutTest, Dirsync) {
+  Scenario sc{"dirsync",
+              0,
+              {MkDir("d"), Create("d/a", Bytes(3000, 80)), Create("d/b"), Rename("d/b", "d/c"),
+               Link("d/a", "e"), Unlink("d/a"), Rename("d/c", "d/a"), Unlink("e"), Drain()}};
+  sc.dirsync = true;
+  RunScenario(sc);
 }
 
 }  // namespace
