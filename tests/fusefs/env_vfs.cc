@@ -65,7 +65,8 @@ int Read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
 int Write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
   EnvFile* file = Of(f);
   auto src = std::span(static_cast<const std::byte*>(buf), static_cast<size_t>(amt));
-  if (file->file) return Code(file->file->PWrite(static_cast<uint64_t>(off), src), SQLITE_IOERR_WRITE);
+  if (file->file)
+    return Code(file->file->PWrite(static_cast<uint64_t>(off), src), SQLITE_IOERR_WRITE);
   const size_t end = static_cast<size_t>(off) + src.size();
   if (file->mem.size() < end) file->mem.resize(end);
   std::memcpy(file->mem.data() + off, src.data(), src.size());
@@ -128,10 +129,12 @@ int ShmUnmap(sqlite3_file*, int) { return SQLITE_IOERR; }
 
 constexpr sqlite3_io_methods kMethods = {
     2,  // iVersion: with the shm methods, so that a need for them shows
-    Close,    Read,       Write,       Truncate,   Sync,     FileSize,
-    Lock,     Unlock,     CheckReservedLock,       FileControl,
-    SectorSize,           DeviceCharacteristics,   ShmMap,   ShmLock,
-    ShmBarrier,           ShmUnmap,    nullptr,    nullptr,
+    Close,       Read,       Write,
+    Truncate,    Sync,       FileSize,
+    Lock,        Unlock,     CheckReservedLock,
+    FileControl, SectorSize, DeviceCharacteristics,
+    ShmMap,      ShmLock,    ShmBarrier,
+    ShmUnmap,    nullptr,    nullptr,
 };
 
 int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
@@ -145,10 +148,10 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* ou
     const int type = flags & 0x0FFF00;
     file->dirsync_owed = create && (type == SQLITE_OPEN_SUPER_JOURNAL ||
                                     type == SQLITE_OPEN_MAIN_JOURNAL || type == SQLITE_OPEN_WAL);
-    auto opened = file->env->Open(file->path,
-                                  OpenOptions{.write = (flags & SQLITE_OPEN_READWRITE) != 0,
-                                              .create = create,
-                                              .exclusive = (flags & SQLITE_OPEN_EXCLUSIVE) != 0});
+    auto opened =
+        file->env->Open(file->path, OpenOptions{.write = (flags & SQLITE_OPEN_READWRITE) != 0,
+                                                .create = create,
+                                                .exclusive = (flags & SQLITE_OPEN_EXCLUSIVE) != 0});
     if (!opened.ok()) {
       file->~EnvFile();
       return SQLITE_CANTOPEN;

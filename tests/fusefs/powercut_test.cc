@@ -17,6 +17,10 @@
 //    for a file written since its fsync, every byte the writes did not touch
 //    is still its fsync'ed byte;
 //  - fsck --repair leaves nothing unrepaired.
+// With an odd seed the cut point only kills the daemon (what it wrote stays
+// in the page cache), and the power goes during the mount that recovers
+// from that (mount-time recovery removes objects too), as after a crash
+// loop that a power cut ends.
 // For each scenario: a dry run counts its mutating I/O steps N, then every
 // cut point 0..N (N: after the last step) runs with several seeds.
 //
@@ -32,13 +36,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,31 +72,30 @@ std::string Bytes(size_t n, uint32_t seed) {
 // One operation of a scenario, on paths ("d/f") from the root.
 struct Step {
   enum Kind {
-    kCreate,    // an empty file
+    kCreate,  // a new file, `data` written to it before its close
     kMkDir,
-    kWrite,     // data at offset
+    kWrite,  // data at offset
     kFsync,
     kFsyncDir,
     kTruncate,  // to size
     kRename,    // path -> to (replacing it)
     kLink,      // path -> to
     kUnlink,
-    kDemote,    // every chunk to the cold tier (Filesystem::Migrate)
-    kPromote,   // ... back to the hot tier
-    kDrain,     // waits for the reclaimer to free what is unlinked
-    kUnmount,   // clean unmount (the Filesystem destroyed); the last step
+    kDemote,   // every chunk to the cold tier (Filesystem::Migrate)
+    kPromote,  // ... back to the hot tier
+    kDrain,    // waits for the reclaimer to free what is unlinked
+    kUnmount,  // clean unmount (the Filesystem destroyed); the last step
   } kind = kCreate;
   std::string path, to;
   uint64_t offset = 0;  // kWrite; kTruncate: the size
-  std::string data;     // kWrite
+  std::string data;     // kWrite, kCreate
   // A namespace change (what -o dirsync makes durable before it answers).
   bool changes_names() const {
-    return kind == kCreate || kind == kMkDir || kind == kRename || kind == kLink ||
-           kind == kUnlink;
+    return kind == kCreate || kind == kMkDir || kind == kRename || kind == kLink || kind == kUnlink;
   }
   std::string Describe() const {
-    static const char* const kNames[] = {"create", "mkdir",  "write",   "fsync", "fsyncdir",
-                                         "truncate", "rename", "link", "unlink", "demote",
+    static const char* const kNames[] = {"create",   "mkdir",  "write",  "fsync",  "fsyncdir",
+                                         "truncate", "rename", "link",   "unlink", "demote",
                                          "promote",  "drain",  "unmount"};
     std::string s = kNames[kind];
     if (!path.empty()) s += " " + path;
@@ -124,7 +126,9 @@ Step Write(std::string p, uint64_t off, std::string data) {
 }
 Step Fsync(std::string p) { return Make(Step::kFsync, std::move(p)); }
 Step FsyncDir() { return Make(Step::kFsyncDir); }
-Step Truncate(std::string p, uint64_t size) { return Make(Step::kTruncate, std::move(p), "", size); }
+Step Truncate(std::string p, uint64_t size) {
+  return Make(Step::kTruncate, std::move(p), "", size);
+}
 Step Rename(std::string p, std::string to) {
   return Make(Step::kRename, std::move(p), std::move(to));
 }
@@ -145,8 +149,8 @@ struct Scenario {
 // What the scenario has made of one inode.
 struct ModelFile {
   std::vector<std::string> versions;  // its whole contents over time
-  size_t floor = 0;     // versions[floor] was fsync'ed: no older one may come back
-  bool written = false;  // written since then: only the untouched bytes are known
+  size_t floor = 0;                   // versions[floor] was fsync'ed: no older one may come back
+  bool written = false;               // written since then: only the untouched bytes are known
   std::vector<std::pair<uint64_t, uint64_t>> touched;  // [begin, end) written since
 };
 
@@ -275,7 +279,8 @@ std::string Mismatch(const Model& model, const Names& names, const Seen& seen) {
     if ((id < 0) != !content.has_value()) return path + " has the wrong type";
     if (id < 0) continue;
     // Names of one model inode are links of one inode, and no other's.
-    if (ino_of.emplace(id, ino).first->second != ino || model_of.emplace(ino, id).first->second != id) {
+    if (ino_of.emplace(id, ino).first->second != ino ||
+        model_of.emplace(ino, id).first->second != id) {
       return path + " is linked wrongly (ino " + std::to_string(ino) + ")";
     }
     if (std::string why = model.ContentProblem(id, *content); !why.empty()) {
@@ -346,7 +351,8 @@ class PowerCutTest : public ::testing::Test {
         // Written before the close, as a new file is (and only such a file
         // may go inline).
         Status result;
-        if (!s.data.empty()) result = fs->Write(st.st_ino, 0, std::as_bytes(std::span(s.data))).status();
+        if (!s.data.empty())
+          result = fs->Write(st.st_ino, 0, std::as_bytes(std::span(s.data))).status();
         Status closed = fs->Release(st.st_ino, true);
         fs->Forget(st.st_ino, 1);
         return result.ok() ? closed : result;
@@ -414,11 +420,11 @@ class PowerCutTest : public ::testing::Test {
   // What the mounted store holds, walked from the root.
   static Status Walk(Filesystem& fs, uint64_t dir, const std::string& prefix, Seen* seen) {
     std::vector<std::pair<std::string, struct stat>> entries;
-    TIERFS_RETURN_IF_ERROR(fs.ReadDir(dir, 0, [&](const std::string& n, const struct stat& st,
-                                                  uint64_t) {
-      if (n != "." && n != "..") entries.emplace_back(n, st);
-      return true;
-    }));
+    TIERFS_RETURN_IF_ERROR(
+        fs.ReadDir(dir, 0, [&](const std::string& n, const struct stat& st, uint64_t) {
+          if (n != "." && n != "..") entries.emplace_back(n, st);
+          return true;
+        }));
     for (const auto& [n, unused] : entries) {
       TIERFS_ASSIGN_OR_RETURN(struct stat st, fs.Lookup(dir, n));
       const std::string path = prefix.empty() ? n : prefix + "/" + n;
@@ -435,8 +441,8 @@ class PowerCutTest : public ::testing::Test {
           const size_t at = content.size();
           content.resize(at + p.length);
           if (p.file) {
-            auto n = p.file->PRead(p.file_offset,
-                                   std::as_writable_bytes(std::span(content)).subspan(at, p.length));
+            auto n = p.file->PRead(
+                p.file_offset, std::as_writable_bytes(std::span(content)).subspan(at, p.length));
             TIERFS_RETURN_IF_ERROR(n.status());
           } else if (p.data) {
             std::memcpy(content.data() + at, p.data.data(), p.length);
@@ -457,7 +463,7 @@ class PowerCutTest : public ::testing::Test {
     FaultInjectionEnv env(Env::Default());
     Model model;
     std::vector<Names> prefixes{model.names};  // prefixes[i]: after the first i steps
-    size_t durable = 0;  // every prefix shorter than this was made durable
+    size_t durable = 0;                        // every prefix shorter than this was made durable
     std::string log;
     {
       test::EnvVfs vfs(kVfsName, &env);
@@ -488,10 +494,29 @@ class PowerCutTest : public ::testing::Test {
       env.CrashAfter(0);  // the power goes: nothing more reaches the disk
       fs.reset();
     }
-    Status cut = env.DropUnsyncedData(FaultInjectionEnv::PowerCut{seed});
-    if (!cut.ok()) return "power cut: " + cut.ToString();
     std::string where = "cut point " + std::to_string(cut_point) + ", seed " +
                         std::to_string(seed) + "\n" + log;
+    if (seed % 2 == 1) {
+      // Odd seeds: the cut point killed the daemon only (the page cache
+      // lives on), and the power goes during the mount that recovers from
+      // it: right after the mount, or before its second or third object
+      // unlink (when it removes that many).
+      env.ClearFaults();
+      test::EnvVfs vfs(kVfsName, &env);
+      MountConfig config = Config(sc, store);
+      config.sqlite_vfs = kVfsName;
+      if (const int unlinks = static_cast<int>(seed / 2 % 3); unlinks > 0) {
+        env.RunBefore(FaultOp::kUnlink, [&env] { env.CrashAfter(0); }, unlinks);
+      }
+      auto fs = Filesystem::Open(config, &env);
+      ++second_cuts_;
+      if (env.crashed()) ++second_cuts_in_removals_;
+      if (!fs.ok() && !env.crashed()) return where + "recovery mount: " + fs.status().ToString();
+      env.CrashAfter(0);
+      where += "  (a kill; the power cut came in the recovery mount)\n";
+    }
+    Status cut = env.DropUnsyncedData(FaultInjectionEnv::PowerCut{seed});
+    if (!cut.ok()) return where + "power cut: " + cut.ToString();
     Seen seen;
     {
       auto fs = Filesystem::Open(Config(sc, store), Env::Default());
@@ -540,18 +565,20 @@ class PowerCutTest : public ::testing::Test {
         ++runs;
         std::string failure = RunOnce(sc, k, seed, nullptr);
         ASSERT_EQ(failure, "") << sc.name << ": replay with TIERFS_POWERCUT_CUT=" << k
-                               << " TIERFS_POWERCUT_SEED=" << seed
-                               << " TIERFS_POWERCUT_SEEDS=1";
+                               << " TIERFS_POWERCUT_SEED=" << seed << " TIERFS_POWERCUT_SEEDS=1";
       }
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-    const uint64_t last_seed = soak ? first_seed + seeds - 1 : first_seed + static_cast<uint64_t>(ops);
-    std::printf("[powercut] %s: %d cut points (of %d mutating steps + the end), %s seeds %llu..%llu"
-                ": %d runs, %.1f s\n",
-                sc.name.c_str(), cut_points, ops, soak ? "each with" : "one each, of",
-                static_cast<unsigned long long>(first_seed),
-                static_cast<unsigned long long>(last_seed), runs, secs);
+    const uint64_t last_seed =
+        soak ? first_seed + seeds - 1 : first_seed + static_cast<uint64_t>(ops);
+    std::printf(
+        "[powercut] %s: %d cut points (of %d mutating steps + the end), %s seeds %llu..%llu"
+        ": %d runs (%d killed, then cut in their recovery mount, %d of them before one of"
+        " its removals), %.1f s\n",
+        sc.name.c_str(), cut_points, ops, soak ? "each with" : "one each, of",
+        static_cast<unsigned long long>(first_seed), static_cast<unsigned long long>(last_seed),
+        runs, second_cuts_, second_cuts_in_removals_, secs);
   }
 
   // Under /dev/shm when there is one: the Env decides what is durable, so
@@ -559,17 +586,16 @@ class PowerCutTest : public ::testing::Test {
   test::TempDir base_{std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp"};
   std::string template_;
   const bool verbose_ = std::getenv("TIERFS_POWERCUT_VERBOSE") != nullptr;
+  int second_cuts_ = 0, second_cuts_in_removals_ = 0;  // runs cut during their recovery
 };
-
-
 
 // A file written and fsync'ed is intact whatever comes after; a second file
 // written after it may be lost or kept, never mixed into the first.
 TEST_F(PowerCutTest, FsyncedFile) {
-  RunScenario({"fsynced_file", 0,
-               {Create("f"), Write("f", 0, Bytes(2 * kChunk + 100, 1)), Fsync("f"),
-                Create("g"), Write("g", 0, Bytes(kChunk, 2)), Write("f", 10, Bytes(100, 3)),
-                Fsync("g")}});
+  RunScenario({"fsynced_file",
+               0,
+               {Create("f"), Write("f", 0, Bytes(2 * kChunk + 100, 1)), Fsync("f"), Create("g"),
+                Write("g", 0, Bytes(kChunk, 2)), Write("f", 10, Bytes(100, 3)), Fsync("g")}});
 }
 
 // The reproduction: f and t fsync'ed, t renamed over f, the old f
@@ -594,21 +620,21 @@ TEST_F(PowerCutTest, DirectoryFsync) {
 // A truncate of an fsync'ed file: its old content or the truncated one,
 // never zeros up to the old size.
 TEST_F(PowerCutTest, TruncateOfAnFsyncedFile) {
-  RunScenario({"truncate_fsynced",
-               0,
-               {Create("f"), Write("f", 0, Bytes(3 * kChunk, 20)), Fsync("f"),
-                Truncate("f", kChunk + 1000), Create("g"), Write("g", 0, Bytes(4000, 21)),
-                Truncate("f", 0)}});
+  RunScenario(
+      {"truncate_fsynced",
+       0,
+       {Create("f"), Write("f", 0, Bytes(3 * kChunk, 20)), Fsync("f"), Truncate("f", kChunk + 1000),
+        Create("g"), Write("g", 0, Bytes(4000, 21)), Truncate("f", 0)}});
 }
 
 // Hard links: both names show one inode; when the last name goes, the
 // inode's data stays until that is durable.
 TEST_F(PowerCutTest, HardLinks) {
-  RunScenario({"hard_links",
-               0,
-               {Create("f"), Write("f", 0, Bytes(kChunk + 500, 30)), Fsync("f"), Link("f", "g"),
-                FsyncDir(), Unlink("f"), Unlink("g"), Drain(), Create("h"),
-                Write("h", 0, Bytes(100, 31))}});
+  RunScenario(
+      {"hard_links",
+       0,
+       {Create("f"), Write("f", 0, Bytes(kChunk + 500, 30)), Fsync("f"), Link("f", "g"), FsyncDir(),
+        Unlink("f"), Unlink("g"), Drain(), Create("h"), Write("h", 0, Bytes(100, 31))}});
 }
 
 // Unlinking one name of an fsync'ed file while another remains frees

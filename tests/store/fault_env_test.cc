@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 
@@ -144,8 +144,7 @@ TEST(PowerCutTest, EntryChangesSurviveAsAPrefixInTheirOrder) {
     size_t k = 0;
     while (k < names.size() && fs::exists(d + "/" + names[k])) ++k;
     for (size_t i = k; i < names.size(); ++i) {
-      EXPECT_FALSE(fs::exists(d + "/" + names[i])) << names[i] << " survived without "
-                                                    << names[k];
+      EXPECT_FALSE(fs::exists(d + "/" + names[i])) << names[i] << " survived without " << names[k];
     }
     for (size_t i = 0; i < k; ++i) EXPECT_EQ(Contents(d + "/" + names[i]), names[i]);
     return k;
