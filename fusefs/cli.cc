@@ -61,6 +61,7 @@ constexpr const char* kUsage =
     "  migrate --to hot|cold PATH...                    move files now\n"
     "  umount MOUNTPOINT                                unmount; returns once the daemon has exited\n"
     "  fsck STORE [--repair] [--scrub] [--json]         check an unmounted store\n"
+    "  takeover STORE                                   claim the cold tier from a copy of the store\n"
     "\n"
     "Run 'tierfs COMMAND --help' for a command's options.\n";
 
@@ -96,6 +97,7 @@ constexpr const char* kMountHelp =
 // A line of /proc/self/mountinfo.
 struct MountEntry {
   std::string mountpoint, fstype, source;
+  std::string options;  // the mount's own and its superblock's, comma-separated
 };
 
 std::string Unescape(const std::string& s) {  // mountinfo escapes " \t\n\\" as \ooo
@@ -123,22 +125,31 @@ std::vector<MountEntry> Mounts() {
     }
     MountEntry e;
     e.mountpoint = Unescape(point);
-    f >> e.fstype >> e.source;
+    std::string super_opts;
+    f >> e.fstype >> e.source >> super_opts;
     e.source = Unescape(e.source);
+    e.options = opts + "," + super_opts;
     out.push_back(e);
   }
   return out;
 }
 
-// The store of the tierfs mounted at `mountpoint`, if one is (topmost wins).
-std::optional<std::string> StoreMountedAt(const std::string& mountpoint) {
-  std::optional<std::string> store;
+// The tierfs mounted at `mountpoint`, if one is (topmost wins).
+std::optional<MountEntry> TierfsMountedAt(const std::string& mountpoint) {
+  std::optional<MountEntry> found;
   for (const MountEntry& m : Mounts()) {
     if (m.mountpoint != mountpoint) continue;
-    store.reset();
-    if (m.fstype == "fuse.tierfs" && m.source.rfind("tierfs:", 0) == 0) store = m.source.substr(7);
+    found.reset();
+    if (m.fstype == "fuse.tierfs" && m.source.rfind("tierfs:", 0) == 0) found = m;
   }
-  return store;
+  return found;
+}
+
+// The store of the tierfs mounted at `mountpoint`, if one is.
+std::optional<std::string> StoreMountedAt(const std::string& mountpoint) {
+  auto m = TierfsMountedAt(mountpoint);
+  if (!m) return std::nullopt;
+  return m->source.substr(7);
 }
 
 bool StoreMounted(const std::string& store) {
@@ -245,10 +256,27 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
 // kernel's mount flips. Going read-only, the daemon is told first, so that
 // what the kernel flushes while it remounts (pages it accepted earlier) still
 // lands; going read-write, the kernel first, since it refuses the control
-// xattr while read-only. Other options keep the values the mount began with.
-int Remount(const MountConfig& config, const std::string& mountpoint) {
-  if (!StoreMountedAt(mountpoint)) return Fail(mountpoint + " is not a mounted tierfs");
+// xattr while read-only. Only ro/rw change: mount(8) hands the helper every
+// option the live mount has (user_id=0, nosuid, ...), which are accepted;
+// any other (cold_after=, a mount flag the mount does not have) keeps the
+// value the mount began with, and a warning names it.
+int Remount(const MountConfig& config, const std::string& mountpoint,
+            const std::vector<std::string>& options) {
+  auto mounted = TierfsMountedAt(mountpoint);
+  if (!mounted) return Fail(mountpoint + " is not a mounted tierfs");
   if (::geteuid() != 0) return Fail("remount needs root (it calls mount(2))");
+  std::vector<std::string> unchanged;
+  const std::string have = "," + mounted->options + ",";
+  for (const std::string& o : options) {
+    if (o == "remount" || o == "ro" || o == "rw") continue;
+    if (have.find("," + o + ",") == std::string::npos) unchanged.push_back(o);
+  }
+  if (!unchanged.empty()) {
+    std::string list;
+    for (const std::string& o : unchanged) list += (list.empty() ? "" : ",") + o;
+    std::cerr << "tierfs: warning: a remount changes only ro/rw; " << list
+              << " left as the mount has it (unmount and mount to change it)\n";
+  }
   struct statvfs sv;
   if (::statvfs(mountpoint.c_str(), &sv) != 0) {
     return Fail("statvfs " + mountpoint + ": " + std::strerror(errno));
@@ -325,17 +353,24 @@ int CmdMount(std::vector<std::string> args) {
     return 0;
   }
   MountConfig config;
-  std::vector<std::string> positional;
+  std::vector<std::string> positional, options;
+  auto apply = [&](const std::string& list) {
+    std::stringstream ss(list);
+    for (std::string o; std::getline(ss, o, ',');) {
+      if (!o.empty()) options.push_back(o);
+    }
+    return ApplyMountOptions(list, &config);
+  };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-f") {
       config.foreground = true;
     } else if (a == "-o") {
       if (i + 1 == args.size()) return Fail("-o needs an option list");
-      Status st = ApplyMountOptions(args[++i], &config);
+      Status st = apply(args[++i]);
       if (!st.ok()) return Fail(st.message());
     } else if (a.rfind("-o", 0) == 0) {
-      Status st = ApplyMountOptions(a.substr(2), &config);
+      Status st = apply(a.substr(2));
       if (!st.ok()) return Fail(st.message());
     } else if (a == "-n" || a == "-s" || a == "-v") {
       // mount(8) helper flags: no mtab, sloppy, verbose.
@@ -345,7 +380,13 @@ int CmdMount(std::vector<std::string> args) {
       positional.push_back(a);
     }
   }
-  if (config.remount && !positional.empty()) return Remount(config, Absolute(positional.back()));
+  if (config.remount && !positional.empty()) {
+    return Remount(config, Absolute(positional.back()), options);
+  }
+  if (!config.set_by_fuse.empty()) {
+    return Fail("option " + config.set_by_fuse.front() +
+                " is set by FUSE when it mounts; it is accepted only with remount");
+  }
   if (positional.size() != 2) return Fail("mount needs STORE and MOUNTPOINT (see --help)");
   config.store_dir = Absolute(positional[0]);
   config.mountpoint = Absolute(positional[1]);
@@ -498,10 +539,29 @@ int CmdFsck(std::vector<std::string> args) {
   return r->clean() ? 0 : 1;
 }
 
+int CmdTakeover(std::vector<std::string> args) {
+  if (HasFlag(args, "--help") || args.size() != 1) {
+    std::cout << "usage: tierfs takeover STORE\n"
+                 "Makes STORE the owner of its cold tier although another copy of the store\n"
+                 "(same store id) has claimed it since STORE was copied. The other copy is\n"
+                 "refused from then on. Run it only when that copy is retired.\n";
+    return args.size() == 1 ? 0 : 2;
+  }
+  const std::string store = Absolute(args[0]);
+  WaitForExitingDaemon(store);
+  Status st = TakeOverColdTier(store);
+  if (!st.ok()) return Fail("takeover: " + st.message());
+  std::cout << store << " owns its cold tier now; check it with: tierfs fsck " << store << "\n";
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string self = std::filesystem::path(argv[0]).filename().string();
-  if (self == "mount.tierfs") return CmdMount(args);
+  // The mount(8) helpers: mount.tierfs for type "tierfs", mount.fuse.tierfs
+  // for "fuse.tierfs" (what the kernel calls a live tierfs mount, so what a
+  // remount of one asks for).
+  if (self == "mount.tierfs" || self == "mount.fuse.tierfs") return CmdMount(args);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;
     return args.empty() ? 2 : 0;
@@ -516,6 +576,7 @@ int Run(int argc, char** argv) {
   if (cmd == "unpin") return CmdPin(args, false);
   if (cmd == "migrate") return CmdMigrate(args);
   if (cmd == "fsck") return CmdFsck(args);
+  if (cmd == "takeover") return CmdTakeover(args);
   if (cmd == "umount" || cmd == "unmount") return CmdUmount(args);
   std::cerr << "tierfs: unknown command '" << cmd << "'\n" << kUsage;
   return 2;

@@ -76,6 +76,11 @@ namespace {
 // ("cold_after=60"), `value` what follows its '=' (empty for a flag).
 Status Ignore(const std::string&, const std::string&, MountConfig*) { return Status::OK(); }
 
+Status SetByFuse(const std::string& text, const std::string&, MountConfig* c) {
+  c->set_by_fuse.push_back(text);
+  return Status::OK();
+}
+
 Status PassToFuse(const std::string& text, const std::string&, MountConfig* c) {
   c->fuse_options.push_back(text);
   return Status::OK();
@@ -314,6 +319,13 @@ const MountOption kMountOptions[] = {
     {"exec", Form::kFlag, PassToFuse},
     {"noexec", Form::kFlag, PassToFuse},
     {"async", Form::kFlag, PassToFuse},
+    // What the kernel shows for the live mount (FUSE set it), and mount(8)
+    // repeats on a remount: accepted there only.
+    {"user_id", Form::kValued, SetByFuse},
+    {"group_id", Form::kValued, SetByFuse},
+    {"rootmode", Form::kValued, SetByFuse},
+    {"max_read", Form::kValued, SetByFuse},
+    {"blksize", Form::kValued, SetByFuse},
     // What mount(8), fstab and systemd may hand to mount.tierfs that means
     // nothing to the daemon (x-* options are ignored too, as mount(8) does).
     {"defaults", Form::kFlag, Ignore},

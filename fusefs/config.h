@@ -62,6 +62,9 @@ struct MountConfig {
   bool dirsync = false;
   // -o remount (mount(8) -o remount,...): change the live mount instead.
   bool remount = false;
+  // Options FUSE sets when it mounts (user_id=, group_id=, ...), which
+  // mount(8) repeats from the live mount on a remount: accepted only there.
+  std::vector<std::string> set_by_fuse;
   // -o metrics_file: the Prometheus textfile kept up to date (absolute,
   // *.prom; empty: none), every metrics_interval seconds (0: the default).
   std::string metrics_file;

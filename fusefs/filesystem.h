@@ -371,7 +371,9 @@ class Filesystem {
   void Changed(uint64_t ino);
   // Makes namespace changes durable before the reply under -o sync/dirsync.
   Status DirSync();
-  // Commits the namespace changes so far and makes them durable.
+  // Commits the namespace changes so far and makes them durable: one fsync
+  // of SQLite's log (fsync, fsyncdir, dirsync), no checkpoint, which SQLite
+  // runs by itself as the log grows and SyncAll runs at unmount.
   Status SyncMeta();
   // Journal::Hooks::before_commit: when the store's disk is nearly full,
   // gives SQLite the reserve, so that the commit does not fail and lose its

@@ -45,14 +45,21 @@ std::map<uint64_t, std::string> PathsOf(MetadataStore& meta) {
   return paths;
 }
 
-}  // namespace
+// A store that is not mounted, open for fsck or takeover: its lock held,
+// its metadata and its objects (writable: the cold tier is claimed).
+struct UnmountedStore {
+  std::unique_ptr<FileLock> lock;
+  std::unique_ptr<MetadataStore> meta;
+  StoreSettings settings;
+  std::unique_ptr<ObjectStore> store;
+};
 
-Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub,
-                           const FsckProgress& progress) {
+Result<UnmountedStore> OpenUnmounted(const std::string& store_dir, bool take_over) {
   struct stat st;
   if (::stat((store_dir + "/meta.db").c_str(), &st) != 0) {
     return Status::NotFound(store_dir + " is not a tierfs store (no meta.db)");
   }
+  UnmountedStore u;
   auto lock = Env::Default()->LockFile(store_dir + "/LOCK");
   if (!lock.ok()) {
     if (lock.status().code() == Code::kBusy) {
@@ -60,16 +67,31 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
     }
     return lock.status();
   }
+  u.lock = std::move(lock).value();
   MetadataOptions mo;
   mo.create_if_missing = false;
-  TIERFS_ASSIGN_OR_RETURN(auto meta, MetadataStore::Open(store_dir + "/meta.db", mo));
-  TIERFS_ASSIGN_OR_RETURN(StoreSettings settings, LoadStoreSettings(*meta, MountConfig{}));
-  const uint64_t chunk = settings.chunk_size;
-  StoreOptions so = ObjectStoreOptions(settings);
+  TIERFS_ASSIGN_OR_RETURN(u.meta, MetadataStore::Open(store_dir + "/meta.db", mo));
+  TIERFS_ASSIGN_OR_RETURN(u.settings, LoadStoreSettings(*u.meta, MountConfig{}));
+  StoreOptions so = ObjectStoreOptions(u.settings);
   so.buffer_pool_bytes = 4 << 20;
   so.frame_cache_bytes = 0;
-  TIERFS_ASSIGN_OR_RETURN(auto store_p, ObjectStore::Open(Env::Default(), store_dir, so));
-  ObjectStore& store = *store_p;
+  so.take_over = take_over;
+  TIERFS_ASSIGN_OR_RETURN(u.store, ObjectStore::Open(Env::Default(), store_dir, so));
+  return u;
+}
+
+}  // namespace
+
+Status TakeOverColdTier(const std::string& store_dir) {
+  return OpenUnmounted(store_dir, /*take_over=*/true).status();
+}
+
+Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub,
+                           const FsckProgress& progress) {
+  TIERFS_ASSIGN_OR_RETURN(UnmountedStore u, OpenUnmounted(store_dir, /*take_over=*/false));
+  const std::unique_ptr<MetadataStore>& meta = u.meta;
+  const uint64_t chunk = u.settings.chunk_size;
+  ObjectStore& store = *u.store;
 
   FsckReport report;
   std::map<uint64_t, InodeAttr> inodes;

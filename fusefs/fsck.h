@@ -8,6 +8,8 @@
 //   stray file       — unknown name in a tier dir  -> reported only
 //   damaged object   — cold object fails validation (and, with scrub, any
 //                      frame checksum)             -> reported with the file's path
+// Both fsck and takeover (below) open the store writable, so they claim its
+// cold tier as a mount does (store/cold_owner.h).
 // Thread-safety: single-threaded.
 #pragma once
 
@@ -43,5 +45,11 @@ using FsckProgress = std::function<void(uint64_t done, uint64_t total, uint64_t 
 Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub,
                            const FsckProgress& progress = nullptr);
 std::string FsckJson(const FsckReport& r);
+
+// tierfs takeover: makes the unmounted store in store_dir the owner of its
+// cold tier (store/cold_owner.h) although another copy of it has claimed
+// the tier since; then opens it as a mount would (recovery included).
+// Refused for a tier that another store id owns.
+Status TakeOverColdTier(const std::string& store_dir);
 
 }  // namespace tierfs

@@ -97,6 +97,10 @@ StoreOptions ObjectStoreOptions(const StoreSettings& settings) {
     so.rados.timeout_s = settings.rados_timeout;
   }
   so.frame_size = static_cast<uint32_t>(std::min<uint64_t>(settings.chunk_size, kDefaultFrameSize));
+  // A cold tier outside the store directory is shared by every copy of the
+  // directory, so it records its owner (store/cold_owner.h); the default
+  // STORE/cold is copied with the directory and shared by nobody.
+  if (!settings.cold_dir.empty() || !so.rados.pool.empty()) so.owner_id = settings.store_id;
   so.take_lock = false;  // the caller holds the store lock
   return so;
 }

@@ -7,8 +7,9 @@
 #                    share/man/man8/{tierfs,mount.tierfs}.8,
 #                    lib/systemd/system/tierfs@.service,
 #                    share/bash-completion/completions/tierfs
-#   --sbindir DIR    where the mount(8) helper link mount.tierfs goes
-#                    (default /sbin, where mount(8) looks for helpers)
+#   --sbindir DIR    where the mount(8) helper links mount.tierfs and
+#                    mount.fuse.tierfs go (default /sbin, where mount(8)
+#                    looks for helpers)
 #   --build-dir DIR  the build to install (default build/ in this checkout,
 #                    brought up to date first by scripts/build.sh; another
 #                    directory must already hold a build)
@@ -95,19 +96,25 @@ if [[ -z $BUILD ]]; then
 fi
 [[ -x $BUILD/bin/tierfs && -f $BUILD/cmake_install.cmake ]] ||
   die "no tierfs build in $BUILD (build it first: cmake --build $BUILD)"
-HELPER="$SBINDIR/mount.tierfs"
-[[ ! -e $HELPER || -L $HELPER ]] || die "$HELPER exists and is not a link; remove it first"
+# mount.fuse.tierfs: the type a live tierfs mount has, so what mount(8)
+# runs for every remount.
+HELPERS=("$SBINDIR/mount.tierfs" "$SBINDIR/mount.fuse.tierfs")
+for HELPER in "${HELPERS[@]}"; do
+  [[ ! -e $HELPER || -L $HELPER ]] || die "$HELPER exists and is not a link; remove it first"
+done
 
 [[ ! -f $MANIFEST ]] || uninstall >/dev/null
 cmake --install "$BUILD" --prefix "$PREFIX"
 mkdir -p "$SBINDIR"
-ln -sfn "$PREFIX/bin/tierfs" "$HELPER"
-echo "-- Installing: $HELPER -> $PREFIX/bin/tierfs"
+for HELPER in "${HELPERS[@]}"; do
+  ln -sfn "$PREFIX/bin/tierfs" "$HELPER"
+  echo "-- Installing: $HELPER -> $PREFIX/bin/tierfs"
+done
 mkdir -p "$(dirname "$MANIFEST")"
 {
   cat "$BUILD/install_manifest.txt"
   echo  # cmake ends its manifest without a newline
-  echo "$HELPER"
+  printf '%s\n' "${HELPERS[@]}"
 } | sed '/^$/d' >"$MANIFEST"
 # A systemd that runs the machine rereads its units (tierfs@.service).
 if [[ -d /run/systemd/system ]]; then systemctl daemon-reload; fi

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,14 @@ class ColdBackend {
   // SyncRemovals() returns.
   virtual Status Remove(ObjectKey key) = 0;
   virtual Status SyncRemovals() = 0;
+  // The bytes of the tier's owner record (store/cold_owner.h); NotFound
+  // when it has none. Readable before Recover().
+  virtual Result<std::string> ReadOwner() = 0;
+  // Replaces the owner record by `record`, durably, if it still is
+  // `expected` (nullopt: no record): Busy when it changed meanwhile (another
+  // store claimed the tier), so that two claims cannot both succeed.
+  virtual Status SwapOwner(const std::optional<std::string>& expected,
+                           const std::string& record) = 0;
 };
 
 }  // namespace tierfs

@@ -1,5 +1,7 @@
 #include "store/cold_dir.h"
 
+#include "store/cold_owner.h"
+
 namespace tierfs {
 
 namespace {
@@ -121,5 +123,26 @@ Status DirColdBackend::Remove(ObjectKey key) {
 }
 
 Status DirColdBackend::SyncRemovals() { return unsynced_dirs_.Sync(env_); }
+
+Result<std::string> DirColdBackend::ReadOwner() { return ReadRecordFile(env_, dir_ + "/OWNER"); }
+
+Status DirColdBackend::SwapOwner(const std::optional<std::string>& expected,
+                                 const std::string& record) {
+  if (read_only_) return Status::Posix(EROFS, "cold tier " + dir_ + " is open read-only");
+  TIERFS_RETURN_IF_ERROR(env_->MkDir(dir_));
+  TIERFS_RETURN_IF_ERROR(env_->SyncDir(ParentDir(dir_)));
+  // Two stores claiming at once: the second does not wait, it fails.
+  auto lock = env_->LockFile(dir_ + "/OWNER.lock");
+  if (lock.status().code() == Code::kBusy) {
+    return Status::Busy("another store is claiming cold tier " + dir_);
+  }
+  TIERFS_RETURN_IF_ERROR(lock.status());
+  auto current = ReadOwner();
+  if (!current.ok() && !current.status().IsNotFound()) return current.status();
+  const std::optional<std::string> now =
+      current.ok() ? std::optional<std::string>(*current) : std::nullopt;
+  if (now != expected) return Status::Busy("the owner record of cold tier " + dir_ + " changed");
+  return ReplaceRecordFile(env_, dir_ + "/OWNER", record);
+}
 
 }  // namespace tierfs

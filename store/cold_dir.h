@@ -3,7 +3,9 @@
 // A write goes to <name>.tmp.<n> in the object's shard; Finish() fsyncs it;
 // Commit() renames it over the name and fsyncs the shard directory. Recover()
 // deletes leftover temp files. Removals are unlinks whose directories are
-// fsynced by the next SyncRemovals(). store/STORE.md has the layout.
+// fsynced by the next SyncRemovals(). The owner record is DIR/OWNER,
+// replaced (temp file, fsync, rename, directory fsync) while DIR/OWNER.lock
+// is flock()ed. store/STORE.md has the layout.
 // Thread-safety: thread-safe (Env calls and a PendingDirSyncs).
 #pragma once
 
@@ -27,6 +29,8 @@ class DirColdBackend final : public ColdBackend {
   Result<std::unique_ptr<ColdObject>> Open(ObjectKey key) override;
   Status Remove(ObjectKey key) override;
   Status SyncRemovals() override;
+  Result<std::string> ReadOwner() override;
+  Status SwapOwner(const std::optional<std::string>& expected, const std::string& record) override;
 
  private:
   class Write;

@@ -17,6 +17,10 @@ namespace tierfs {
 namespace {
 
 constexpr const char* kIndexObject = "tierfs.index";
+// The owner record (store/cold_owner.h) is the xattr kOwnerXattr of this
+// object, swapped with a compare-and-set write operation.
+constexpr const char* kOwnerObject = "tierfs.owner";
+constexpr const char* kOwnerXattr = "owner";
 constexpr uint8_t kIndexValueVersion = 1;
 constexpr uint64_t kOmapPage = 1024;
 
@@ -212,6 +216,36 @@ class RadosColdBackend final : public ColdBackend {
 
   // A removal is durable when its operation returns.
   Status SyncRemovals() override { return Status::OK(); }
+
+  Result<std::string> ReadOwner() override {
+    std::string buf(4096, '\0');
+    int r = rados_getxattr(io_, kOwnerObject, kOwnerXattr, buf.data(), buf.size());
+    if (r == -ENOENT || r == -ENODATA) return Status::NotFound("no owner record in " + Describe());
+    if (r < 0) return RadosError("read the owner record of " + Describe(), r);
+    buf.resize(static_cast<size_t>(r));
+    return buf;
+  }
+
+  Status SwapOwner(const std::optional<std::string>& expected, const std::string& record) override {
+    TIERFS_RETURN_IF_ERROR(CheckWritable());
+    // One write operation, applied atomically by the OSD: the comparison
+    // (or, for the first record, an exclusive create) and the new value.
+    rados_write_op_t op = rados_create_write_op();
+    if (expected) {
+      rados_write_op_cmpxattr(op, kOwnerXattr, LIBRADOS_CMPXATTR_OP_EQ, expected->data(),
+                              expected->size());
+    } else {
+      rados_write_op_create(op, LIBRADOS_CREATE_EXCLUSIVE, nullptr);
+    }
+    rados_write_op_setxattr(op, kOwnerXattr, record.data(), record.size());
+    int r = rados_write_op_operate(op, io_, kOwnerObject, nullptr, 0);
+    rados_release_write_op(op);
+    if (r == -ECANCELED || r == -EEXIST || r == -ENOENT) {
+      return Status::Busy("the owner record of cold tier " + Describe() + " changed");
+    }
+    if (r < 0) return RadosError("write the owner record of " + Describe(), r);
+    return Status::OK();
+  }
 
   // The commit of a finished write: the index names the new copy, and the
   // one it replaces is removed.

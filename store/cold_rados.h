@@ -8,7 +8,9 @@
 //     unique to one write, so a new copy never overwrites the committed one;
 //   - one index object "tierfs.index" whose omap maps
 //     "<group:016x>.<index:016x>" to the committed copy (a 32-byte value,
-//     versioned: store/STORE.md, EncodeRadosIndexValue below).
+//     versioned: store/STORE.md, EncodeRadosIndexValue below);
+//   - the owner object "tierfs.owner", whose xattr "owner" is the owner
+//     record (store/cold_owner.h), swapped by compare-and-set.
 // A commit is one omap update of the index object, which RADOS applies
 // atomically; the superseded copy is removed after it. Recover() reads the
 // index and removes every data object it does not name (interrupted writes,

@@ -63,6 +63,7 @@ struct FileStat {
   uint64_t size = 0;
   uint64_t allocated = 0;  // st_blocks * 512
   int64_t mtime_ns = 0;
+  uint64_t ino = 0;  // st_ino
   bool is_dir = false;
 };
 

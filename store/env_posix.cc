@@ -178,6 +178,7 @@ class PosixEnv final : public Env {
     fs.size = static_cast<uint64_t>(st.st_size);
     fs.allocated = static_cast<uint64_t>(st.st_blocks) * 512;
     fs.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    fs.ino = static_cast<uint64_t>(st.st_ino);
     fs.is_dir = S_ISDIR(st.st_mode);
     return fs;
   }

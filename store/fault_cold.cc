@@ -75,4 +75,15 @@ Status FaultColdBackend::SyncRemovals() {
   return base_->SyncRemovals();
 }
 
+Result<std::string> FaultColdBackend::ReadOwner() {
+  TIERFS_RETURN_IF_ERROR(env_->Inject(FaultOp::kColdRead, false));
+  return base_->ReadOwner();
+}
+
+Status FaultColdBackend::SwapOwner(const std::optional<std::string>& expected,
+                                   const std::string& record) {
+  TIERFS_RETURN_IF_ERROR(env_->Inject(FaultOp::kColdWrite, true));
+  return base_->SwapOwner(expected, record);
+}
+
 }  // namespace tierfs

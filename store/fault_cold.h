@@ -27,6 +27,8 @@ class FaultColdBackend final : public ColdBackend {
   Result<std::unique_ptr<ColdObject>> Open(ObjectKey key) override;
   Status Remove(ObjectKey key) override;
   Status SyncRemovals() override;
+  Result<std::string> ReadOwner() override;
+  Status SwapOwner(const std::optional<std::string>& expected, const std::string& record) override;
 
  private:
   const std::unique_ptr<ColdBackend> base_;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "store/cold_dir.h"
+#include "store/cold_owner.h"
 #include "store/object_store_internal.h"
 
 namespace tierfs {
@@ -95,6 +96,11 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(Env* env, const std::stri
     }
   } else if (opts.take_lock) {
     TIERFS_ASSIGN_OR_RETURN(store->lock_, env->LockFile(dir + "/LOCK"));
+  }
+  // Before anything recovers or writes the cold tier: it must be ours. A
+  // read-only open changes nothing there and may look at any tier.
+  if (!opts.read_only && !opts.owner_id.empty()) {
+    TIERFS_RETURN_IF_ERROR(ClaimColdTier(env, dir, *store->cold_, opts.owner_id, opts.take_over));
   }
   TIERFS_RETURN_IF_ERROR(store->Recover());
   return store;

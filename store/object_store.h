@@ -119,6 +119,13 @@ struct StoreOptions {
   // sequential scan does not look like repeated use.
   int64_t read_gap_ns = 1'000'000'000;
   bool take_lock = true;  // hold <store>/LOCK while open
+  // The store id. When set, a writable open claims the cold tier before it
+  // recovers or writes anything there (store/cold_owner.h): a cold tier
+  // owned by another store, or by another copy of this store directory
+  // that has been opened since the copy was made, is refused (Busy).
+  // take_over claims it from another copy of this store deliberately.
+  std::string owner_id;
+  bool take_over = false;
   // Open without changing anything on disk: no directory is created, no
   // temp file removed, duplicates are resolved in memory only (hot wins),
   // LOCK is flock()ed only if it exists, files are opened O_RDONLY, and

@@ -27,7 +27,7 @@ _tierfs() {
   local flags="--help" paths=files
   COMPREPLY=()
   if ((COMP_CWORD == 1)); then
-    mapfile -t COMPREPLY < <(compgen -W "mount status where explain pin unpin migrate umount fsck" -- "$cur")
+    mapfile -t COMPREPLY < <(compgen -W "mount status where explain pin unpin migrate umount fsck takeover" -- "$cur")
     return
   fi
   case ${COMP_WORDS[1]} in
@@ -63,6 +63,7 @@ _tierfs() {
       paths=mounts
       ;;
     fsck) flags="--repair --scrub --json --help" paths=dirs ;;
+    takeover) paths=dirs ;;
     *) return ;;
   esac
   if [[ $cur == -* ]]; then

@@ -54,13 +54,15 @@ $P/share/man/man8/tierfs.8
 $P/share/man/man8/mount.tierfs.8
 $P/share/bash-completion/completions/tierfs
 $UNIT
-$S/mount.tierfs"
+$S/mount.tierfs
+$S/mount.fuse.tierfs"
 assert_eq "$(sort <<<"$expected")" "$(sort "$MANIFEST")" "install manifest"
 installed=$(cd "$TMP" && find prefix sbin \( -type f -o -type l \) | sort)
 assert_eq "$(sed "s|$TMP/||" <<<"$expected
 $MANIFEST
 $P/share/man/man8/other.8" | sort)" "$installed" "files under the prefix and sbindir"
 assert_eq "$P/bin/tierfs" "$(readlink "$S/mount.tierfs")" "mount.tierfs link"
+assert_eq "$P/bin/tierfs" "$(readlink "$S/mount.fuse.tierfs")" "mount.fuse.tierfs link"
 grep -q "^ExecStart=$P/bin/tierfs mount -f " "$UNIT" || fail "the unit does not run $P/bin/tierfs"
 
 # Installing again replaces the first install (same manifest, nothing stale).

@@ -8,11 +8,13 @@
 #include <rados/librados.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "store/cold_owner.h"
 #include "store/cold_rados.h"
 #include "store/crash_util.h"
 #include "store/fault_cold.h"
@@ -114,6 +116,45 @@ class RadosTest : public ::testing::Test {
   std::unique_ptr<Raw> raw_;
   std::unique_ptr<ObjectStore> store_;
 };
+
+// A copy of the store directory shares the namespace (same store id): it is
+// refused before its recovery can remove the original's cold objects, and
+// the owner record is swapped by compare-and-set (store/cold_owner.h).
+TEST_F(RadosTest, OwnerRecordFencesACopyOfTheStore) {
+  StoreOptions o = Options(ns_);
+  o.owner_id = "0123456789abcdef0123456789abcdef";
+  const ObjectKey key{3, 0};
+  const auto data = TextBytes(50000, 9);
+  Open(o);
+  ASSERT_TRUE(store_->Write(key, 0, data).ok());
+  store_.reset();
+  std::filesystem::copy(dir_.path() + "/store", dir_.path() + "/copy",
+                        std::filesystem::copy_options::recursive);
+  Open(o);
+  ASSERT_TRUE(store_->Demote(key).ok());
+  store_.reset();
+  const std::set<std::string> before = raw_->Objects();
+  EXPECT_TRUE(before.count("tierfs.owner")) << "no owner object";
+  auto copy = ObjectStore::Open(Env::Default(), dir_.path() + "/copy", o);
+  ASSERT_FALSE(copy.ok());
+  EXPECT_EQ(copy.status().code(), Code::kBusy) << copy.status().ToString();
+  EXPECT_NE(copy.status().message().find("tierfs takeover"), std::string::npos);
+  EXPECT_EQ(raw_->Objects(), before);  // unfenced, it removed the cold copy of its hot key
+  Open(o);
+  EXPECT_EQ(ReadAll(key), data);
+  store_.reset();
+
+  RadosOptions ro = o.rados;
+  auto cold = OpenRadosColdBackend(ro);
+  ASSERT_TRUE(cold.ok()) << cold.status().ToString();
+  auto current = (*cold)->ReadOwner();
+  ASSERT_TRUE(current.ok()) << current.status().ToString();
+  const std::string next = EncodeOwnerRecord(OwnerRecord{o.owner_id, 1000, 0, 1});
+  EXPECT_EQ((*cold)->SwapOwner(std::nullopt, next).code(), Code::kBusy);
+  EXPECT_EQ((*cold)->SwapOwner(next, next).code(), Code::kBusy);
+  ASSERT_TRUE((*cold)->SwapOwner(*current, next).ok());
+  EXPECT_EQ(*(*cold)->ReadOwner(), next);
+}
 
 TEST_F(RadosTest, DemotedObjectsReadBackAfterReopen) {
   Open();
