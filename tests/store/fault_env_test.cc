@@ -135,7 +135,7 @@ auto AfterCut(uint64_t seed, const std::function<void(FaultInjectionEnv&, const 
 // ext4's journal is one ordered stream: what survives of the entry changes
 // not yet synced is the first k of them, for any k, never a later one
 // without an earlier one.
-TEST(PowerCutTest, EntryChangesSurviveAsAPrefixInTheirOrder) {
+TEST(PowerCutModelTest, EntryChangesSurviveAsAPrefixInTheirOrder) {
   const std::vector<std::string> names = {"a", "b", "c", "d"};
   auto ops = [&](FaultInjectionEnv& env, const std::string& d) {
     for (const std::string& n : names) WriteSynced(env, d + "/" + n, n);
@@ -157,7 +157,7 @@ TEST(PowerCutTest, EntryChangesSurviveAsAPrefixInTheirOrder) {
 // The page cache writes files back in no order: each file's unsynced
 // content survives whole or reverts whole to its last sync, independently
 // of the other files'.
-TEST(PowerCutTest, EachFileKeepsAllOrNoneOfItsUnsyncedContent) {
+TEST(PowerCutModelTest, EachFileKeepsAllOrNoneOfItsUnsyncedContent) {
   auto ops = [](FaultInjectionEnv& env, const std::string& d) {
     for (const char* n : {"/x", "/y"}) {
       WriteSynced(env, d + n, "old");
@@ -179,7 +179,7 @@ TEST(PowerCutTest, EachFileKeepsAllOrNoneOfItsUnsyncedContent) {
 // The shape of the reclaimer bug the model exists for: an unlink in one
 // directory reaches the disk while another file's unsynced write (SQLite's
 // WAL) does not. Dropping everything unsynced could never show it.
-TEST(PowerCutTest, AnUnlinkCanSurviveWhileAnotherFilesWriteIsLost) {
+TEST(PowerCutModelTest, AnUnlinkCanSurviveWhileAnotherFilesWriteIsLost) {
   auto ops = [](FaultInjectionEnv& env, const std::string& d) {
     WriteSynced(env, d + "/wal", "before");
     WriteSynced(env, d + "/object", "data");
@@ -215,7 +215,7 @@ TEST(PowerCutTest, AnUnlinkCanSurviveWhileAnotherFilesWriteIsLost) {
 }
 
 // One seed, one outcome: a failure found by a seed can be replayed.
-TEST(PowerCutTest, TheSameSeedGivesTheSameOutcome) {
+TEST(PowerCutModelTest, TheSameSeedGivesTheSameOutcome) {
   auto ops = [](FaultInjectionEnv& env, const std::string& d) {
     for (int i = 0; i < 8; ++i) {
       const std::string n = d + "/f" + std::to_string(i);
