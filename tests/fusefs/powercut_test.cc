@@ -455,7 +455,8 @@ class PowerCutTest : public ::testing::Test {
   }
 
   // One run: cut at `cut_point` with `seed`; returns a failure ("" if none).
-  // `dry`: no cut, returns the mutating steps the scenario took in *ops.
+  // cut_point < 0: every step runs and the cut comes after the last (the
+  // dry run); `ops`, when given, gets the mutating I/O steps they took.
   std::string RunOnce(const Scenario& sc, int cut_point, uint64_t seed, int* ops) {
     test::TempDir run(base_.path());
     const std::string store = run.path() + "/store";
@@ -554,7 +555,8 @@ class PowerCutTest : public ::testing::Test {
     const int only_cut = static_cast<int>(EnvNumber("TIERFS_POWERCUT_CUT", ~0ull));
     int ops = 0;
     std::string dry = RunOnce(sc, -1, first_seed, &ops);
-    ASSERT_EQ(dry, "") << sc.name << ", no cut";
+    ASSERT_EQ(dry, "") << sc.name << ", the cut after the last step";
+    second_cuts_ = second_cuts_in_removals_ = 0;
     const auto began = std::chrono::steady_clock::now();
     int runs = 0, cut_points = 0;
     for (int k = 0; k <= ops; ++k) {
