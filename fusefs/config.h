@@ -77,6 +77,10 @@ struct MountConfig {
   bool inspect = false;
   // Options passed to libfuse unchanged (allow_other, fsname=, ...).
   std::vector<std::string> fuse_options;
+  // Tests only, no mount option: the SQLite VFS for meta.db
+  // (MetadataOptions::vfs; empty: the default). The power-cut test opens
+  // the namespace through a VFS over its fault-injecting Env.
+  std::string sqlite_vfs;
 };
 
 // One entry of the option parser's table: ApplyMountOptions accepts exactly

@@ -176,6 +176,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   mo.create_if_missing = !config.read_only;
   mo.group_commit = !config.read_only;
   mo.batch_opened = [j = fs->journal_.get()] { j->Opened(); };
+  mo.vfs = config.sqlite_vfs;
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
   if (wrap) fs->meta_ = wrap(std::move(fs->meta_));
   fs->journal_->Start(fs->meta_.get());

@@ -110,6 +110,11 @@ struct MetadataOptions {
   // so that someone (fusefs/journal.h) commits it soon.
   bool group_commit = false;
   std::function<void()> batch_opened;
+  // The SQLite VFS the database and its WAL are opened through (a name
+  // given to sqlite3_vfs_register); empty: SQLite's default. Tests put one
+  // over a fault-injecting Env (tests/fusefs/env_vfs.h) so that a simulated
+  // power cut takes the database with the object files.
+  std::string vfs;
 };
 
 // Mutating calls one group-commit batch holds at most: the call that fills

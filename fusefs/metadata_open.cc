@@ -231,7 +231,7 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& db
   }
   int flags = SQLITE_OPEN_NOMUTEX;  // serialised by SqliteMetadataStore::mu_
   flags |= opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  TIERFS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(db_path, flags));
+  TIERFS_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(db_path, flags, opts.vfs));
   sqlite3_busy_timeout(db->handle(), kBusyTimeoutMs);
   // The daemon is the only user of its database (it holds the store lock), so
   // take SQLite's lock once and keep it: in WAL mode this also keeps the WAL

@@ -75,8 +75,10 @@ class SqliteStmt {
 // of the connection and finalized before it is closed.
 class SqliteDb {
  public:
-  // flags as for sqlite3_open_v2 (SQLITE_OPEN_READWRITE, ..._CREATE, ...).
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, int flags);
+  // flags as for sqlite3_open_v2 (SQLITE_OPEN_READWRITE, ..._CREATE, ...);
+  // vfs: a registered VFS's name, empty for the default one.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, int flags,
+                                                const std::string& vfs = "");
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
   ~SqliteDb();

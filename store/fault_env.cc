@@ -1,8 +1,10 @@
 // FaultInjectionEnv implementation; see fault_env.h for the crash model.
 #include "store/fault_env.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <random>
 #include <system_error>
 #include <vector>
 
@@ -328,6 +330,19 @@ Result<std::unique_ptr<FileLock>> FaultInjectionEnv::LockExistingFile(const std:
 }
 
 Status FaultInjectionEnv::DropUnsyncedData() {
+  return Cut([](size_t) { return size_t{0}; }, [](const std::string&) { return false; });
+}
+
+Status FaultInjectionEnv::DropUnsyncedData(const PowerCut& cut) {
+  // Drawn in a fixed order (the prefix, then the files in path order) from
+  // a generator with a fixed algorithm, so that a seed replays.
+  std::mt19937_64 rng(cut.seed);
+  return Cut([&rng](size_t pending) { return static_cast<size_t>(rng() % (pending + 1)); },
+             [&rng](const std::string&) { return (rng() & 1) != 0; });
+}
+
+Status FaultInjectionEnv::Cut(const std::function<size_t(size_t pending)>& kept_ops,
+                              const std::function<bool(const std::string& path)>& keep_content) {
   std::map<std::string, std::optional<std::string>> files;
   std::vector<DirOp> pending;
   {
@@ -337,9 +352,11 @@ Status FaultInjectionEnv::DropUnsyncedData() {
     crashed_ = false;
     crash_countdown_ = -1;
   }
-  // Directory entries first, newest change first, so each undo finds the
-  // state its change left.
-  for (auto op = pending.rbegin(); op != pending.rend(); ++op) {
+  // The journal's prefix stays as it is.
+  const size_t kept = std::min(kept_ops(pending.size()), pending.size());
+  // The rest of the entry changes first, newest first, so each undo finds
+  // the state its change left.
+  for (auto op = pending.rbegin(); op != pending.rend() - kept; ++op) {
     switch (op->kind) {
       case DirOp::kCreate:
         (void)base_->Unlink(op->path);
@@ -373,7 +390,8 @@ Status FaultInjectionEnv::DropUnsyncedData() {
     }
   }
   for (const auto& [path, content] : files) {
-    if (!base_->Stat(path).ok()) continue;  // unlinked since: nothing to restore
+    const bool keep = keep_content(path);  // drawn for every file: a seed replays
+    if (keep || !base_->Stat(path).ok()) continue;  // (unlinked since: nothing to restore)
     TIERFS_RETURN_IF_ERROR(WriteAll(base_, path, content.value_or(std::string())));
   }
   return Status::OK();

@@ -16,9 +16,29 @@
 // n mutating ones fail without effect, so a test can stop the store at each
 // step of a multi-step operation.
 //
+// DropUnsyncedData(PowerCut) applies what a power cut can leave on ext4
+// (data=ordered), not only the worst case: the unsynced state is partly
+// written out when the power goes. Directory entry changes (creates, mkdirs,
+// renames, unlinks) go to disk through the filesystem's journal, one ordered
+// stream that commits every few seconds by itself: of those not yet made
+// durable by SyncDir, a random PREFIX survives, in the order they happened,
+// and the rest is undone as above, newest first. File contents are written
+// back by the page cache in no particular order: each file written since its
+// last File::Sync independently keeps everything written to it (content and
+// size) or reverts to its content at that sync, one coin per file. (ext4
+// would also let part of one file's unsynced pages through; a whole-file
+// coin never tears a write, which is what SQLite's
+// SQLITE_IOCAP_POWERSAFE_OVERWRITE assumes.) The choices are made by a
+// generator seeded with PowerCut::seed, so one seed gives one outcome; a
+// SyncDir still makes its directory's earlier changes durable for sure, as
+// a File::Sync the file's content. The model is stricter than ext4 in one
+// way: an fsync on ext4 commits the whole journal (every earlier entry
+// change in every directory); here only SyncDir of the directory does.
+//
 // Thread-safety: thread-safe (one mutex around the bookkeeping).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -75,8 +95,16 @@ class FaultInjectionEnv final : public Env {
   int ops(FaultOp op) const EXCLUDES(mu_);
   void ClearFaults() EXCLUDES(mu_);
   // Applies the crash model to the files written through this Env and
-  // clears the crashed state.
+  // clears the crashed state: everything unsynced is lost.
   Status DropUnsyncedData() EXCLUDES(mu_);
+  // What a power cut leaves of the unsynced state (see the model above).
+  struct PowerCut {
+    uint64_t seed = 0;  // one seed, one outcome
+  };
+  // The power-cut model: a prefix of the unsynced directory entry changes
+  // and, per file, all or none of its unsynced content survive; the rest
+  // is dropped as by DropUnsyncedData(). Clears the crashed state.
+  Status DropUnsyncedData(const PowerCut& cut) EXCLUDES(mu_);
 
   // Env
   Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& opts) override
@@ -144,6 +172,10 @@ class FaultInjectionEnv final : public Env {
                       std::set<std::string> dirs);
   // The durable content of an existing file as far as this Env knows.
   std::string DurableContentLocked(const std::string& path) REQUIRES(mu_);
+  // Both DropUnsyncedData: keeps the first `kept_ops` pending entry changes
+  // and the unsynced content of the files `keep_content` says yes to.
+  Status Cut(const std::function<size_t(size_t pending)>& kept_ops,
+             const std::function<bool(const std::string& path)>& keep_content) EXCLUDES(mu_);
   std::vector<DirOp> pending_ GUARDED_BY(mu_);  // oldest first
 };
 

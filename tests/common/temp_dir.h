@@ -1,4 +1,4 @@
-// TempDir: a fresh directory under /tmp for one test, removed with
+// TempDir: a fresh directory (under /tmp by default) for one test, removed with
 // everything in it when the object goes away. Single-threaded use.
 #pragma once
 
@@ -10,8 +10,10 @@ namespace tierfs::test {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = "/tmp/tierfs_test_XXXXXX";
+  // A directory under `parent` (e.g. /dev/shm, for tests whose fsyncs only
+  // cost time).
+  explicit TempDir(const std::string& parent = "/tmp") {
+    std::string tmpl = parent + "/tierfs_test_XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) std::abort();
     path_ = tmpl;
   }
