@@ -183,7 +183,10 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
                           LoadStoreSettings(*fs->meta_, config));
   // A store's recorded settings (its id names its cold objects) are
-  // durable before anything is stored under them.
+  // durable before anything is stored under them. So is the namespace just
+  // read, which may sit in a WAL a killed daemon left unsynced: recovery
+  // removes objects on its strength, and a power cut must not bring back
+  // rows whose objects are gone.
   TIERFS_RETURN_IF_ERROR(fs->SyncMeta());
   fs->chunk_size_ = settings.chunk_size;
   fs->handle_key_ = settings.handle_key;

@@ -25,11 +25,6 @@
 namespace tierfs {
 
 Status Filesystem::Recover() {
-  // What follows removes objects on the strength of the namespace just
-  // read, which may sit in a WAL that a killed daemon left unsynced: make it
-  // durable first, or a power cut now would bring back rows whose objects
-  // are gone.
-  TIERFS_RETURN_IF_ERROR(journal_->CommitDurably());
   TIERFS_ASSIGN_OR_RETURN(auto orphans, meta_->ListOrphans());
   TIERFS_RETURN_IF_ERROR(reclaimer_->FreeNow(orphans));
   TIERFS_ASSIGN_OR_RETURN(const uint64_t last_ino, meta_->LastIno());
