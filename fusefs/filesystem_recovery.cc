@@ -46,7 +46,10 @@ Status Filesystem::Recover() {
     // An inline file's objects are all removed (as if its size were 0).
     const uint64_t size = a->inline_data ? 0 : a->size;
     const uint64_t start = o.key.index * chunk_size_;
-    if (start + o.logical_size <= size || ReservationOnly(o)) continue;
+    // An object that starts at or past the end is garbage even when empty
+    // (a file whose create and name were durable but whose size and data
+    // were not): fsck's beyond_eof rule, so that fsck is clean after this.
+    if (ReservationOnly(o) || (start < size && start + o.logical_size <= size)) continue;
     TIERFS_RETURN_IF_ERROR(start >= size ? store_->Remove(o.key)
                                          : store_->Truncate(o.key, size - start));
     ++trimmed;

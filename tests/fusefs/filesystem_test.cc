@@ -1325,6 +1325,23 @@ TEST_F(FilesystemTest, AnInlineFileSpillsToAnObjectWhenItOutgrowsInlineMax) {
   EXPECT_EQ(Read(c, 0, 3000), punched);
 }
 
+// An empty object at a file's end (its create durable, its data and size
+// not: what a power cut after a directory fsync leaves) is removed by the
+// next mount, so that fsck finds the store clean, as it finds it after any
+// other recovery.
+TEST_F(FilesystemTest, AnEmptyObjectAtTheEndOfAFileIsRemovedAtMount) {
+  uint64_t ino = NewFile("f");
+  ASSERT_TRUE(fs_->Release(ino).ok());
+  ASSERT_TRUE(fs_->store().Write({ino, 0}, 0, test::RandomBytes(10, 47)).ok());
+  ASSERT_TRUE(fs_->store().Truncate({ino, 0}, 0).ok());
+  Mount();
+  EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
+  fs_.reset();
+  auto report = RunFsck(dir_.path() + "/store", /*repair=*/false, /*scrub=*/false);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->clean()) << FsckJson(*report);
+}
+
 // A new store's own directory entry is durable before anything in it: an
 // fsync'ed file of a store made just before a power cut is there after it.
 TEST_F(FilesystemTest, ANewStoreSurvivesAPowerCutWithItsFsyncedFiles) {
