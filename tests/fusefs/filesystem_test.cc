@@ -36,8 +36,12 @@ Filesystem::SetAttrRequest SizeTo(uint64_t size) {
   return r;
 }
 
+class WatchedCommits;
+
 class FilesystemTest : public ::testing::Test {
  protected:
+  // Mounts over counting_env_ with the store wrapped in a WatchedCommits.
+  WatchedCommits* MountWatched(MountConfig c = {});
   void SetUp() override { Mount(); }
   void Mount(MountConfig c = {}, Env* env = Env::Default(), const MetadataWrap& wrap = nullptr) {
     fs_.reset();
@@ -616,17 +620,22 @@ class WatchedCommits : public MetadataStoreWrapper {
   }
 };
 
+WatchedCommits* FilesystemTest::MountWatched(MountConfig c) {
+  WatchedCommits* meta = nullptr;
+  Mount(c, &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
+    auto w = std::make_unique<WatchedCommits>(std::move(m));
+    meta = w.get();
+    return w;
+  });
+  return meta;
+}
+
 // The reclaimer removes a dead inode's objects only once the unlink that
 // killed it is durable: a power cut that took the unlink back would
 // otherwise bring the file back with its data gone (a plain COMMIT may reach
 // the disk after the object unlinks do).
 TEST_F(FilesystemTest, TheReclaimerRemovesObjectsOnlyAfterTheUnlinkIsDurable) {
-  WatchedCommits* meta = nullptr;
-  Mount({}, &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
-    auto w = std::make_unique<WatchedCommits>(std::move(m));
-    meta = w.get();
-    return w;
-  });
+  WatchedCommits* meta = MountWatched();
   uint64_t ino = NewFile("f");
   Write(ino, 0, test::RandomBytes(2 * kChunk, 35));
   ASSERT_TRUE(fs_->Fsync(ino, false).ok());
@@ -646,12 +655,7 @@ TEST_F(FilesystemTest, TheReclaimerRemovesObjectsOnlyAfterTheUnlinkIsDurable) {
 // A truncate cuts objects only once the new size is durable: cut first, a
 // power cut that lost the size would show the old size over zeros.
 TEST_F(FilesystemTest, ATruncateCutsObjectsOnlyAfterTheNewSizeIsDurable) {
-  WatchedCommits* meta = nullptr;
-  Mount({}, &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
-    auto w = std::make_unique<WatchedCommits>(std::move(m));
-    meta = w.get();
-    return w;
-  });
+  WatchedCommits* meta = MountWatched();
   uint64_t ino = NewFile("f");
   Write(ino, 0, test::RandomBytes(2 * kChunk, 36));
   ASSERT_TRUE(fs_->Fsync(ino, false).ok());
@@ -1364,12 +1368,7 @@ TEST_F(FilesystemTest, ANewStoreSurvivesAPowerCutWithItsFsyncedFiles) {
 // drop's commit may reach the disk before unsynced object bytes do, and a
 // power cut would then leave an fsync'ed small file as zeros.
 TEST_F(FilesystemTest, ASpillSyncsChunkZeroBeforeItDropsTheInlineBytes) {
-  WatchedCommits* meta = nullptr;
-  Mount(InlineOn(), &counting_env_, [&](std::unique_ptr<MetadataStore> m) {
-    auto w = std::make_unique<WatchedCommits>(std::move(m));
-    meta = w.get();
-    return w;
-  });
+  WatchedCommits* meta = MountWatched(InlineOn());
   uint64_t ino = NewFile("grows");
   const auto head = test::RandomBytes(3000, 44);
   Write(ino, 0, head);
