@@ -36,7 +36,7 @@
 #                promoted again, 8 s: both read their bytes.
 #
 #   bash tests/stress/blockcut_test.sh [--long]
-# Rounds per scenario: 3, 20 with --long (TIERFS_STRESS_LONG=1); override with
+# Rounds per scenario: 1 (CI), 20 with --long (TIERFS_STRESS_LONG=1); override with
 # TIERFS_BLOCKCUT_ROUNDS=N. TIERFS_BLOCKCUT_SCENARIOS="truncate unmount" runs
 # only those. Needs root, loop devices and e2fsprogs: missing, the test is
 # skipped, or fails under CI=true.
@@ -50,7 +50,7 @@ for _c in losetup mkfs.ext4 e2fsck; do
 done
 unset _c
 
-ROUNDS=${TIERFS_BLOCKCUT_ROUNDS:-$((STRESS_LONG ? 20 : 3))}
+ROUNDS=${TIERFS_BLOCKCUT_ROUNDS:-$((STRESS_LONG ? 20 : 1))}
 read -r -a SCENARIOS <<<"${TIERFS_BLOCKCUT_SCENARIOS:-rename_over truncate unmount dir_fsync inline_spill dirsync hardlink tier_moves}"
 IMG="$TMP/disk.img"    # the disk: a sparse file behind a loop device
 COPY="$TMP/cut.img"    # the disk as the power cut left it
