@@ -255,15 +255,11 @@ check_unmount() {
 
 DIR_FILES=20
 act_dir_fsync() {
-  python3 - "$MNT" "$DIR_FILES" <<'EOF'
+  python3 - "$MNT" "$DIR_FILES" "$(dirname "${BASH_SOURCE[0]}")" <<'EOF'
 import os, sys
 mnt, n = sys.argv[1], int(sys.argv[2])
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+sys.path.insert(0, sys.argv[3])
+from crash_tool import fsync_dir
 os.mkdir(os.path.join(mnt, "d"))
 for i in range(n):
     with open(os.path.join(mnt, "d", "name%02d" % i), "wb") as f:
