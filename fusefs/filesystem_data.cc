@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 
 #include "fusefs/filesystem.h"
 
@@ -177,7 +178,9 @@ void Filesystem::Wrote(uint64_t ino, uint64_t end, bool kernel_times) {
 Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
   TIERFS_ASSIGN_OR_RETURN(const bool small, InlineTruncate(ino, new_size));
   if (small) return Status::OK();
-  std::vector<ObjectInfo> cut = store_->ListGroup(ino);
+  // Chunks before the one new_size falls in are kept whole: list from there.
+  std::vector<ObjectInfo> cut =
+      store_->ListGroup(ino, new_size / chunk_size_, std::numeric_limits<uint64_t>::max());
   std::erase_if(cut, [&](const ObjectInfo& o) {
     return o.key.index * chunk_size_ + o.logical_size <= new_size;
   });
