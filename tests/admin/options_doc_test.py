@@ -6,7 +6,7 @@ parser accepts, in the same form (flag, NAME=, or prefix*).
 usage: options_doc_test.py TIERFS README.md tierfs.8.scd
 
 The parser's list comes from the parser's own table, through
-`tierfs mount --list-options` (fusefs/config.cc, kMountOptions).
+`tierfs mount --list-options` (fusefs/core/config.cc, kMountOptions).
 """
 import re
 import subprocess

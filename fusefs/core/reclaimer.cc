@@ -1,0 +1,140 @@
+// Reclaimer: see reclaimer.h.
+#include "fusefs/core/reclaimer.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace tierfs {
+
+Reclaimer::Reclaimer(MetadataStore* meta, ObjectStore* store, Hooks hooks)
+    : meta_(meta), store_(store), hooks_(std::move(hooks)) {}
+
+void Reclaimer::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+Reclaimer::~Reclaimer() { Stop(); }
+
+void Reclaimer::Enqueue(uint64_t ino) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(ino);
+    queued_.fetch_add(1);
+  }
+  work_cv_.notify_one();
+}
+
+Status Reclaimer::FreeNow(std::span<const uint64_t> inos) {
+  Status first;
+  for (size_t i = 0; i < inos.size(); i += kBatch) {
+    Status st = FreeBatch(inos.subspan(i, std::min(kBatch, inos.size() - i)));
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
+bool Reclaimer::Drain(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  const uint64_t target = queued_.load();
+  if (done_.load() >= target) return true;
+  ++drainers_;
+  work_cv_.notify_one();  // no gathering while someone waits
+  const bool drained = done_cv_.wait_for(lock, timeout, [&] { return done_.load() >= target; });
+  --drainers_;
+  return drained;
+}
+
+void Reclaimer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+ReclaimStats Reclaimer::stats() const {
+  return ReclaimStats{pending(), reclaimed_.load(), batches_.load(), errors_.load()};
+}
+
+StoreStats Reclaimer::AfterPending(StoreStats s) const {
+  std::vector<uint64_t> inos;
+  {
+    std::lock_guard lock(mu_);
+    inos = queue_;
+    inos.insert(inos.end(), in_flight_.begin(), in_flight_.end());
+  }
+  auto take = [](uint64_t& from, uint64_t n) { from -= std::min(from, n); };
+  for (uint64_t ino : inos) {
+    for (const ObjectInfo& o : store_->ListGroup(ino)) {
+      const bool hot = o.tier == Tier::kHot;
+      take(hot ? s.hot_objects : s.cold_objects, 1);
+      take(hot ? s.hot_bytes : s.cold_bytes, o.logical_size);
+      take(hot ? s.hot_stored_bytes : s.cold_stored_bytes, o.stored_bytes);
+    }
+  }
+  return s;
+}
+
+void Reclaimer::Loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopped, and nothing left to free
+    work_cv_.wait_for(lock, kGather,
+                      [&] { return stop_ || drainers_ > 0 || queue_.size() >= kBatch; });
+    const size_t n = std::min(queue_.size(), kBatch);
+    in_flight_.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    const std::vector<uint64_t> batch = in_flight_;
+    lock.unlock();
+    // An exception here would end the daemon (std::terminate): log it and
+    // leave the batch to the next mount, as for an error.
+    try {
+      Status st = FreeBatch(batch);
+      if (!st.ok()) spdlog::error("freeing unlinked inodes: {}", st.ToString());
+    } catch (const std::exception& e) {
+      errors_.fetch_add(batch.size());
+      spdlog::error("reclaimer thread: unexpected exception: {}", e.what());
+    }
+    lock.lock();
+    in_flight_.clear();
+    done_.fetch_add(n);
+    done_cv_.notify_all();
+  }
+}
+
+Status Reclaimer::FreeBatch(std::span<const uint64_t> batch) {
+  if (hooks_.commit) {
+    if (Status st = hooks_.commit(); !st.ok()) {
+      errors_.fetch_add(batch.size());  // rows and objects kept for the next mount
+      return st;
+    }
+  }
+  Status first;
+  std::vector<uint64_t> emptied;
+  emptied.reserve(batch.size());
+  for (uint64_t ino : batch) {
+    // Data first, then the row: a crash in between leaves an orphan row
+    // that the next mount frees, never a row-less object.
+    Status st = store_->RemoveGroup(ino).status();
+    if (!st.ok()) {
+      errors_.fetch_add(1);
+      if (first.ok()) first = st;
+      continue;
+    }
+    store_->SetPinned(ino, false);
+    emptied.push_back(ino);
+  }
+  if (emptied.empty()) return first;
+  Status rows = hooks_.freeing_space([&] { return meta_->DeleteInodes(emptied); });
+  batches_.fetch_add(1);
+  if (!rows.ok()) {
+    errors_.fetch_add(emptied.size());
+    return first.ok() ? rows : first;
+  }
+  reclaimed_.fetch_add(emptied.size());
+  hooks_.freed(emptied);
+  return first;
+}
+
+}  // namespace tierfs

@@ -1,4 +1,0 @@
-// tierfs / mount.tierfs entry point.
-#include "fusefs/cli.h"
-
-int main(int argc, char** argv) { return tierfs::RunCli(argc, argv); }
