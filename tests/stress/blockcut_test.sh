@@ -259,7 +259,8 @@ act_dir_fsync() {
 import os, sys
 mnt, n = sys.argv[1], int(sys.argv[2])
 sys.path.insert(0, sys.argv[3])
-from crash_tool import fsync_dir
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from stress_util import fsync_dir
 os.mkdir(os.path.join(mnt, "d"))
 for i in range(n):
     with open(os.path.join(mnt, "d", "name%02d" % i), "wb") as f:

@@ -35,7 +35,6 @@ import ctypes
 import errno
 import fcntl
 import fnmatch
-import hashlib
 import json
 import mmap
 import os
@@ -48,6 +47,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from stress_util import first_diff, sha  # noqa: E402 (tests/stress/stress_util.py, beside this file)
 
 KiB = 1024
 CHUNK = 64 * KiB
@@ -110,7 +112,7 @@ def errname(e):
 
 
 def digest(b):
-    return hashlib.sha256(b).hexdigest()[:16]
+    return sha(b)[:16]
 
 
 def gen_data(seed, n):
@@ -809,16 +811,6 @@ class Mismatch:
 def short(v):
     s = json.dumps(v, sort_keys=True, default=str)
     return s if len(s) < 600 else s[:600] + "..."
-
-
-def first_diff(a, b):
-    n = min(len(a), len(b))
-    for i in range(0, n, 4096):
-        if a[i:i + 4096] != b[i:i + 4096]:
-            for j in range(i, min(i + 4096, n)):
-                if a[j] != b[j]:
-                    return j
-    return n
 
 
 def compare_obs(where, a, b):
