@@ -31,7 +31,7 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from stress_util import first_diff, first_nonzero, pread_all, pwrite_all, write_file  # noqa: E402
+from stress_util import first_diff, first_nonzero, opened, pread_all, pwrite_all, write_file  # noqa: E402
 
 SHARED = 3
 REGION = 150_000          # bytes per worker per shared file: not a multiple of the 64K chunk
@@ -90,32 +90,23 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
                 n = min(REGION - off, rng.choice([1, 100, 4096, 20000, 70000]))
                 data = rng.randbytes(n)
                 name = shared_path(mnt, i) if rng.random() < 0.5 else os.path.join(mnt, links[i])
-                fd = os.open(name, os.O_WRONLY)
-                try:
+                with opened(name, os.O_WRONLY) as fd:
                     pwrite_all(fd, data, base + off)
                     shared[i][off:off + n] = data
                     if rng.random() < 0.3:
                         os.fsync(fd)
-                finally:
-                    os.close(fd)
                 op = "write_shared"
             elif r < 0.50:  # read my region back, from the daemon
                 i = rng.randrange(SHARED)
-                fd = os.open(shared_path(mnt, i), os.O_RDWR)
-                try:
+                with opened(shared_path(mnt, i), os.O_RDWR) as fd:
                     drop_cache(fd)
                     off = rng.randrange(REGION)
                     region_check(i, fd, off, min(REGION - off, rng.randrange(1, 80000)), "read")
-                finally:
-                    os.close(fd)
                 op = "read_shared"
             elif r < 0.55:  # truncate a shared file; only the zero tail past all regions changes
                 i = rng.randrange(SHARED)
-                fd = os.open(shared_path(mnt, i), os.O_WRONLY)
-                try:
+                with opened(shared_path(mnt, i), os.O_WRONLY) as fd:
                     os.ftruncate(fd, nworkers * REGION + rng.choice([0, 1, 5000, 70000, 200000]))
-                finally:
-                    os.close(fd)
                 op = "truncate_shared"
             elif r < 0.62:  # hard-link churn on my link name of a shared file
                 i = rng.randrange(SHARED)
@@ -134,8 +125,7 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
             elif r < 0.80:  # private file: write / truncate / read-compare
                 name = rng.choice(sorted(private))
                 p = os.path.join(mnt, name)
-                fd = os.open(p, os.O_RDWR)
-                try:
+                with opened(p, os.O_RDWR) as fd:
                     m = private[name]
                     k = rng.random()
                     if k < 0.5:
@@ -158,8 +148,6 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
                         if got != bytes(m):
                             problem("%s: content differs from the model (size %d, want %d)" % (name, len(got), len(m)))
                         op = "read_private"
-                finally:
-                    os.close(fd)
             elif r < 0.88:  # replace a private file atomically: temp file, fsync, rename over
                 name = rng.choice(sorted(private))
                 data = rng.randbytes(rng.randrange(PRIVATE_MAX))
@@ -189,12 +177,9 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
             problem("unexpected error: %r" % (e,))
     # Final check of my regions, then save the model.
     for i in range(SHARED):
-        fd = os.open(shared_path(mnt, i), os.O_RDWR)
-        try:
+        with opened(shared_path(mnt, i), os.O_RDWR) as fd:
             drop_cache(fd)
             region_check(i, fd, 0, REGION, "final read")
-        finally:
-            os.close(fd)
         with open(os.path.join(out, "w%d_s%d.bin" % (w, i)), "wb") as f:
             f.write(shared[i])
     for name, m in private.items():

@@ -42,7 +42,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from stress_util import (DEAD_ERRNOS, Manifest, first_diff, first_nonzero, fsync_dir,  # noqa: E402
-                         load_jsonl, mount_dead, pwrite_all, read_file, sha, write_file)
+                         load_jsonl, mount_dead, opened, pwrite_all, read_file, sha, write_file)
 
 MAX_FILES = 20
 MAX_SIZE = 200 * 1024
@@ -152,12 +152,9 @@ def drive(mnt, rdir, manifest_path, seed, tierfs):
         elif k == "overwrite":
             write_file(p, gen(op["seed"], op["len"], op["kind"]), os.O_WRONLY, off=op["off"], fsync=True)
         elif k == "truncate":
-            fd = os.open(p, os.O_WRONLY)
-            try:
+            with opened(p, os.O_WRONLY) as fd:
                 os.ftruncate(fd, op["size"])
                 os.fsync(fd)
-            finally:
-                os.close(fd)
         elif k == "rename":
             src, dst = os.path.join(root, op["src"]), os.path.join(root, op["dst"])
             os.rename(src, dst)
@@ -245,15 +242,12 @@ PROBE = 256 * 1024
 def extend_probe(path):
     """Extends the file by PROBE bytes with ftruncate, checks they read as
     zeros, truncates it back. Returns a problem description or None."""
-    fd = os.open(path, os.O_RDWR)
-    try:
+    with opened(path, os.O_RDWR) as fd:
         size = os.fstat(fd).st_size
         os.ftruncate(fd, size + PROBE)
         ext = os.pread(fd, PROBE, size)
         os.ftruncate(fd, size)
         os.fsync(fd)
-    finally:
-        os.close(fd)
     if len(ext) != PROBE:
         return "extending by ftruncate gave a short read (%d of %d bytes)" % (len(ext), PROBE)
     nz = first_nonzero(ext)

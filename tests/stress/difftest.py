@@ -49,7 +49,7 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from stress_util import first_diff, sha  # noqa: E402 (tests/stress/stress_util.py, beside this file)
+from stress_util import first_diff, opened, sha  # noqa: E402 (tests/stress/stress_util.py, beside this file)
 
 KiB = 1024
 CHUNK = 64 * KiB
@@ -440,15 +440,11 @@ class Side:
         return os.lseek(fd, op["off"], whence)
 
     def op_write_path(self, op):
-        fd = os.open(self.p(op["path"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
+        with opened(self.p(op["path"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644) as fd:
             return os.pwrite(fd, gen_data(op["data"], op["len"]), op["off"])
-        finally:
-            os.close(fd)
 
     def op_mmap_write(self, op):
-        fd = os.open(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC)
-        try:
+        with opened(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC) as fd:
             size = os.fstat(fd).st_size
             if size == 0:
                 return "empty"
@@ -461,8 +457,6 @@ class Side:
             finally:
                 m.close()
             return [off, n]
-        finally:
-            os.close(fd)
 
     def op_truncate(self, op):
         os.truncate(self.p(op["path"]), op["size"])
@@ -474,30 +468,21 @@ class Side:
         return "ok"
 
     def op_fallocate(self, op):
-        fd = os.open(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC)
-        try:
+        with opened(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC) as fd:
             fallocate(fd, FALLOC[op["mode"]], op["off"], op["len"])
             return "ok"
-        finally:
-            os.close(fd)
 
     def op_copy_range(self, op):
-        fi = os.open(self.p(op["src"]), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            fo = os.open(self.p(op["dst"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                total = 0
-                while total < op["len"]:     # a short copy is legal: loop like a caller would
-                    n = os.copy_file_range(fi, fo, op["len"] - total, op["src_off"] + total,
-                                           op["dst_off"] + total)
-                    if n == 0:
-                        break
-                    total += n
-                return total
-            finally:
-                os.close(fo)
-        finally:
-            os.close(fi)
+        with opened(self.p(op["src"]), os.O_RDONLY | os.O_CLOEXEC) as fi, \
+                opened(self.p(op["dst"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644) as fo:
+            total = 0
+            while total < op["len"]:     # a short copy is legal: loop like a caller would
+                n = os.copy_file_range(fi, fo, op["len"] - total, op["src_off"] + total,
+                                       op["dst_off"] + total)
+                if n == 0:
+                    break
+                total += n
+            return total
 
     def op_rename(self, op):
         renameat2(self.p(op["src"]), self.p(op["dst"]), RENAME[op["flags"]])
@@ -521,12 +506,9 @@ class Side:
             fd, _ = self._slot(op)
             sync(fd)
             return "ok"
-        fd = os.open(self.p(op["path"]), os.O_RDONLY | os.O_CLOEXEC)
-        try:
+        with opened(self.p(op["path"]), os.O_RDONLY | os.O_CLOEXEC) as fd:
             sync(fd)
             return "ok"
-        finally:
-            os.close(fd)
 
     def op_setxattr(self, op):
         flags = {"0": 0, "CREATE": os.XATTR_CREATE, "REPLACE": os.XATTR_REPLACE}[op["flags"]]

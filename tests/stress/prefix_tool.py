@@ -69,7 +69,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from stress_util import (DEAD_ERRNOS, Manifest, first_diff, first_nonzero, fsync_dir,  # noqa: E402
-                         load_jsonl, mount_dead, sha, write_file)
+                         load_jsonl, mount_dead, opened, sha, write_file)
 
 MAX_NONDIRS = 48
 MAX_DIRS = 10
@@ -533,13 +533,10 @@ def check(mnt, dname, manifest):
     nprobe = min(64, creates + 8)
     for i in range(nprobe):
         p = os.path.join(root, "probe%03d" % i)
-        fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
+        with opened(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644) as fd:
             ino = os.fstat(fd).st_ino
             os.ftruncate(fd, PROBE)
             data = os.pread(fd, PROBE, 0)
-        finally:
-            os.close(fd)
         os.unlink(p)
         nz = first_nonzero(data)
         if len(data) != PROBE:

@@ -1,19 +1,21 @@
 """Helpers shared by the Python stress tools in tests/stress (crash_tool.py,
 prefix_tool.py, concurrency_tool.py, difftest.py, read_chunks.py) and by the
-python snippets of the stress shell tests: whole-buffer I/O, fsync of a
-directory, an fsynced JSON-lines manifest, hashing, and where two byte
-strings part.
+python snippets of the stress shell tests: file descriptors as contexts,
+whole-buffer I/O, fsync of a directory, an fsynced JSON-lines manifest,
+hashing, and where two byte strings part.
 
 A tool in this directory imports it as
 
     sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-    import stress_util  # noqa: E402 (tests/stress/stress_util.py, beside this file)
+    from stress_util import fsync_dir, sha  # noqa: E402
 
 which works however the tool is started (ctest, scripts/stress.sh, by hand):
 python3 puts the directory of the script it runs first on sys.path. A shell
-heredoc (python3 - ...) puts $STRESS_DIR there itself. Single-threaded use
-per file descriptor; nothing here keeps state but a Manifest's fd.
+heredoc (python3 - ...) puts this directory there itself (blockcut_test.sh).
+Single-threaded use per file descriptor; nothing here keeps state but a
+Manifest's fd.
 """
+import contextlib
 import errno
 import hashlib
 import json
@@ -39,13 +41,21 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
-def fsync_dir(path):
-    """Makes the names in directory path durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+@contextlib.contextmanager
+def opened(path, flags, mode=0o777):
+    """os.open as a context: the fd is closed when the block ends (also on
+    an error). mode (for a create) is os.open's, before the umask."""
+    fd = os.open(path, flags, mode)
     try:
-        os.fsync(fd)
+        yield fd
     finally:
         os.close(fd)
+
+
+def fsync_dir(path):
+    """Makes the names in directory path durable."""
+    with opened(path, os.O_RDONLY | os.O_DIRECTORY) as fd:
+        os.fsync(fd)
 
 
 def pwrite_all(fd, data, off):
@@ -69,13 +79,10 @@ def pread_all(fd, n, off):
 def write_file(path, data, flags, mode=0o644, off=0, fsync=False):
     """Opens path with flags (and mode, when it creates), writes all of data
     at off, fsyncs it when asked, closes it (also on an error)."""
-    fd = os.open(path, flags, mode)
-    try:
+    with opened(path, flags, mode) as fd:
         pwrite_all(fd, data, off)
         if fsync:
             os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_file(path):
