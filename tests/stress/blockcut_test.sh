@@ -333,7 +333,8 @@ check_tier_moves() {
   cmp -s "$NEW" "$MNT/h" || soft_fail "$1: h (fsync'ed, demoted, promoted) is $(describe "$MNT/h")"
 }
 
-# Mount options per scenario (the default is the README's).
+# Mount options per scenario (the default: none, so the defaults of
+# docs/configuration.md).
 opts_for() {
   case "$1" in
     inline_spill) echo inline_max=4K ;;

@@ -534,7 +534,7 @@ class Side:
         # A file unlinked while one of our slots still holds it open: ext4
         # refuses its handle (ESTALE), but the kernel's FUSE export code
         # answers from its inode cache without asking the daemon, so tierfs
-        # opens it (the same file, never another one; README "Known
+        # opens it (the same file, never another one; docs/status.md, "Known
         # limits"). Such a handle counts as ESTALE without being tried. (On
         # ext4 a slot may hold a newer unlinked file that reuses the inode
         # number; its handle is ESTALE there anyway.) Once no slot holds the
