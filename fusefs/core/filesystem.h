@@ -474,9 +474,6 @@ class Filesystem {
   Metrics metrics_;         // relaxed atomics (metrics.h)
 };
 
-// The one map from Status to errno (positive).
-int ToErrno(const Status& s);
-
 template <class Op>
 auto Filesystem::RetryAfterFrees(Op&& op) -> decltype(op()) {
   const bool pending = reclaimer_->pending() > 0;

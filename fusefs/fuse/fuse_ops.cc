@@ -14,6 +14,7 @@
 // fuse_lowlevel_notify_inval_inode before replying.
 #define FUSE_USE_VERSION 312
 #include "fusefs/fuse/fuse_ops.h"
+#include "fusefs/fuse/errno_map.h"
 #include "fusefs/fuse/guard.h"
 
 #include <fuse_lowlevel.h>
