@@ -1,6 +1,6 @@
 // Filesystem: opening a store, the inode table and the namespace operations.
-// Data operations are in filesystem_data.cc, the control channel and
-// statistics in filesystem_control.cc.
+// Data operations are in filesystem_data.cc, xattrs, statfs and the
+// report in filesystem_xattr.cc.
 #include "fusefs/core/filesystem.h"
 
 #include "fusefs/core/store_settings.h"

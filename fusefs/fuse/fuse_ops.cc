@@ -1,4 +1,5 @@
-// libfuse low-level operations over Filesystem. Each op body runs inside
+// libfuse low-level operations over Filesystem, and its control channel
+// (Control) for the user.tierfs.* xattrs. Each op body runs inside
 // Guarded(), which turns a stray exception into exactly one error reply
 // (ENOMEM for bad_alloc, EIO otherwise, logged); each op replies once, on
 // its last line, and holds no lock while replying. forget and forget_multi
@@ -14,6 +15,7 @@
 // fuse_lowlevel_notify_inval_inode before replying.
 #define FUSE_USE_VERSION 312
 #include "fusefs/fuse/fuse_ops.h"
+#include "fusefs/control/control.h"
 #include "fusefs/fuse/errno_map.h"
 #include "fusefs/fuse/guard.h"
 
@@ -44,15 +46,17 @@ constexpr size_t kMaxRead = kMaxReadBytes;
 constexpr size_t kMaxPieces = ReadResult::kMaxPieces;
 alignas(4096) const char kZeros[kMaxRead] = {};
 
-// What the ops share: the filesystem and, once mounted, the session (for
-// notifications to the kernel).
+// What the ops share: the filesystem, its control channel and, once
+// mounted, the session (for notifications to the kernel).
 struct Daemon {
   Filesystem* fs = nullptr;
+  Control* control = nullptr;
   fuse_session* se = nullptr;
 };
 
 Daemon* D(fuse_req_t req) { return static_cast<Daemon*>(fuse_req_userdata(req)); }
 Filesystem* FS(fuse_req_t req) { return D(req)->fs; }
+Control* CTL(fuse_req_t req) { return D(req)->control; }
 
 // Drops what the kernel caches of an inode: its attributes, and with
 // offset >= 0 its pages in [offset, offset + length) (length 0: to the end).
@@ -529,8 +533,10 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
 void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
   Guarded(req, FuseOp::kSetxattr, [&] {
-    ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags, CallerOf(req)),
-                "setxattr", ino);
+    std::string v(value, size);
+    Status st = IsControlName(name) ? CTL(req)->Set(ino, name, v, CallerOf(req))
+                                    : FS(req)->SetXattr(ino, name, v, flags);
+    ReplyStatus(req, st, "setxattr", ino);
   });
 }
 
@@ -546,7 +552,8 @@ void ReplyXattrBytes(fuse_req_t req, const std::string& data, size_t size) {
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guarded(req, FuseOp::kGetxattr, [&] {
-    auto r = FS(req)->GetXattr(ino, name, CallerOf(req));
+    auto r = IsControlName(name) ? CTL(req)->Get(ino, name, CallerOf(req))
+                                 : FS(req)->GetXattr(ino, name);
     if (!r.ok()) {
       ReplyErr(req, Err(r.status(), "getxattr", ino));
       return;
@@ -569,8 +576,10 @@ void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  Guarded(req, FuseOp::kRemovexattr,
-          [&] { ReplyStatus(req, FS(req)->RemoveXattr(ino, name), "removexattr", ino); });
+  Guarded(req, FuseOp::kRemovexattr, [&] {
+    Status st = IsControlName(name) ? CTL(req)->Remove(name) : FS(req)->RemoveXattr(ino, name);
+    ReplyStatus(req, st, "removexattr", ino);
+  });
 }
 
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
@@ -703,7 +712,7 @@ void RaiseReadahead(const std::string& mountpoint) {
 
 }  // namespace
 
-Status RunSession(Filesystem* fs, const MountConfig& config,
+Status RunSession(Filesystem* fs, Control* control, const MountConfig& config,
                   const std::function<void(const Status&)>& ready) {
   std::string opts = "default_permissions,fsname=tierfs:" + config.store_dir +
                      ",subtype=tierfs,max_read=" + std::to_string(kMaxRead);
@@ -714,7 +723,7 @@ Status RunSession(Filesystem* fs, const MountConfig& config,
   for (std::string& s : argv_s) argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   const fuse_lowlevel_ops ops = MakeOps();
-  Daemon daemon{fs, nullptr};
+  Daemon daemon{fs, control, nullptr};
   fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &daemon);
   if (se == nullptr) {
     Status st = Status::InvalidArgument("libfuse refused the mount options: " + opts);
