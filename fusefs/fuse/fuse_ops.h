@@ -1,5 +1,8 @@
 // The libfuse low-level glue: builds the operations table over a Filesystem
-// and its control channel and runs a session. Only fusefs/fuse/fuse_ops.cc includes fuse_lowlevel.h.
+// and its control channel and runs a session. Only fusefs/fuse/ includes
+// fuse_lowlevel.h: fuse_ops.cc (the session, the namespace ops), file_ops.cc
+// (open files), xattr_ops.cc (xattrs and controls), request.h (what they
+// share).
 // Thread-safety: RunSession blocks the calling thread and runs the
 // multithreaded session loop; ops run on libfuse's worker threads.
 #pragma once
