@@ -4,8 +4,8 @@
 // use them unchanged. A Status is a plain value (copyable, thread-compatible).
 // It may carry the POSIX errno that caused it so that fusefs/ can answer the
 // kernel with the precise error; errno is turned into a Status only in
-// store/env_posix.cc (and for SQLite in fusefs/metadata), and a Status is
-// turned back into an errno only in fusefs/errno_map.cc.
+// store/env_posix.cc (and for SQLite in fusefs/meta/sqlite_util.cc), and a
+// Status is turned back into an errno only in fusefs/fuse/errno_map.cc.
 #pragma once
 
 #include <cassert>

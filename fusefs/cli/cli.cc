@@ -2,7 +2,7 @@
 // fsck and the dispatch of commands; the reporting commands (status, where,
 // explain) are in cli_report.cc, shared helpers in cli_util.h. Commands on a
 // mounted store talk to the daemon through the control xattrs
-// (user.tierfs.*, see filesystem_control.cc); commands on an unmounted store
+// (user.tierfs.*, see fusefs/control/control.h); commands on an unmounted store
 // open it directly.
 #include "fusefs/cli/cli.h"
 
@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "fusefs/cli/cli_util.h"
+#include "fusefs/control/control.h"
 #include "fusefs/core/config.h"
 #include "fusefs/core/filesystem.h"
 #include "fusefs/core/fsck.h"
@@ -245,7 +246,8 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
   }
   std::ofstream(config.store_dir + "/MOUNTPOINT") << config.mountpoint << "\n";
   spdlog::info("serving store {} at {}", config.store_dir, config.mountpoint);
-  Status st = RunSession(fs->get(), config, ready);
+  Control control(**fs);  // answers the control xattrs while mounted
+  Status st = RunSession(fs->get(), &control, config, ready);
   endpoint.reset();
   if (metrics) metrics->Stop();  // the last counts, after the final flush
   std::remove((config.store_dir + "/MOUNTPOINT").c_str());

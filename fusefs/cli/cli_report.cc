@@ -16,8 +16,9 @@
 #include <vector>
 
 #include "fusefs/cli/cli_util.h"
+#include "fusefs/control/control.h"
+#include "fusefs/control/explain.h"
 #include "fusefs/core/config.h"
-#include "fusefs/core/explain.h"
 #include "fusefs/core/filesystem.h"
 #include "fusefs/core/json.h"
 #include "fusefs/core/units.h"
@@ -47,7 +48,7 @@ Result<std::string> StatusOf(const std::string& target) {
   c.buffer_pool = 1 << 20;
   c.cache_size = 0;
   TIERFS_ASSIGN_OR_RETURN(auto fs, Filesystem::Open(c, Env::Default()));
-  return fs->StatusJson();
+  return Control(*fs).StatusJson();
 }
 
 // `used` of `cap` as a bar of `width` cells ("[#####.....]").

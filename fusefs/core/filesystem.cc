@@ -1,6 +1,6 @@
 // Filesystem: opening a store, the inode table and the namespace operations.
-// Data operations are in filesystem_data.cc, the control channel and
-// statistics in filesystem_control.cc.
+// Data operations are in filesystem_data.cc, xattrs, statfs and the
+// report in filesystem_xattr.cc.
 #include "fusefs/core/filesystem.h"
 
 #include "fusefs/core/store_settings.h"
@@ -14,24 +14,6 @@
 #include <spdlog/spdlog.h>
 
 namespace tierfs {
-
-int ToErrno(const Status& s) {
-  if (s.posix_errno() != 0) return s.posix_errno();
-  switch (s.code()) {
-    case Code::kOk: return 0;
-    case Code::kNotFound: return ENOENT;
-    case Code::kCorruption: return EIO;
-    case Code::kIOError: return EIO;
-    case Code::kNoSpace: return ENOSPC;
-    case Code::kInvalidArgument: return EINVAL;
-    case Code::kExists: return EEXIST;
-    case Code::kBusy: return EBUSY;
-    case Code::kNotSupported: return EOPNOTSUPP;
-    case Code::kNoMemory: return ENOMEM;
-    case Code::kPosix: return EIO;
-  }
-  return EIO;
-}
 
 namespace {
 

@@ -252,12 +252,10 @@ class Filesystem {
   // SEEK_DATA / SEEK_HOLE at chunk granularity.
   Result<uint64_t> Lseek(uint64_t ino, uint64_t offset, int whence);
 
-  // --- xattrs (names under user.tierfs. are the CLI's control channel) ----
-  // `caller` is checked for the control names (filesystem_control.cc): the
-  // whole mount's are root's, a file's its owner's or root's.
-  Status SetXattr(uint64_t ino, const std::string& name, const std::string& value, int flags,
-                  const Caller& caller = {});
-  Result<std::string> GetXattr(uint64_t ino, const std::string& name, const Caller& caller = {});
+  // --- xattrs (names under user.tierfs. are the CLI's control channel,
+  // fusefs/control/control.h, which the FUSE ops send there, not here) ----
+  Status SetXattr(uint64_t ino, const std::string& name, const std::string& value, int flags);
+  Result<std::string> GetXattr(uint64_t ino, const std::string& name);
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Status RemoveXattr(uint64_t ino, const std::string& name);
 
@@ -266,20 +264,8 @@ class Filesystem {
   Result<struct statvfs> StatFs();
   FsUsage UsageOf(uint64_t ino);
   StatusReport Report();
-  // The status report as JSON (what `tierfs status --json` prints).
-  std::string StatusJson();
-  // `tierfs explain`: per chunk of the file from chunk `first` on, where it
-  // is, why, and what the migrator does with it next, as one JSON object
-  // (fusefs/core/explain.h) of at most kMaxExplainBytes; "next_chunk" names the
-  // first chunk left out (null when none).
-  Result<std::string> ExplainJson(uint64_t ino, uint64_t first);
   // Request-path counters (fuse_ops.cc, Read, Write) for the exposition.
   Metrics& metrics() { return metrics_; }
-  // Moves every chunk of a file to `to` now (tierfs migrate), up to
-  // kMigrateThreads chunks at a time; the first error ends it.
-  static constexpr size_t kMigrateThreads = 4;
-  Status Migrate(uint64_t ino, Tier to);
-  Status SetPinned(uint64_t ino, bool pinned);
   // Waits for the pending reclaims (at most kReclaimWait), makes every
   // object written since the mount durable, then every cached attribute and
   // the namespace (unmount, a switch to read-only).
@@ -294,6 +280,14 @@ class Filesystem {
   Journal& journal() { return *journal_; }
   ObjectStore& store() { return *store_; }
   Reclaimer& reclaimer() { return *reclaimer_; }
+  // For the control channel (fusefs/control/control.h):
+  const MountConfig& config() const { return config_; }
+  Env* env() const { return env_; }
+  const MigratorOptions& migrator_options() const { return migrator_options_; }
+  // EROFS while read-only (or the namespace's health when it failed).
+  Status Writable() const;
+  // Runs fn on the running migrator, which SetReadOnly may replace meanwhile.
+  void WithMigrator(const std::function<void(const Migrator&)>& fn);
 
  private:
   // What the kernel and open files hold of an inode, plus the attributes
@@ -342,10 +336,6 @@ class Filesystem {
   Result<struct stat> Remember(uint64_t seen, const InodeAttr& read);
   Result<uint64_t> FileSize(uint64_t ino);
   bool HasXattrs(uint64_t ino);
-  // EPERM unless `caller` is root or the daemon's user (RootOnly), or owns
-  // the inode too (OwnerOrRoot); `name` is the control asked for.
-  Status RootOnly(const Caller& caller, const std::string& name) const;
-  Status OwnerOrRoot(uint64_t ino, const Caller& caller, const std::string& name);
   // Writes cached sizes and times to SQLite in one transaction: of one inode,
   // or of all (nullopt). Serialized by writeback_mu_ so that an older value
   // never lands after a newer one.
@@ -400,8 +390,6 @@ class Filesystem {
   // kernel stamped the write itself and sends its times (a setattr), and
   // one that landed in the tick of the last stamp changed none.
   void Wrote(uint64_t ino, uint64_t end, bool kernel_times);
-  // EROFS while read-only.
-  Status Writable() const;
   // atime after a read (relatime/strictatime/noatime); true when it changed.
   bool TouchAtime(uint64_t ino);
   void SetAtimeNow(uint64_t ino);
@@ -445,7 +433,6 @@ class Filesystem {
 
   const MountConfig config_;
   Env* const env_;
-  const uint32_t daemon_uid_ = ::geteuid();  // the mount's owner (RootOnly)
   uint64_t chunk_size_ = kDefaultChunkSize;
   HandleKey handle_key_{};
   std::unique_ptr<FileLock> lock_;  // released last
@@ -473,9 +460,6 @@ class Filesystem {
   std::array<std::mutex, 64> inline_mu_;  // InlineLock: after writeback_mu_, before mu_
   Metrics metrics_;         // relaxed atomics (metrics.h)
 };
-
-// The one map from Status to errno (positive).
-int ToErrno(const Status& s);
 
 template <class Op>
 auto Filesystem::RetryAfterFrees(Op&& op) -> decltype(op()) {

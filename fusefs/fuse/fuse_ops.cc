@@ -1,178 +1,29 @@
-// libfuse low-level operations over Filesystem. Each op body runs inside
-// Guarded(), which turns a stray exception into exactly one error reply
-// (ENOMEM for bad_alloc, EIO otherwise, logged); each op replies once, on
-// its last line, and holds no lock while replying. forget and forget_multi
-// take no reply at all, not even on an exception (GuardedNoReply).
-// Every guarded op counts as one request of its FuseOp in Metrics, every
-// error reply (ReplyErr) as its error, and read/write/fsync their latency.
-//
-// Cache coherence with the kernel: the kernel keeps pages (keep_cache,
-// writeback cache) and attributes (kTimeout) of every file; whenever the
-// daemon changes what it caches other than through the kernel itself — an
-// O_DIRECT write next to cached pages, an atime a read updated, an O_TRUNC
-// that cleared S_ISUID — it tells the kernel with
-// fuse_lowlevel_notify_inval_inode before replying.
-#define FUSE_USE_VERSION 312
+// The FUSE session and the ops on the namespace: init/destroy, lookup,
+// forget, attributes, nodes, links, renames, directories and statfs; the
+// table of every op (MakeOps, with file_ops.cc and xattr_ops.cc); the
+// session that serves it (RunSession). request.h: what the ops share.
 #include "fusefs/fuse/fuse_ops.h"
-#include "fusefs/fuse/guard.h"
-
-#include <fuse_lowlevel.h>
-#include <spdlog/spdlog.h>
-#include <sys/xattr.h>
-#include <unistd.h>
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <new>
+#include <string>
 #include <vector>
+
+#include "fusefs/fuse/request.h"
 
 namespace tierfs {
 
+namespace ops {
 namespace {
 
-constexpr double kTimeout = 3600.0;  // tierfs is the only writer of its store
 constexpr size_t kMaxIo = 1u << 20;  // largest write
-constexpr size_t kMaxRead = kMaxReadBytes;
-constexpr size_t kMaxPieces = ReadResult::kMaxPieces;
-alignas(4096) const char kZeros[kMaxRead] = {};
-
-// What the ops share: the filesystem and, once mounted, the session (for
-// notifications to the kernel).
-struct Daemon {
-  Filesystem* fs = nullptr;
-  fuse_session* se = nullptr;
-};
-
-Daemon* D(fuse_req_t req) { return static_cast<Daemon*>(fuse_req_userdata(req)); }
-Filesystem* FS(fuse_req_t req) { return D(req)->fs; }
-
-// Drops what the kernel caches of an inode: its attributes, and with
-// offset >= 0 its pages in [offset, offset + length) (length 0: to the end).
-void InvalidateInode(fuse_req_t req, fuse_ino_t ino, off_t offset, off_t length) {
-  int rc = fuse_lowlevel_notify_inval_inode(D(req)->se, ino, offset, length);
-  if (rc != 0 && rc != -ENOENT) spdlog::warn("invalidating inode {}: {}", ino, std::strerror(-rc));
-}
-
-// Counts one request in Metrics and, for the timed operations, its
-// latency; an error reply (ReplyErr) during it counts as its error. Ops
-// reply on the thread libfuse called them on, so the request being served
-// is a thread_local: no lock, no allocation.
-class RequestScope {
- public:
-  RequestScope(Metrics& m, FuseOp op) : m_(m), op_(op), outer_(current_) {
-    m_.CountRequest(op);
-    if (Metrics::Timed(op)) start_ = std::chrono::steady_clock::now();
-    current_ = this;
-  }
-  ~RequestScope() {
-    if (Metrics::Timed(op_)) {
-      m_.RecordLatency(op_, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::steady_clock::now() - start_)
-                                .count());
-    }
-    current_ = outer_;
-  }
-  RequestScope(const RequestScope&) = delete;
-  RequestScope& operator=(const RequestScope&) = delete;
-  // The op being served on this thread replied with an error.
-  static void Failed() {
-    if (current_) current_->m_.CountError(current_->op_);
-  }
-
- private:
-  static thread_local RequestScope* current_;
-  Metrics& m_;
-  const FuseOp op_;
-  RequestScope* const outer_;
-  std::chrono::steady_clock::time_point start_;
-};
-thread_local RequestScope* RequestScope::current_ = nullptr;
-
-// Every error reply goes through here (counted per op).
-void ReplyErr(fuse_req_t req, int err) {
-  if (err != 0) RequestScope::Failed();
-  fuse_reply_err(req, err);
-}
-
-template <class F>
-void Guarded(fuse_req_t req, FuseOp op, F&& body) {
-  RequestScope scope(FS(req)->metrics(), op);
-  Catching(FuseOpName(op), body, [req](int err) { ReplyErr(req, err); });
-}
-
-// For forget/forget_multi, which the kernel expects no reply to.
-template <class F>
-void GuardedNoReply(fuse_req_t req, FuseOp op, F&& body) {
-  RequestScope scope(FS(req)->metrics(), op);
-  Catching(FuseOpName(op), body, [req](int) { fuse_reply_none(req); });
-}
-
-int Err(const Status& s, const char* op, fuse_ino_t ino) {
-  int e = ToErrno(s);
-  if (e == EIO || e == ENOSPC) spdlog::error("{} inode {}: {}", op, ino, s.ToString());
-  return e;
-}
-
-// The caller; its supplementary groups are read (by libfuse, from /proc)
-// only if an operation asks, while the request is being served.
-Caller CallerOf(fuse_req_t req) {
-  const fuse_ctx* c = fuse_req_ctx(req);
-  Caller caller;
-  caller.uid = c->uid;
-  caller.gid = c->gid;
-  caller.umask = c->umask;
-  caller.load_groups = [req] {
-    std::vector<gid_t> groups(64);
-    int n = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
-    if (n > static_cast<int>(groups.size())) {
-      groups.resize(static_cast<size_t>(n));
-      n = fuse_req_getgroups(req, n, groups.data());
-    }
-    groups.resize(static_cast<size_t>(std::clamp(n, 0, static_cast<int>(groups.size()))));
-    return std::vector<uint32_t>(groups.begin(), groups.end());
-  };
-  return caller;
-}
-
-// fi->fh bits.
-constexpr uint64_t kKillPrivOnWrite = 1;
-// O_NOATIME: the kernel passes the open's flags, having allowed O_NOATIME
-// only to the file's owner (or CAP_FOWNER); its reads reach us with this fh
-// (page cache fills and readahead name the file that reads). A later
-// fcntl(F_SETFL, O_NOATIME) is not passed on.
-constexpr uint64_t kNoAtime = 2;
-
-// Inode numbers are SQLite AUTOINCREMENT row ids, never reused in a store;
-// the generation (a keyed hash of the number, fusefs/core/handles.h) keeps file
-// handles from being guessed and is the same at every mount.
-fuse_entry_param EntryOf(const Filesystem& fs, const struct stat& st) {
-  fuse_entry_param e{};
-  e.ino = st.st_ino;
-  e.generation = fs.Generation(st.st_ino);
-  e.attr = st;
-  e.attr_timeout = e.entry_timeout = kTimeout;
-  return e;
-}
-
-void ReplyEntry(fuse_req_t req, const Result<struct stat>& r, const char* op, fuse_ino_t parent) {
-  if (!r.ok()) {
-    ReplyErr(req, Err(r.status(), op, parent));
-    return;
-  }
-  fuse_entry_param e = EntryOf(*FS(req), *r);
-  fuse_reply_entry(req, &e);
-}
-
-void ReplyStatus(fuse_req_t req, const Status& s, const char* op, fuse_ino_t ino) {
-  ReplyErr(req, s.ok() ? 0 : Err(s, op, ino));
-}
 
 void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
@@ -328,135 +179,6 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* ne
           [&] { ReplyEntry(req, FS(req)->Link(ino, newparent, newname), "link", ino); });
 }
 
-void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guarded(req, FuseOp::kOpen, [&] {
-    // (Linux truncates on O_RDONLY|O_TRUNC too; the kernel checked write access.)
-    const bool truncate = (fi->flags & O_TRUNC) != 0;
-    const int acc = fi->flags & O_ACCMODE;
-    const bool noatime = (fi->flags & O_NOATIME) != 0;
-    auto r =
-        FS(req)->Open(ino, truncate, acc != O_WRONLY && !noatime, acc != O_RDONLY, CallerOf(req));
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "open", ino));
-      return;
-    }
-    if (r->attr_changed) InvalidateInode(req, ino, -1, 0);
-    // Nobody but us changes the data: keep the kernel's pages, unless the
-    // next read must reach us to update atime.
-    fi->keep_cache = r->keep_cache;
-    fi->fh = noatime ? kNoAtime : 0;
-    if (r->kill_priv_on_write) {
-      fi->direct_io = 1;  // each write comes from the writer, who is known
-      fi->fh |= kKillPrivOnWrite;
-    }
-    // Closing a read-only file has nothing to flush: spare the round trip.
-    if ((fi->flags & O_ACCMODE) == O_RDONLY) fi->noflush = 1;
-    fuse_reply_open(req, fi);
-  });
-}
-
-void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
-              fuse_file_info* fi) {
-  Guarded(req, FuseOp::kCreate, [&] {
-    auto r = FS(req)->Create(parent, name, mode, CallerOf(req),
-                             (fi->flags & O_ACCMODE) != O_RDONLY);
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "create", parent));
-      return;
-    }
-    fuse_entry_param e = EntryOf(*FS(req), *r);
-    fi->keep_cache = 1;
-    fi->fh = (fi->flags & O_NOATIME) != 0 ? kNoAtime : 0;
-    fuse_reply_create(req, &e, fi);
-  });
-}
-
-// A fuse_bufvec with room for kMaxPieces buffers.
-struct PieceVec {
-  fuse_bufvec vec;
-  fuse_buf more[kMaxPieces];
-};
-
-void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  Guarded(req, FuseOp::kRead, [&] {
-    auto r = FS(req)->Read(ino, static_cast<uint64_t>(off), std::min(size, kMaxRead),
-                           (fi->fh & kNoAtime) == 0);
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "read", ino));
-      return;
-    }
-    PieceVec pv{};
-    size_t n = 0;
-    for (const ReadPiece& p : r->view()) {
-      fuse_buf& b = (&pv.vec.buf[0])[n++];
-      b = fuse_buf{};
-      b.size = p.length;
-      if (p.file) {
-        b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-        b.fd = p.file->fd();
-        b.pos = static_cast<off_t>(p.file_offset);
-      } else if (p.data) {
-        b.mem = p.data.data();
-      } else {
-        b.mem = const_cast<char*>(kZeros);
-      }
-    }
-    pv.vec.count = n;
-    if (r->atime_changed) InvalidateInode(req, ino, -1, 0);
-    if (n == 0) {
-      fuse_reply_buf(req, nullptr, 0);
-      return;
-    }
-    // Splice pays when there is a file to splice from (the object file's
-    // pages go to the pipe by reference, and the kernel copies them once
-    // into the FUSE file's pages); bytes already in our memory (cold
-    // frames, zeros) go out with one writev instead, as a splice would first
-    // copy them into a pipe. Not SPLICE_MOVE: stealing the object file's
-    // pages (unmap, uncharge, re-insert) measured ~1.45x slower than the copy
-    // on a 256 MiB sequential read.
-    const bool from_file = std::any_of(r->view().begin(), r->view().end(),
-                                       [](const ReadPiece& p) { return p.file != nullptr; });
-    fuse_reply_data(req, &pv.vec, from_file ? fuse_buf_copy_flags{} : FUSE_BUF_NO_SPLICE);
-  });
-}
-
-void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
-             fuse_file_info* fi) {
-  Guarded(req, FuseOp::kWrite, [&] {
-    auto r = FS(req)->Write(ino, static_cast<uint64_t>(off),
-                            std::as_bytes(std::span(buf, size)), fi->writepage);
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "write", ino));
-      return;
-    }
-    // With the writeback cache every buffered write reaches us as a
-    // writepage; any other write is O_DIRECT and went around the kernel's
-    // pages, which a buffered reader may have filled (or be filling) with
-    // older bytes meanwhile: drop them before the write completes.
-    if (!fi->writepage && *r > 0) InvalidateInode(req, ino, off, static_cast<off_t>(*r));
-    if (fi->fh & kKillPrivOnWrite) {
-      auto killed = FS(req)->KillPriv(ino, CallerOf(req));
-      if (!killed.ok()) {
-        ReplyErr(req, Err(killed.status(), "write", ino));
-        return;
-      }
-      if (*killed) InvalidateInode(req, ino, -1, 0);
-    }
-    fuse_reply_write(req, *r);
-  });
-}
-
-void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guarded(req, FuseOp::kRelease, [&] {
-    ReplyStatus(req, FS(req)->Release(ino, (fi->flags & O_ACCMODE) != O_RDONLY), "release", ino);
-  });
-}
-
-void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
-  Guarded(req, FuseOp::kFsync,
-          [&] { ReplyStatus(req, FS(req)->Fsync(ino, datasync), "fsync", ino); });
-}
-
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, FuseOp::kOpendir, [&] {
     fi->cache_readdir = 1;
@@ -525,95 +247,6 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
   });
 }
 
-void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
-                int flags) {
-  Guarded(req, FuseOp::kSetxattr, [&] {
-    ReplyStatus(req, FS(req)->SetXattr(ino, name, std::string(value, size), flags, CallerOf(req)),
-                "setxattr", ino);
-  });
-}
-
-void ReplyXattrBytes(fuse_req_t req, const std::string& data, size_t size) {
-  if (size == 0) {
-    fuse_reply_xattr(req, data.size());
-  } else if (size < data.size()) {
-    ReplyErr(req, ERANGE);
-  } else {
-    fuse_reply_buf(req, data.data(), data.size());
-  }
-}
-
-void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  Guarded(req, FuseOp::kGetxattr, [&] {
-    auto r = FS(req)->GetXattr(ino, name, CallerOf(req));
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "getxattr", ino));
-      return;
-    }
-    ReplyXattrBytes(req, *r, size);
-  });
-}
-
-void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Guarded(req, FuseOp::kListxattr, [&] {
-    auto r = FS(req)->ListXattr(ino);
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "listxattr", ino));
-      return;
-    }
-    std::string names;
-    for (const std::string& n : *r) names.append(n).push_back('\0');
-    ReplyXattrBytes(req, names, size);
-  });
-}
-
-void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  Guarded(req, FuseOp::kRemovexattr,
-          [&] { ReplyStatus(req, FS(req)->RemoveXattr(ino, name), "removexattr", ino); });
-}
-
-void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                 fuse_file_info*) {
-  Guarded(req, FuseOp::kFallocate, [&] {
-    Status st = FS(req)->Fallocate(ino, mode, offset, length, CallerOf(req));
-    if (st.ok()) InvalidateInode(req, ino, -1, 0);  // the mode may have lost set-id bits
-    ReplyStatus(req, st, "fallocate", ino);
-  });
-}
-
-void OpCopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info*,
-                     fuse_ino_t ino_out, off_t off_out, fuse_file_info*, size_t len, int flags) {
-  Guarded(req, FuseOp::kCopyFileRange, [&] {
-    if (flags != 0) {
-      ReplyErr(req, EINVAL);
-      return;
-    }
-    auto r = FS(req)->CopyFileRange(ino_in, static_cast<uint64_t>(off_in), ino_out,
-                                    static_cast<uint64_t>(off_out), len, CallerOf(req));
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "copy_file_range", ino_out));
-      return;
-    }
-    InvalidateInode(req, ino_out, -1, 0);  // the mode may have lost set-id bits
-    fuse_reply_write(req, *r);
-  });
-}
-
-void OpLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
-  Guarded(req, FuseOp::kLseek, [&] {
-    if (whence != SEEK_DATA && whence != SEEK_HOLE) {
-      ReplyErr(req, EINVAL);
-      return;
-    }
-    auto r = FS(req)->Lseek(ino, static_cast<uint64_t>(off), whence);
-    if (!r.ok()) {
-      ReplyErr(req, Err(r.status(), "lseek", ino));
-      return;
-    }
-    fuse_reply_lseek(req, static_cast<off_t>(*r));
-  });
-}
-
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops{};
   ops.init = OpInit;
@@ -631,30 +264,14 @@ fuse_lowlevel_ops MakeOps() {
   ops.rmdir = OpRmdir;
   ops.rename = OpRename;
   ops.link = OpLink;
-  ops.open = OpOpen;
-  ops.create = OpCreate;
-  ops.read = OpRead;
-  ops.write = OpWrite;
-  // No flush: close() promises no durability here (sizes and times reach
-  // SQLite with the next write-back, fsync or unmount), so FLUSH would do
-  // nothing. Unimplemented, the first one gets ENOSYS and the kernel sends
-  // no more (fc->no_flush), saving a round trip per close; it still writes
-  // the file's dirty pages back at every close, before the release.
-  ops.release = OpRelease;
-  ops.fsync = OpFsync;
   ops.opendir = OpOpendir;
   ops.readdir = OpReaddir;
   ops.readdirplus = OpReaddirplus;
   ops.releasedir = OpReleasedir;
   ops.fsyncdir = OpFsyncdir;
   ops.statfs = OpStatfs;
-  ops.setxattr = OpSetxattr;
-  ops.getxattr = OpGetxattr;
-  ops.listxattr = OpListxattr;
-  ops.removexattr = OpRemovexattr;
-  ops.fallocate = OpFallocate;
-  ops.lseek = OpLseek;
-  ops.copy_file_range = OpCopyFileRange;
+  AddFileOps(&ops);
+  AddXattrOps(&ops);
   return ops;
 }
 
@@ -701,26 +318,27 @@ void RaiseReadahead(const std::string& mountpoint) {
 }
 
 }  // namespace
+}  // namespace ops
 
-Status RunSession(Filesystem* fs, const MountConfig& config,
+Status RunSession(Filesystem* fs, Control* control, const MountConfig& config,
                   const std::function<void(const Status&)>& ready) {
   std::string opts = "default_permissions,fsname=tierfs:" + config.store_dir +
-                     ",subtype=tierfs,max_read=" + std::to_string(kMaxRead);
+                     ",subtype=tierfs,max_read=" + std::to_string(ops::kMaxRead);
   if (config.read_only) opts += ",ro";
   for (const std::string& o : config.fuse_options) opts += "," + o;
   std::vector<std::string> argv_s = {"tierfs", "-o", opts};
   std::vector<char*> argv;
   for (std::string& s : argv_s) argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  const fuse_lowlevel_ops ops = MakeOps();
-  Daemon daemon{fs, nullptr};
+  const fuse_lowlevel_ops ops = ops::MakeOps();
+  ops::Daemon daemon{fs, control, nullptr};
   fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &daemon);
   if (se == nullptr) {
     Status st = Status::InvalidArgument("libfuse refused the mount options: " + opts);
     ready(st);
     return st;
   }
-  Session session(se);
+  ops::Session session(se);
   daemon.se = se;
   if (fuse_set_signal_handlers(se) != 0) {
     Status st = Status::IOError("cannot install signal handlers");
@@ -734,7 +352,7 @@ Status RunSession(Filesystem* fs, const MountConfig& config,
     return st;
   }
   session.mounted_ = true;
-  RaiseReadahead(config.mountpoint);
+  ops::RaiseReadahead(config.mountpoint);
   ready(Status::OK());
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);

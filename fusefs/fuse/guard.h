@@ -1,6 +1,6 @@
 // Catching: runs an operation body and turns a stray exception into an
 // errno for one error path — ENOMEM for bad_alloc, EIO for anything else,
-// logged — so that no exception crosses into libfuse. fuse_ops.cc builds
+// logged — so that no exception crosses into libfuse. request.h builds
 // its per-op guards on it (Guarded replies with the errno; GuardedNoReply,
 // for forget, which takes no reply, replies with none).
 // Thread-safety: a pure function template.

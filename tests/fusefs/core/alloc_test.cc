@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/temp_dir.h"
+#include "fusefs/control/control.h"
 #include "fusefs/core/filesystem.h"
 
 extern "C" void* __libc_malloc(size_t);
@@ -87,7 +88,7 @@ class AllocTest : public ::testing::Test {
     fs_ = std::move(fs).value();
     hot_ = NewFile("hot", Text(kChunk, 1));
     cold_ = NewFile("cold", Text(kColdFrames * kFrame, 2));
-    ASSERT_TRUE(fs_->Migrate(cold_, Tier::kCold).ok());
+    ASSERT_TRUE(Control(*fs_).Migrate(cold_, Tier::kCold).ok());
   }
   uint64_t NewFile(const std::string& name, const std::vector<std::byte>& data) {
     auto st = fs_->Create(kRootIno, name, 0644, Caller{});

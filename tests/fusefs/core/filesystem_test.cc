@@ -1,6 +1,6 @@
 // The filesystem core without FUSE: data across chunks and holes, cached
 // sizes written back and persistent, open-unlinked files, truncate,
-// fallocate, lseek, the control xattrs, settings fixed at creation, and fsck
+// fallocate, lseek, settings fixed at creation, and fsck
 // finding and repairing damage. Real SQLite, real object files.
 #include "fusefs/core/filesystem.h"
 
@@ -20,7 +20,7 @@
 #include <set>
 
 #include "common/temp_dir.h"
-#include "fusefs/core/explain.h"
+#include "fusefs/control/control.h"
 #include "fusefs/core/fsck.h"
 #include "store/fault_env.h"
 #include "store/test_util.h"
@@ -105,7 +105,7 @@ TEST_F(FilesystemTest, DataAcrossChunksAndHolesReadsBack) {
   EXPECT_EQ(Read(ino, 0, model.size() + 100), model);
   EXPECT_EQ(fs_->store().ListGroup(ino).size(), 4u);  // chunks 0, 1, 2, 4
   // The same bytes when some chunks are cold.
-  ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
+  ASSERT_TRUE(Control(*fs_).Migrate(ino, Tier::kCold).ok());
   EXPECT_EQ(fs_->UsageOf(ino).hot_bytes, 0u);
   EXPECT_EQ(Read(ino, 0, model.size()), model);
   std::vector<std::byte> mid(model.begin() + kChunk - 10, model.begin() + kChunk + 10);
@@ -302,7 +302,7 @@ TEST_F(FilesystemTest, ReaddirplusAnswersWhatItFilledWhenALaterEntryFails) {
   EXPECT_EQ(names, (std::vector<std::string>{".", "..", "a", "b"}));
   // From there on nothing can be filled: now the error is the answer.
   Status st = fs_->ReadDirPlus(kRootIno, last, take);
-  EXPECT_EQ(ToErrno(st), EIO) << st.ToString();
+  EXPECT_EQ(st.code(), Code::kIOError) << st.ToString();
   EXPECT_EQ(names.size(), 4u);
   // The kernel holds one lookup of each entry it got: its forgets free them.
   hook->fail_at.clear();
@@ -537,14 +537,14 @@ TEST_F(FilesystemTest, UnlinkAndForgetAnswerBeforeTheObjectsAreRemoved) {
   EXPECT_EQ(r.inodes, 1u);  // the root
   EXPECT_EQ(r.store.hot_objects, 0u);
   EXPECT_EQ(r.store.hot_bytes, 0u);
-  EXPECT_NE(fs_->StatusJson().find("\"reclaim_pending\":1,"), std::string::npos);
+  EXPECT_NE(Control(*fs_).StatusJson().find("\"reclaim_pending\":1,"), std::string::npos);
   EXPECT_GT(NewFile("next"), ino);
   gate.Open();
   ASSERT_TRUE(fs_->reclaimer().Drain(kReclaimWait));
   EXPECT_EQ(ObjectFiles(*fs_, ino, 3), 0u);
   EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound());
   EXPECT_EQ(fs_->reclaimer().stats().reclaimed, 1u);
-  EXPECT_NE(fs_->StatusJson().find("\"reclaim_pending\":0,"), std::string::npos);
+  EXPECT_NE(Control(*fs_).StatusJson().find("\"reclaim_pending\":0,"), std::string::npos);
   Mount();
   EXPECT_EQ(ObjectFiles(*fs_, ino, 3), 0u);
   EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound());
@@ -854,7 +854,7 @@ TEST_F(FilesystemTest, TruncateDropsAndTrimsChunks) {
   uint64_t ino = NewFile("f");
   auto data = test::RandomBytes(3 * kChunk, 8);
   Write(ino, 0, data);
-  ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
+  ASSERT_TRUE(Control(*fs_).Migrate(ino, Tier::kCold).ok());
   ASSERT_TRUE(fs_->SetAttr(ino, SizeTo(kChunk + 10)).ok());
   auto objs = fs_->store().ListGroup(ino);
   ASSERT_EQ(objs.size(), 2u);
@@ -882,61 +882,6 @@ TEST_F(FilesystemTest, FallocatePunchHoleAndLseek) {
   ASSERT_TRUE(fs_->Fallocate(ino, 0, 0, 6 * kChunk).ok());
   EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(6 * kChunk));
   EXPECT_EQ(fs_->Fallocate(ino, FALLOC_FL_COLLAPSE_RANGE, 0, kChunk).posix_errno(), EOPNOTSUPP);
-}
-
-TEST_F(FilesystemTest, ControlXattrsPinMigrateAndReport) {
-  uint64_t ino = NewFile("f");
-  Write(ino, 0, test::TextBytes(2 * kChunk, 10));
-  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.migrate", "cold", 0).ok());
-  auto where = fs_->GetXattr(ino, "user.tierfs.where");
-  ASSERT_TRUE(where.ok());
-  EXPECT_NE(where->find("\"hot_bytes\":0,\"cold_bytes\":131072"), std::string::npos) << *where;
-  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.pin", "1", 0).ok());
-  EXPECT_TRUE(fs_->UsageOf(ino).pinned);
-  EXPECT_TRUE(fs_->store().IsPinned(ino));
-  auto status = fs_->GetXattr(kRootIno, "user.tierfs.status");
-  ASSERT_TRUE(status.ok());
-  EXPECT_NE(status->find("\"cold_objects\":2"), std::string::npos) << *status;
-  EXPECT_EQ(fs_->SetXattr(ino, "user.tierfs.migrate", "lukewarm", 0).posix_errno(), EINVAL);
-  // Controls are not stored and not listed; ordinary xattrs are.
-  ASSERT_TRUE(fs_->SetXattr(ino, "user.mine", "v", 0).ok());
-  EXPECT_EQ(*fs_->ListXattr(ino), std::vector<std::string>{"user.mine"});
-  EXPECT_EQ(fs_->SetXattr(ino, "os2.x", "v", 0).posix_errno(), EOPNOTSUPP);
-  Mount();
-  EXPECT_TRUE(fs_->store().IsPinned(ino));  // pins persist
-}
-
-// The control channel checks who asks: the whole mount's controls are
-// root's, a file's its owner's or root's; queries need only what the kernel
-// checked (read access). A refused switch to read-only leaves the mount
-// writable, a refused pin leaves the file unpinned, also after a remount.
-TEST_F(FilesystemTest, ControlXattrsCheckTheCaller) {
-  Caller user;
-  user.uid = user.gid = 65534;
-  uint64_t mine = 0;
-  {
-    auto st = fs_->Create(kRootIno, "mine", 0644, user);
-    ASSERT_TRUE(st.ok()) << st.status().ToString();
-    mine = st->st_ino;
-  }
-  uint64_t roots = NewFile("roots");
-  Write(roots, 0, test::TextBytes(kChunk, 40));
-  EXPECT_EQ(fs_->SetXattr(mine, "user.tierfs.readonly", "1", 0, user).posix_errno(), EPERM);
-  EXPECT_FALSE(fs_->read_only());
-  EXPECT_EQ(fs_->SetXattr(roots, "user.tierfs.pin", "1", 0, user).posix_errno(), EPERM);
-  EXPECT_EQ(fs_->SetXattr(roots, "user.tierfs.migrate", "cold", 0, user).posix_errno(), EPERM);
-  EXPECT_EQ(fs_->UsageOf(roots).cold_bytes, 0u);
-  EXPECT_EQ(fs_->GetXattr(roots, "user.tierfs.status", user).status().posix_errno(), EPERM);
-  EXPECT_TRUE(fs_->GetXattr(roots, "user.tierfs.where", user).ok());
-  EXPECT_TRUE(fs_->GetXattr(roots, "user.tierfs.explain", user).ok());
-  ASSERT_TRUE(fs_->SetXattr(mine, "user.tierfs.pin", "1", 0, user).ok());
-  ASSERT_TRUE(fs_->SetXattr(mine, "user.tierfs.migrate", "cold", 0, user).ok());
-  Mount();
-  EXPECT_FALSE(fs_->read_only());
-  EXPECT_FALSE(fs_->store().IsPinned(roots));
-  EXPECT_TRUE(fs_->store().IsPinned(mine));
-  ASSERT_TRUE(fs_->SetXattr(roots, "user.tierfs.readonly", "1", 0, Caller{}).ok());  // root
-  EXPECT_TRUE(fs_->read_only());
 }
 
 // A mount switched to read-only at run time still syncs on fsync: the
@@ -980,8 +925,8 @@ TEST_F(FilesystemTest, RangeOperationsCostWhatExistsNotTheRange) {
   EXPECT_EQ(Read(ino, 0, a.size()), kept);
   EXPECT_EQ(Read(ino, kHuge / 2, 16), std::vector<std::byte>(16));
   EXPECT_EQ(fs_->store().ListGroup(ino).size(), 2u);  // chunk 0 and the cut chunk 1
-  EXPECT_EQ(ToErrno(fs_->Fallocate(ino, FALLOC_FL_ZERO_RANGE, kChunk, kHuge / 2)), ENOSPC);
-  EXPECT_EQ(ToErrno(fs_->Fallocate(ino, 0, kHuge, kHuge / 2)), ENOSPC);
+  EXPECT_TRUE(fs_->Fallocate(ino, FALLOC_FL_ZERO_RANGE, kChunk, kHuge / 2).IsNoSpace());
+  EXPECT_TRUE(fs_->Fallocate(ino, 0, kHuge, kHuge / 2).IsNoSpace());
   EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(kHuge));
   EXPECT_EQ(Read(ino, 0, kChunk + 5), std::vector<std::byte>(a.begin(), a.begin() + kChunk + 5));
   // A copy of the whole sparse file into another: only its objects move.
@@ -1003,54 +948,13 @@ TEST_F(FilesystemTest, ReadsAndWritesAreCountedByTier) {
   Write(ino, 2 * kChunk, test::TextBytes(kChunk, 12));  // chunk 1 is a hole
   const Metrics& m = fs_->metrics();
   EXPECT_EQ(m.written_bytes(), 2 * kChunk);
-  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.migrate", "cold", 0).ok());
+  ASSERT_TRUE(Control(*fs_).Migrate(ino, Tier::kCold).ok());
   (void)Read(ino, 0, 3 * kChunk);
   EXPECT_EQ(m.read_bytes(ReadSource::kCold), 2 * kChunk);
   EXPECT_EQ(m.read_bytes(ReadSource::kHole), kChunk);
-  ASSERT_TRUE(fs_->SetXattr(ino, "user.tierfs.migrate", "hot", 0).ok());
+  ASSERT_TRUE(Control(*fs_).Migrate(ino, Tier::kHot).ok());
   (void)Read(ino, 0, kChunk);
   EXPECT_EQ(m.read_bytes(ReadSource::kHot), kChunk);
-}
-
-TEST_F(FilesystemTest, ExplainNamesEachChunkTierAndReason) {
-  uint64_t ino = NewFile("f");
-  Write(ino, 0, test::TextBytes(2 * kChunk, 13));
-  ASSERT_TRUE(fs_->store().Demote({ino, 1}).ok());
-  auto e = fs_->GetXattr(ino, "user.tierfs.explain");
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
-  EXPECT_NE(e->find("\"index\":0,\"tier\":\"hot\""), std::string::npos) << *e;
-  EXPECT_NE(e->find("\"index\":1,\"tier\":\"cold\""), std::string::npos) << *e;
-  EXPECT_NE(e->find("\"reason\":\"request\""), std::string::npos) << *e;
-  EXPECT_NE(e->find("\"reason\":\"new\""), std::string::npos) << *e;
-  EXPECT_NE(e->find("\"outlook\":\"never-idle\""), std::string::npos) << *e;  // cold_after < 0
-  EXPECT_NE(e->find("],\"next_chunk\":null}"), std::string::npos) << *e;
-  // From chunk 1 on: chunk 0 is left out.
-  auto from1 = fs_->GetXattr(ino, "user.tierfs.explain@1");
-  ASSERT_TRUE(from1.ok());
-  EXPECT_EQ(from1->find("\"index\":0,"), std::string::npos) << *from1;
-  EXPECT_NE(from1->find("\"index\":1,"), std::string::npos) << *from1;
-  EXPECT_EQ(fs_->GetXattr(ino, "user.tierfs.explain@x").status().posix_errno(), EINVAL);
-}
-
-TEST_F(FilesystemTest, ExplainPagesStayUnderTheXattrLimit) {
-  uint64_t ino = NewFile("big");
-  for (uint64_t i = 0; i < 400; ++i) Write(ino, i * kChunk, test::TextBytes(10, 14));
-  std::string name = "user.tierfs.explain";
-  std::set<uint64_t> seen;
-  for (int page = 0; page < 100; ++page) {
-    auto e = fs_->GetXattr(ino, name);
-    ASSERT_TRUE(e.ok());
-    EXPECT_LE(e->size(), kMaxExplainBytes);
-    for (size_t p = e->find("{\"index\":"); p != std::string::npos;
-         p = e->find("{\"index\":", p + 1)) {
-      seen.insert(std::stoull(e->substr(p + 9)));
-    }
-    const size_t at = e->rfind("\"next_chunk\":");
-    const std::string next = e->substr(at + 13);
-    if (next.rfind("null", 0) == 0) break;
-    name = "user.tierfs.explain@" + next.substr(0, next.size() - 1);
-  }
-  EXPECT_EQ(seen.size(), 400u);
 }
 
 TEST_F(FilesystemTest, NewNodesBelongToTheCallerWithItsUmask) {
@@ -1082,7 +986,7 @@ TEST_F(FilesystemTest, FsckFindsAndRepairsDamage) {
   ASSERT_TRUE(fs_->Release(ino).ok());
   uint64_t gone = NewFile("gone");
   Write(gone, 0, test::TextBytes(100, 12));
-  ASSERT_TRUE(fs_->Migrate(ino, Tier::kCold).ok());
+  ASSERT_TRUE(Control(*fs_).Migrate(ino, Tier::kCold).ok());
   // An object past the end of file (a crash before the size was written).
   ASSERT_TRUE(fs_->store().Write({ino, 5}, 0, test::TextBytes(10, 13)).ok());
   // An empty object past EOF (a crash after its file was created).

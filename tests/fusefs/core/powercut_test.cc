@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "common/temp_dir.h"
+#include "fusefs/control/control.h"
 #include "fusefs/core/env_vfs.h"
 #include "fusefs/core/filesystem.h"
 #include "fusefs/core/fsck.h"
@@ -83,7 +84,7 @@ struct Step {
     kRename,    // path -> to (replacing it)
     kLink,      // path -> to
     kUnlink,
-    kDemote,   // every chunk to the cold tier (Filesystem::Migrate)
+    kDemote,   // every chunk to the cold tier (Control::Migrate)
     kPromote,  // ... back to the hot tier
     kDrain,    // waits for the reclaimer to free what is unlinked
     kUnmount,  // clean unmount (the Filesystem destroyed); the last step
@@ -406,10 +407,10 @@ class PowerCutTest : public ::testing::Test {
         break;
       }
       case Step::kDemote:
-        result = fs->Migrate(ino, Tier::kCold);
+        result = Control(*fs).Migrate(ino, Tier::kCold);
         break;
       case Step::kPromote:
-        result = fs->Migrate(ino, Tier::kHot);
+        result = Control(*fs).Migrate(ino, Tier::kHot);
         break;
       default:
         result = Status::InvalidArgument("not a file step");

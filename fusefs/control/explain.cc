@@ -1,5 +1,5 @@
 // Explain: see explain.h.
-#include "fusefs/core/explain.h"
+#include "fusefs/control/explain.h"
 
 #include <algorithm>
 #include <cstdio>

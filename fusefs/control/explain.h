@@ -3,7 +3,8 @@
 // from the store's facts (ObjectInfo, pins), the policy's judgement of each
 // chunk alone (OutlookOf, with the migrator's count of hot bytes) and the
 // migrator's running pass (QueuedMove).
-// Filesystem::ExplainJson gathers the facts; these pure functions word them.
+// Control::ExplainJson (control.h) gathers the facts; these pure functions
+// word them.
 //
 // Per chunk, "reason" is one word for why the chunk is where it is:
 //   moving    the running migrator pass is moving it (or will, N moves on)

@@ -1,6 +1,6 @@
 // Explain's wording of the facts: the one-word reason for each case, when
 // the migrator acts next, and that the sentence names the facts weighed.
-#include "fusefs/core/explain.h"
+#include "fusefs/control/explain.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,126 @@
+// Filesystem: the xattrs it stores, statfs, and what the reports read of
+// the core: a file's usage by tier, the status report, the running migrator
+// (their users: the control channel, fusefs/control/control.h, and the
+// metrics exposition).
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <string_view>
+#include <tuple>
+
+#include "fusefs/core/filesystem.h"
+
+namespace tierfs {
+
+namespace {
+// The namespaces tierfs stores; others (system.* ACLs, unknown prefixes)
+// are not supported, as on a filesystem mounted without ACL support.
+Status CheckNamespace(const std::string& name) {
+  for (std::string_view ns : {"user.", "trusted.", "security."}) {
+    if (name.rfind(ns, 0) == 0 && name.size() > ns.size()) return Status::OK();
+  }
+  return Status::Posix(EOPNOTSUPP, "xattr namespace not supported: " + name);
+}
+}  // namespace
+
+FsUsage Filesystem::UsageOf(uint64_t ino) {
+  GroupUsage g = store_->UsageOf(ino);
+  FsUsage u{g.hot_bytes, g.cold_bytes, g.stored_bytes, 0, store_->IsPinned(ino)};
+  if (LayoutOf(ino) == Layout::kInline) {
+    auto size = FileSize(ino);
+    u.inline_bytes = size.ok() ? *size : 0;
+    u.stored_bytes = u.inline_bytes;
+  }
+  return u;
+}
+
+StatusReport Filesystem::Report() {
+  StatusReport r;
+  r.store_dir = config_.store_dir;
+  r.mountpoint = config_.mountpoint;
+  r.mounted = !config_.inspect;
+  r.read_only = read_only_;
+  r.chunk_size = chunk_size_;
+  // Counted before the pending reclaims are read, so that an inode freed
+  // in between is taken out at most once.
+  auto files = meta_->InodeCount();
+  const StoreStats store = store_->stats();
+  r.reclaim = reclaimer_->stats();
+  const uint64_t rows = files.ok() ? *files : 0;
+  r.inodes = rows - std::min(rows, r.reclaim.pending);
+  r.policy = config_.policy;
+  r.store = reclaimer_->AfterPending(store);
+  if (auto in = meta_->InlineUsage(); in.ok()) std::tie(r.inline_files, r.inline_bytes) = *in;
+  std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
+  r.migrator = migrator_->stats();
+  return r;
+}
+
+void Filesystem::WithMigrator(const std::function<void(const Migrator&)>& fn) {
+  std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
+  fn(*migrator_);
+}
+
+Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::string& value,
+                            int flags) {
+  TIERFS_RETURN_IF_ERROR(Writable());
+  TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
+  XattrMode mode = XattrMode::kAny;
+  if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
+  if (flags & XATTR_REPLACE) mode = XattrMode::kReplace;
+  TIERFS_RETURN_IF_ERROR(meta_->SetXattr(ino, name, value, mode));
+  std::lock_guard lock(mu_);
+  xattr_inodes_.insert(ino);
+  return Status::OK();
+}
+
+Result<std::string> Filesystem::GetXattr(uint64_t ino, const std::string& name) {
+  TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
+  if (!HasXattrs(ino)) return Status::Posix(ENODATA, "no xattr " + name);
+  return meta_->GetXattr(ino, name);
+}
+
+Result<std::vector<std::string>> Filesystem::ListXattr(uint64_t ino) {
+  if (!HasXattrs(ino)) return std::vector<std::string>{};
+  return meta_->ListXattr(ino);
+}
+
+bool Filesystem::HasXattrs(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  return xattr_inodes_.count(ino) > 0;
+}
+
+Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
+  TIERFS_RETURN_IF_ERROR(Writable());
+  TIERFS_RETURN_IF_ERROR(CheckNamespace(name));
+  if (!HasXattrs(ino)) return Status::Posix(ENODATA, "no xattr " + name);
+  TIERFS_RETURN_IF_ERROR(meta_->RemoveXattr(ino, name));
+  auto left = meta_->ListXattr(ino);
+  if (left.ok() && left->empty()) {
+    std::lock_guard lock(mu_);
+    xattr_inodes_.erase(ino);
+  }
+  return Status::OK();
+}
+
+Result<struct statvfs> Filesystem::StatFs() {
+  (void)reclaimer_->Drain(kReclaimWait);  // answered with what is freed by then
+  // What SQLite's pages take shows once the batch is written (and its
+  // free pages are reused).
+  (void)journal_->Commit();
+  TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(store_->options().hot_dir));
+  TIERFS_ASSIGN_OR_RETURN(uint64_t inodes, meta_->InodeCount());
+  struct statvfs sv {};
+  sv.f_bsize = sv.f_frsize = hot.block_size;
+  sv.f_blocks = hot.total_bytes / hot.block_size;
+  sv.f_bfree = sv.f_bavail = hot.free_bytes / hot.block_size;
+  sv.f_files = inodes + hot.free_inodes;
+  sv.f_ffree = sv.f_favail = hot.free_inodes;
+  sv.f_namemax = kMaxNameLen;
+  return sv;
+}
+
+}  // namespace tierfs
