@@ -12,7 +12,7 @@
 // AUTOINCREMENT ids, never handed out again, so a number cannot come back
 // while its inode waits here (nor after).
 //
-// Does not own: the decision that an inode is dead (Filesystem::MaybeFree),
+// Does not own: the decision that an inode is dead (InodeTable::MaybeFree),
 // the disk reserve (Hooks::freeing_space), the inode table.
 //
 // Thread-safety: every method is thread-safe. mu_ is never held across a
@@ -29,12 +29,17 @@
 #include <mutex>
 #include <span>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "fusefs/meta/metadata.h"
 #include "store/object_store.h"
 
 namespace tierfs {
+
+// The longest a request waits for the reclaimer: statfs, a sync, or a
+// write or create that found the disk full while frees were pending.
+inline constexpr std::chrono::seconds kReclaimWait{10};
 
 struct ReclaimStats {
   uint64_t pending = 0;    // inodes queued or being freed
@@ -52,7 +57,7 @@ class Reclaimer {
   static constexpr std::chrono::milliseconds kGather{5};
 
   struct Hooks {
-    // Runs a metadata change that frees space (Filesystem::FreeingSpace:
+    // Runs a metadata change that frees space (SpaceReserve::FreeingSpace:
     // on a full disk the deletion may need the disk reserve).
     std::function<Status(const std::function<Status()>&)> freeing_space;
     // After the rows of `inos` were deleted.
@@ -118,5 +123,26 @@ class Reclaimer {
   std::atomic<uint64_t> reclaimed_{0}, batches_{0}, errors_{0};
   std::thread thread_;
 };
+
+// Runs op (returning Status or Result<T>); when it fails for lack of space
+// while frees were pending (as it began or as it failed), waits for the
+// reclaimer (at most kReclaimWait) and runs it once more, so that
+// `rm big; write` on a full disk works as where unlink frees at once.
+template <class Op>
+auto RetryAfterFrees(Reclaimer& reclaimer, Op&& op) -> decltype(op()) {
+  const bool pending = reclaimer.pending() > 0;
+  auto r = op();
+  if (r.ok()) return r;
+  const bool full = [&] {
+    if constexpr (std::is_same_v<decltype(r), Status>) {
+      return r.IsNoSpace();
+    } else {
+      return r.status().IsNoSpace();
+    }
+  }();
+  if (!full || !(pending || reclaimer.pending() > 0)) return r;
+  reclaimer.Drain(kReclaimWait);
+  return op();
+}
 
 }  // namespace tierfs

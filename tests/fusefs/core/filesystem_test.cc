@@ -922,7 +922,7 @@ TEST_F(FilesystemTest, ControlXattrsCheckTheCaller) {
   uint64_t roots = NewFile("roots");
   Write(roots, 0, test::TextBytes(kChunk, 40));
   EXPECT_EQ(fs_->SetXattr(mine, "user.tierfs.readonly", "1", 0, user).posix_errno(), EPERM);
-  EXPECT_FALSE(fs_->read_only());
+  EXPECT_FALSE(fs_->Report().read_only);
   EXPECT_EQ(fs_->SetXattr(roots, "user.tierfs.pin", "1", 0, user).posix_errno(), EPERM);
   EXPECT_EQ(fs_->SetXattr(roots, "user.tierfs.migrate", "cold", 0, user).posix_errno(), EPERM);
   EXPECT_EQ(fs_->UsageOf(roots).cold_bytes, 0u);
@@ -932,11 +932,11 @@ TEST_F(FilesystemTest, ControlXattrsCheckTheCaller) {
   ASSERT_TRUE(fs_->SetXattr(mine, "user.tierfs.pin", "1", 0, user).ok());
   ASSERT_TRUE(fs_->SetXattr(mine, "user.tierfs.migrate", "cold", 0, user).ok());
   Mount();
-  EXPECT_FALSE(fs_->read_only());
+  EXPECT_FALSE(fs_->Report().read_only);
   EXPECT_FALSE(fs_->store().IsPinned(roots));
   EXPECT_TRUE(fs_->store().IsPinned(mine));
   ASSERT_TRUE(fs_->SetXattr(roots, "user.tierfs.readonly", "1", 0, Caller{}).ok());  // root
-  EXPECT_TRUE(fs_->read_only());
+  EXPECT_TRUE(fs_->Report().read_only);
 }
 
 // A mount switched to read-only at run time still syncs on fsync: the
