@@ -1,9 +1,9 @@
 // AttrWriteback: see attr_writeback.h.
 #include "fusefs/core/attr_writeback.h"
 
-#include <exception>
-
 #include <spdlog/spdlog.h>
+
+#include <exception>
 
 namespace tierfs {
 
@@ -13,7 +13,9 @@ AttrWriteback::AttrWriteback(InodeTable* table, MetadataStore* meta, KernelClock
 
 AttrWriteback::~AttrWriteback() { Stop(); }
 
-void AttrWriteback::Start() { thread_ = std::thread([this] { Loop(); }); }
+void AttrWriteback::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void AttrWriteback::Stop() {
   {

@@ -64,11 +64,11 @@ class AttrWriteback {
   KernelClock* const clock_;
   const std::function<void()> after_pass_;
 
-  friend class Filesystem;  // names mu_ in its lock order
+  friend class Filesystem;                 // names mu_ in its lock order
   Mutex mu_ ACQUIRED_BEFORE(table_->mu_);  // orders write-backs
   Mutex stop_mu_;
   bool stop_ GUARDED_BY(stop_mu_) = false;
-  CondVar stop_cv_;    // the thread waits on it for the next interval or Stop
+  CondVar stop_cv_;  // the thread waits on it for the next interval or Stop
   std::thread thread_;
 };
 

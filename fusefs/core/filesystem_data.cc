@@ -136,8 +136,9 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
     const uint64_t within = pos % chunk_size_;
     const size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done,
                                                               chunk_size_ - within));
-    Status st = RetryAfterFrees(
-        *reclaimer_, [&] { return store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len)); });
+    Status st = RetryAfterFrees(*reclaimer_, [&] {
+      return store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len));
+    });
     if (!st.ok()) {
       if (done == 0) return st;
       break;  // a short write: report what landed
@@ -249,11 +250,13 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
     // into it cannot fail for lack of space; ZERO_RANGE zeroes it first.
     // Both allocate what the caller asks, so their cost is bounded by the
     // disk: a range that cannot fit fails at once, changing nothing.
-    TIERFS_RETURN_IF_ERROR(RetryAfterFrees(*reclaimer_, [&] { return CheckRoomFor(ino, offset, length); }));
+    TIERFS_RETURN_IF_ERROR(
+        RetryAfterFrees(*reclaimer_, [&] { return CheckRoomFor(ino, offset, length); }));
     if (op == FALLOC_FL_ZERO_RANGE) {
       TIERFS_RETURN_IF_ERROR(ZeroData(ino, offset, std::min(offset + length, size)));
     }
-    TIERFS_RETURN_IF_ERROR(RetryAfterFrees(*reclaimer_, [&] { return Reserve(ino, offset, length); }));
+    TIERFS_RETURN_IF_ERROR(
+        RetryAfterFrees(*reclaimer_, [&] { return Reserve(ino, offset, length); }));
   } else {
     return Status::Posix(EOPNOTSUPP, "fallocate mode not supported");
   }

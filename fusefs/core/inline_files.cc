@@ -60,8 +60,9 @@ Status InlineFiles::SpillLocked(uint64_t ino) {
   // object. Unsynced, the object could lose its bytes to a power cut that
   // the row's change survives (the log reaches the disk on its own time).
   if (n > 0) {
-    TIERFS_RETURN_IF_ERROR(RetryAfterFrees(
-        *reclaimer_, [&] { return store_->Write({ino, 0}, 0, lease.span().first(n)); }));
+    TIERFS_RETURN_IF_ERROR(RetryAfterFrees(*reclaimer_, [&] {
+      return store_->Write({ino, 0}, 0, lease.span().first(n));
+    }));
     TIERFS_RETURN_IF_ERROR(store_->Sync({ino, 0}));
   }
   if (got.ok()) TIERFS_RETURN_IF_ERROR(meta_->DropInline(ino));

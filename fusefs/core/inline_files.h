@@ -36,8 +36,7 @@ class InlineFiles {
   // All must outlive it. inline_max: this mount's limit (config.h).
   InlineFiles(InodeTable* table, MetadataStore* meta, ObjectStore* store, Reclaimer* reclaimer,
               uint64_t inline_max)
-      : table_(table), meta_(meta), store_(store), reclaimer_(reclaimer),
-        inline_max_(inline_max) {}
+      : table_(table), meta_(meta), store_(store), reclaimer_(reclaimer), inline_max_(inline_max) {}
   InlineFiles(const InlineFiles&) = delete;
   InlineFiles& operator=(const InlineFiles&) = delete;
 

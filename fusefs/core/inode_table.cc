@@ -1,9 +1,9 @@
 // InodeTable: see inode_table.h.
 #include "fusefs/core/inode_table.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace tierfs {
 
@@ -15,7 +15,10 @@ bool Later(const Timespec& x, const Timespec& y) {
 
 InodeTable::InodeTable(MetadataStore* meta, KernelClock* clock, AtimeMode atime,
                        const std::atomic<bool>* read_only, std::function<void(uint64_t)> free)
-    : meta_(meta), clock_(clock), atime_mode_(atime), read_only_(read_only),
+    : meta_(meta),
+      clock_(clock),
+      atime_mode_(atime),
+      read_only_(read_only),
       free_(std::move(free)) {}
 
 // ---- attributes --------------------------------------------------------------
@@ -317,7 +320,8 @@ InodeTable::Updates InodeTable::TakePending(std::optional<uint64_t> only) {
 
 void InodeTable::Committed(const Updates& updates) {
   MutexLock lock(&mu_);
-  ++write_backs_;  // what is dropped below: a getattr that read SQLite before the commit reads again
+  ++write_backs_;  // what is dropped below: a getattr that read SQLite before the commit reads
+                   // again
   for (const auto& [ino, u] : updates) {
     auto it = inodes_.find(ino);
     if (it == inodes_.end()) continue;

@@ -24,11 +24,11 @@
 #include <utility>
 #include <vector>
 
+#include "compress/status.h"
 #include "fusefs/core/config.h"
 #include "fusefs/core/kernel_clock.h"
 #include "fusefs/meta/metadata.h"
 #include "store/mutex.h"
-#include "compress/status.h"
 
 namespace tierfs {
 
@@ -133,7 +133,8 @@ class InodeTable {
   struct Inode {
     uint64_t lookups = 0;
     uint64_t size = 0;
-    uint64_t read_end = 0;  // where the last read ended: the next one is sequential if it starts here
+    uint64_t read_end =
+        0;  // where the last read ended: the next one is sequential if it starts here
     Timespec mtime, ctime;
     std::optional<Timespec> atime;  // set by setattr or a read, not yet written
     uint32_t opens = 0;
@@ -141,10 +142,10 @@ class InodeTable {
     // with an mtime the daemon has not seen yet.
     uint32_t write_opens = 0;
     Layout layout = Layout::kUnknown;  // kUnknown: ask LayoutOf
-    bool size_known = false;  // `size` is authoritative
-    bool dirty = false;  // size/mtime/ctime newer than SQLite
-    bool unlinked = false;  // nlink reached 0: free when closed and forgotten
-    bool atime_touches_ctime = true;  // false when a read set `atime`
+    bool size_known = false;           // `size` is authoritative
+    bool dirty = false;                // size/mtime/ctime newer than SQLite
+    bool unlinked = false;             // nlink reached 0: free when closed and forgotten
+    bool atime_touches_ctime = true;   // false when a read set `atime`
     // relatime: atime is known to be newer than mtime and ctime, so reads
     // need not look at it until the next change.
     bool atime_fresh = false;

@@ -1,9 +1,9 @@
 // SpaceReserve: see space_reserve.h.
 #include "fusefs/core/space_reserve.h"
 
-#include <vector>
-
 #include <spdlog/spdlog.h>
+
+#include <vector>
 
 namespace tierfs {
 
@@ -27,9 +27,10 @@ void SpaceReserve::Ensure() {
     if (existing->size == kReserveBytes) {
       present_ = true;
     } else {
-      spdlog::warn("{} is {} bytes, not the {} MiB reserve tierfs makes: left as it is, and "
-                   "the store has no reserve for a full disk (remove the file to get one)",
-                   path_, existing->size, kReserveBytes >> 20);
+      spdlog::warn(
+          "{} is {} bytes, not the {} MiB reserve tierfs makes: left as it is, and "
+          "the store has no reserve for a full disk (remove the file to get one)",
+          path_, existing->size, kReserveBytes >> 20);
     }
     return;
   }
