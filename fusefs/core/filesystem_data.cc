@@ -13,13 +13,15 @@
 namespace tierfs {
 
 Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, bool touch_atime) {
-  // The inode table's lock twice on the hot path: here and in ReadDone.
+  // A read takes the inode table's lock twice when the table knows the
+  // file: in ShapeOf here and in ReadDone at the end.
   TIERFS_ASSIGN_OR_RETURN(const InodeTable::Shape shape, inodes_->ShapeOf(ino));
   const uint64_t file_size = shape.size;
   ReadResult r;
   if (offset >= file_size) {
-    // a read at EOF is a read
-    r.atime_changed = inodes_->ReadDone(ino, offset, offset, false, touch_atime).atime_changed;
+    // A read at EOF is a read (for atime).
+    r.atime_changed =
+        inodes_->ReadDone(ino, offset, offset, /*track=*/false, touch_atime).atime_changed;
     return r;
   }
   const uint64_t end = std::min<uint64_t>(offset + std::min(size, kMaxReadBytes), file_size);
@@ -100,7 +102,8 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, 
                                 : ReadSource::kHole,
                        p.length);
   }
-  const InodeTable::ReadNote note = inodes_->ReadDone(ino, offset, end, !small, touch_atime);
+  const InodeTable::ReadNote note =
+      inodes_->ReadDone(ino, offset, end, /*track=*/!small, touch_atime);
   if (note.sequential) ReadAhead(ino, offset, end);
   r.atime_changed = note.atime_changed;
   return r;
