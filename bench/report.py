@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Turns the raw figures of scripts/bench-mount.sh into results.json,
+"""Turns the raw figures of scripts/bench-mount.sh into results.json (every
+figure, for machines: the script keeps it in the run's untracked raw/),
 results.md and plot.dat (for bench/plot.gp).
 
-usage: report.py --raw RAW.jsonl --out DIR [--meta KEY=VALUE]...
+usage: report.py --raw RAW.jsonl --json RESULTS.json --out DIR [--meta KEY=VALUE]...
 
 RAW.jsonl has one measurement a line:
   {"workload": W, "system": S, "rep": N, "value": X, "unit": U}
@@ -81,6 +82,7 @@ def fmt_ratio(x):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", required=True)
+    ap.add_argument("--json", required=True, help="where results.json goes")
     ap.add_argument("--out", required=True)
     ap.add_argument("--meta", action="append", default=[])
     args = ap.parse_args()
@@ -189,7 +191,7 @@ def main():
                         "threshold": rss_limit, "pass": v <= rss_limit, "unit": "MiB"})
     result["targets"] = targets
 
-    with open(f"{args.out}/results.json", "w") as f:
+    with open(args.json, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
 

@@ -31,10 +31,12 @@
 # create and stat ops/s, and the tierfs daemon's peak RSS (VmHWM) with N files
 # against the budget buffer_pool + cache_size + 64 MiB.
 #
-# Output in DIR (default ./bench-results): results.json (every raw figure),
-# results.md (tables, ratios to native and to bindfs, PASS/FAIL targets),
-# results.png (bar chart of speed relative to native); also raw.jsonl,
-# bench.log, build.log and usr-include.tar (the tree, kept for the next run).
+# Output in DIR (default ./bench-results): results.md (tables, ratios to
+# native and to bindfs, PASS/FAIL targets) and results.png (bar chart of speed
+# relative to native), the summary a commit keeps; and in DIR/raw/ (ignored by
+# git under bench/results/, so a run never commits a new copy of it):
+# results.json (every raw figure), raw.jsonl, bench.log, build.log and
+# usr-include.tar (the tree, kept for the next run).
 # The table is printed at the end. Targets never fail the script; errors do.
 # Work dirs go under a temp dir in /var/tmp; mounts and dirs are removed on
 # exit, also on errors and signals.
@@ -143,13 +145,15 @@ fi
 
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
+RAWDIR="$OUT/raw"
+mkdir -p "$RAWDIR"
 # --- work dirs, mounts and cleanup --------------------------------------------
 TMPBASE="${TIERFS_BENCH_TMPDIR:-/var/tmp}"
 WORK="$(mktemp -d "$TMPBASE/tierfs-bench.XXXXXX")"
 MOUNTS=()
 declare -A DIR STORE OPTS RSS_MAX
-RAW="$OUT/raw.jsonl"
-LOG="$OUT/bench.log"
+RAW="$RAWDIR/raw.jsonl"
+LOG="$RAWDIR/bench.log"
 : >"$RAW"
 : >"$LOG"
 
@@ -198,9 +202,9 @@ else
   # not replace the binary that the benchmark's daemons and CLI calls run.
   # shellcheck disable=SC2016  # $1 and $2 belong to the inner bash
   if ! flock /tmp/tierfs-build.lock bash -c '"$1/scripts/build.sh" && cp "$1/build/bin/tierfs" "$2"' \
-    _ "$ROOT" "$WORK/bin/tierfs" >"$OUT/build.log" 2>&1; then
-    tail -n 30 "$OUT/build.log" >&2
-    die "build failed (log: $OUT/build.log)"
+    _ "$ROOT" "$WORK/bin/tierfs" >"$RAWDIR/build.log" 2>&1; then
+    tail -n 30 "$RAWDIR/build.log" >&2
+    die "build failed (log: $RAWDIR/build.log)"
   fi
   BINARY="$ROOT/build/bin/tierfs"
 fi
@@ -275,7 +279,7 @@ for m in "${MOUNTS[@]}"; do mountpoint -q "$m" || die "$m is not mounted"; done
 SF="$WORK/smallfiles"
 cc -O2 -Wall -Wextra -o "$SF" "$ROOT/bench/smallfiles.c"
 
-TARBALL="$OUT/usr-include.tar"
+TARBALL="$RAWDIR/usr-include.tar"
 if [ ! -s "$TARBALL" ]; then
   log "making $TARBALL from /usr/include"
   tar -C /usr -cf "$TARBALL.tmp" include
@@ -638,7 +642,7 @@ for s in tierfs-hot tierfs-cold; do
 done
 
 ELAPSED=$(($(date +%s) - START_TS))
-python3 "$ROOT/bench/report.py" --raw "$RAW" --out "$OUT" \
+python3 "$ROOT/bench/report.py" --raw "$RAW" --json "$RAWDIR/results.json" --out "$OUT" \
   --meta mode="$MODE" --meta reps="$REPS" --meta size_mib="$SIZE_MB" \
   --meta rand_secs="$RAND_SECS" --meta nfiles="$NFILES" --meta tar_files="$TAR_FILES" \
   --meta tar_mib="$TAR_MB" --meta drop_caches_ok="$DROP_OK" \

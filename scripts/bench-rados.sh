@@ -15,8 +15,9 @@
 # cold benchmarks (the store API, no FUSE) run on the same pool beside the
 # local cold directory: BM_Read_Cold*, BM_Demote and their _Rados twins.
 #
-# Output in DIR (default ./bench-results/rados): results.md, raw.jsonl,
-# bench.log. Targets (issue 11): tierfs seq >= 0.8x rados bench seq,
+# Output in DIR (default ./bench-results/rados): results.md, the summary a
+# commit keeps; in DIR/raw/ (ignored by git under bench/results/): raw.jsonl,
+# bench.log, store_bench.txt. Targets (issue 11): tierfs seq >= 0.8x rados bench seq,
 # demotion >= 0.8x rados bench write. Targets never fail the script.
 #
 # usage: scripts/bench-rados.sh [--quick] [--out DIR]
@@ -58,7 +59,9 @@ fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 WORK="$(mktemp -d "${TIERFS_BENCH_TMPDIR:-/var/tmp}/tierfs-bench-rados.XXXXXX")"
-RAW="$OUT/raw.jsonl" LOG="$OUT/bench.log"
+RAWDIR="$OUT/raw"
+mkdir -p "$RAWDIR"
+RAW="$RAWDIR/raw.jsonl" LOG="$RAWDIR/bench.log"
 : >"$RAW"
 : >"$LOG"
 CEPH="$WORK/ceph" POOL=bench
@@ -152,11 +155,12 @@ done
 log "store_bench: cold benchmarks, local directory and RADOS"
 TIERFS_BENCH_DIR="$WORK" TIERFS_BENCH_RADOS_POOL="$POOL" "$STORE_BENCH" \
   --benchmark_filter='BM_(Read_Cold|Read_Cold_Random4K|Demote)(_Rados)?(/|$)' \
-  --benchmark_min_time=0.3 >"$OUT/store_bench.txt" 2>>"$LOG" || die "store_bench failed (see $LOG)"
+  --benchmark_min_time=0.3 >"$RAWDIR/store_bench.txt" 2>>"$LOG" || die "store_bench failed (see $LOG)"
 
-python3 - "$RAW" "$OUT/results.md" "$SIZE_MB" "$REPS" "$(git -C "$ROOT" rev-parse --short HEAD)" <<'EOF'
+python3 - "$RAW" "$RAWDIR/store_bench.txt" "$OUT/results.md" "$SIZE_MB" "$REPS" \
+  "$(git -C "$ROOT" rev-parse --short HEAD)" <<'EOF'
 import json, statistics, sys
-raw, out, size, reps, rev = sys.argv[1:]
+raw, store_bench, out, size, reps, rev = sys.argv[1:]
 rows = [json.loads(l) for l in open(raw)]
 def fig(w, s):
     v = [r["value"] for r in rows if r["workload"] == w and r["system"] == s]
@@ -175,7 +179,7 @@ for w, label, target in (("write", "demotion vs rados bench write", 0.8),
     lines.append(f"| {label} | {cell(rb)} | {cell(t)} | "
                  f"{'%.2f×' % ratio if target else ''} | {verdict} | {cell(d)} |")
 lines += ["", "store_bench (the store API), same cluster:", "", "```"]
-lines += open(out.replace("results.md", "store_bench.txt")).read().rstrip("\n").split("\n")
+lines += open(store_bench).read().rstrip("\n").split("\n")
 lines += ["```"]
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang
+  clang-format  # scripts/format-check.sh (Debian's: another version formats differently)
   libfuse3-dev fuse3 libzstd-dev zstd libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 libxxhash-dev libsodium-dev
   python3 attr rsync git util-linux procps psmisc fio strace

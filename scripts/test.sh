@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, in three stages; exits non-zero at the first failure:
+# The whole test suite, in three stages after a format check; exits non-zero
+# at the first failure:
+#   0. scripts/format-check.sh: every C/C++ file as .clang-format says (a few
+#      seconds; on a difference it lists the files: scripts/format-check.sh
+#      --fix rewrites them);
 #   1. Release build and every CTest test (labels unit, mount, stress);
 #   2. ThreadSanitizer build (clang) of the concurrency tests (store, filesystem core);
 #   3. ASan+UBSan build (clang) of all unit tests, run with bounded libFuzzer
@@ -20,6 +24,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 "$(dirname "$0")/setup.sh"
 JOBS=$(nproc)
+
+echo "== Format check (clang-format; scripts/format-check.sh --fix rewrites what differs)"
+scripts/format-check.sh
 
 if [ ! -e /dev/fuse ]; then
   if [ "${CI:-}" = "true" ]; then

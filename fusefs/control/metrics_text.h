@@ -1,6 +1,6 @@
 // MetricsText: the Prometheus exposition of a mounted tierfs — everything
 // the status report holds plus the request-path counters (Metrics). Every
-// metric name and its meaning is listed in README.md ("Metrics").
+// metric name and its meaning is listed in docs/metrics.md.
 // Thread-safety: a pure function of its arguments (Metrics is read with
 // relaxed loads).
 #pragma once

@@ -131,8 +131,9 @@ Status SecondsInto(const std::string& text, const std::string& name, const std::
 
 using Form = MountOption::Form;
 
-// Every option the parser accepts, in the order of the README's table; the
-// docs (README, tierfs(8)) and the bash completion are checked against it.
+// Every option the parser accepts, in the order of the table in
+// docs/configuration.md; the docs (that table, tierfs(8)) and the bash
+// completion are checked against it.
 const MountOption kMountOptions[] = {
     {"cold_after", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) -> Status {

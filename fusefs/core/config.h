@@ -84,8 +84,9 @@ struct MountConfig {
 };
 
 // One entry of the option parser's table: ApplyMountOptions accepts exactly
-// the options of MountOptions(). The README, tierfs(8) and the bash
-// completion are checked against this table (tests/fusefs/options_doc_test.py).
+// the options of MountOptions(). The README and tierfs(8) are checked against
+// this table (tests/admin/options_doc_test.py); the bash completion asks it
+// (`tierfs mount --list-options`).
 struct MountOption {
   // kFlag: "ro"; kValued: "cold_after=VALUE"; kPrefix: any option starting
   // with name ("x-systemd.automount").

@@ -6,7 +6,7 @@
 # ExecStop unmounts, the daemon exits 0, the file is in the store), the bash
 # completion loaded by bash-completion's own loader; then --uninstall
 # removes exactly what was installed. Bad arguments are refused clearly.
-# As root, the README's fstab lines are mounted by mount(8) itself.
+# As root, the fstab lines of docs/install.md are mounted by mount(8) itself.
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../mount/lib.sh
 source "$HERE/../mount/lib.sh"
@@ -98,7 +98,7 @@ mountpoint -q "$MNT" || fail "mount.tierfs did not mount $MNT"
 echo helper >"$MNT/by-helper"
 unmount_tierfs
 
-# ---- the README's fstab lines, mounted by mount(8) ---------------------------
+# ---- docs/install.md's fstab lines, mounted by mount(8) ----------------------
 # mount(8) looks for helpers in /sbin only: in a mount namespace of its own
 # the installed sbindir stands in for /sbin (nothing outside sees it), and
 # -n keeps the host's /run/mount/utab out of it.
@@ -120,7 +120,7 @@ FSTAB
       [[ $(cat "$m/by-fstab") == "by fstab" ]]
       "$5" umount "$m"
     done' fstab "$S" "$MNT" "$TMP/mnt2" "$TMP/fstab" "$TIERFS" ||
-    fail "mount(8) with the README's fstab lines (above)"
+    fail "mount(8) with the fstab lines of docs/install.md (above)"
 else
   log "not root: the fstab lines are not mounted by mount(8) (it needs a mount namespace)"
 fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Every mount option the parser accepts is documented, in the README's
-option table and in tierfs(8), and every option documented there is one the
-parser accepts, in the same form (flag, NAME=, or prefix*).
+"""Every mount option the parser accepts is documented, in the option table of
+docs/configuration.md and in tierfs(8), and every option documented there is
+one the parser accepts, in the same form (flag, NAME=, or prefix*).
 
-usage: options_doc_test.py TIERFS README.md tierfs.8.scd
+usage: options_doc_test.py TIERFS docs/configuration.md tierfs.8.scd
 
 The parser's list comes from the parser's own table, through
 `tierfs mount --list-options` (fusefs/core/config.cc, kMountOptions).
@@ -30,9 +30,9 @@ def section(path, heading, until):
     return m.group(1).splitlines()
 
 
-def readme_options(path):
+def table_options(path):
     out = []
-    for line in section(path, "### Mount options", "^#"):
+    for line in section(path, "## Mount options", "^#"):
         if not line.startswith("|") or line.startswith("|---") or line.startswith("| option"):
             continue
         first = re.split(r"(?<!\\)\|", line)[1]  # the first cell ("\|" is a literal bar)
@@ -52,13 +52,13 @@ def man_options(path):
 
 
 def main():
-    tierfs, readme, man = sys.argv[1:4]
+    tierfs, table, man = sys.argv[1:4]
     parser = subprocess.run([tierfs, "mount", "--list-options"], check=True,
                             capture_output=True, text=True).stdout.split()
     if len(parser) < 10:
         sys.exit("options_doc_test: tierfs mount --list-options printed only %r" % parser)
     failed = False
-    for name, documented in (("README.md", readme_options(readme)),
+    for name, documented in (("docs/configuration.md", table_options(table)),
                              ("tierfs(8)", man_options(man))):
         missing = [o for o in parser if o not in documented]
         unknown = [o for o in documented if o not in parser]
@@ -72,7 +72,7 @@ def main():
         print("%s: %d options documented" % (name, len(documented)))
     if failed:
         sys.exit(1)
-    print("%d options, each in README.md and tierfs(8)" % len(parser))
+    print("%d options, each in docs/configuration.md and tierfs(8)" % len(parser))
 
 
 if __name__ == "__main__":

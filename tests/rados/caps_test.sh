@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/rados/caps_test.sh — the client caps docs-ceph.md tells users to give
+# tests/rados/caps_test.sh — the client caps docs/ceph.md tells users to give
 # tierfs are enough for what the RADOS backend does, and no more, on a cephx
 # cluster of its own (scripts/ceph-dev.sh with CEPH_DEV_AUTH=cephx in
 # $CAPS_DIR on $CAPS_PORT), removed at the end:

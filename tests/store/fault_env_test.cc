@@ -38,6 +38,13 @@ void WriteSynced(Env& env, const std::string& path, const std::string& data) {
   ASSERT_TRUE((*f)->Sync().ok());
 }
 
+// Overwrites the start of an existing file through env, without a sync.
+void WriteUnsynced(Env& env, const std::string& path, const std::string& data) {
+  auto f = env.Open(path, OpenOptions{.write = true});
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->PWrite(0, std::as_bytes(std::span(data))).ok());
+}
+
 class FaultEnvTest : public ::testing::Test {
  protected:
   FaultEnvTest() : env_(Env::Default()), d_(dir_.path()) {}
@@ -55,10 +62,7 @@ TEST_F(FaultEnvTest, UnsyncedCreateVanishesEvenWhenItsDataWasSynced) {
 TEST_F(FaultEnvTest, CreateSurvivesAfterSyncDirWithItsSyncedContent) {
   WriteSynced(env_, d_ + "/new", "synced");
   ASSERT_TRUE(env_.SyncDir(d_).ok());
-  auto f = env_.Open(d_ + "/new", OpenOptions{.write = true});
-  ASSERT_TRUE(f.ok());
-  const std::string lost = "LOST!!!";
-  ASSERT_TRUE((*f)->PWrite(0, std::as_bytes(std::span(lost))).ok());
+  WriteUnsynced(env_, d_ + "/new", "LOST!!!");
   ASSERT_TRUE(env_.DropUnsyncedData().ok());
   EXPECT_EQ(Contents(d_ + "/new"), "synced");
 }
@@ -97,11 +101,7 @@ TEST_F(FaultEnvTest, UnsyncedUnlinkComesBackWithItsDurableContent) {
   ASSERT_TRUE(env_.Unlink(d_ + "/pre").ok());
   WriteSynced(env_, d_ + "/f", "synced");
   ASSERT_TRUE(env_.SyncDir(d_).ok());  // f and the first unlink are durable
-  auto f = env_.Open(d_ + "/f", OpenOptions{.write = true});
-  ASSERT_TRUE(f.ok());
-  const std::string lost = "unsynced";
-  ASSERT_TRUE((*f)->PWrite(0, std::as_bytes(std::span(lost))).ok());
-  f->reset();
+  WriteUnsynced(env_, d_ + "/f", "unsynced");
   ASSERT_TRUE(env_.Unlink(d_ + "/f").ok());
   ASSERT_TRUE(env_.DropUnsyncedData().ok());
   EXPECT_FALSE(fs::exists(d_ + "/pre"));
@@ -162,10 +162,7 @@ TEST(PowerCutModelTest, EachFileKeepsAllOrNoneOfItsUnsyncedContent) {
     for (const char* n : {"/x", "/y"}) {
       WriteSynced(env, d + n, "old");
       ASSERT_TRUE(env.SyncDir(d).ok());
-      auto f = env.Open(d + n, OpenOptions{.write = true});
-      ASSERT_TRUE(f.ok());
-      const std::string grown = "new content, longer";
-      ASSERT_TRUE((*f)->PWrite(0, std::as_bytes(std::span(grown))).ok());
+      WriteUnsynced(env, d + n, "new content, longer");
     }
   };
   auto look = [](const std::string& d) { return Contents(d + "/x") + "|" + Contents(d + "/y"); };
@@ -184,10 +181,7 @@ TEST(PowerCutModelTest, AnUnlinkCanSurviveWhileAnotherFilesWriteIsLost) {
     WriteSynced(env, d + "/wal", "before");
     WriteSynced(env, d + "/object", "data");
     ASSERT_TRUE(env.SyncDir(d).ok());
-    auto f = env.Open(d + "/wal", OpenOptions{.write = true});
-    ASSERT_TRUE(f.ok());
-    const std::string commit = "commit";
-    ASSERT_TRUE((*f)->PWrite(0, std::as_bytes(std::span(commit))).ok());
+    WriteUnsynced(env, d + "/wal", "commit");
     ASSERT_TRUE(env.Unlink(d + "/object").ok());
   };
   auto look = [](const std::string& d) {
@@ -220,10 +214,7 @@ TEST(PowerCutModelTest, TheSameSeedGivesTheSameOutcome) {
     for (int i = 0; i < 8; ++i) {
       const std::string n = d + "/f" + std::to_string(i);
       WriteSynced(env, n, "synced");
-      auto f = env.Open(n, OpenOptions{.write = true});
-      ASSERT_TRUE(f.ok());
-      const std::string more = "unsynced " + std::to_string(i);
-      ASSERT_TRUE((*f)->PWrite(0, std::as_bytes(std::span(more))).ok());
+      WriteUnsynced(env, n, "unsynced " + std::to_string(i));
     }
   };
   auto look = [](const std::string& d) {

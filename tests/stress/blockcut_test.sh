@@ -259,7 +259,8 @@ act_dir_fsync() {
 import os, sys
 mnt, n = sys.argv[1], int(sys.argv[2])
 sys.path.insert(0, sys.argv[3])
-from crash_tool import fsync_dir
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from stress_util import fsync_dir
 os.mkdir(os.path.join(mnt, "d"))
 for i in range(n):
     with open(os.path.join(mnt, "d", "name%02d" % i), "wb") as f:
@@ -332,7 +333,8 @@ check_tier_moves() {
   cmp -s "$NEW" "$MNT/h" || soft_fail "$1: h (fsync'ed, demoted, promoted) is $(describe "$MNT/h")"
 }
 
-# Mount options per scenario (the default is the README's).
+# Mount options per scenario (the default: none, so the defaults of
+# docs/configuration.md).
 opts_for() {
   case "$1" in
     inline_spill) echo inline_max=4K ;;

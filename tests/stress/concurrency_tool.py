@@ -22,7 +22,6 @@
       the same inode with the same content and nlink = 1 + WORKERS; private
       files and their link names exact; no other entries.
 """
-import errno
 import json
 import multiprocessing
 import os
@@ -30,6 +29,9 @@ import random
 import signal
 import sys
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from stress_util import first_diff, first_nonzero, opened, pread_all, pwrite_all, write_file  # noqa: E402
 
 SHARED = 3
 REGION = 150_000          # bytes per worker per shared file: not a multiple of the 64K chunk
@@ -39,22 +41,6 @@ PRIVATE_MAX = 300_000
 
 def shared_path(mnt, i):
     return os.path.join(mnt, "s%d" % i)
-
-
-def pread_all(fd, n, off):
-    out = bytearray()
-    while len(out) < n:
-        b = os.pread(fd, n - len(out), off + len(out))
-        if not b:
-            break
-        out += b
-    return bytes(out)
-
-
-def pwrite_all(fd, data, off):
-    while data:
-        k = os.pwrite(fd, data, off)
-        data, off = data[k:], off + k
 
 
 def drop_cache(fd):
@@ -88,7 +74,7 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
         got = pread_all(fd, n, base + off)
         want = bytes(shared[i][off:off + n])
         if got != want:
-            k = next((x for x in range(min(len(got), len(want))) if got[x] != want[x]), min(len(got), len(want)))
+            k = first_diff(got, want)
             problem("s%d %s: bytes [%d, %d) of my region differ from the model at file offset %d "
                     "(got %s, want %s; %d of %d bytes returned)"
                     % (i, how, base + off, base + off + n, base + off + k,
@@ -104,32 +90,23 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
                 n = min(REGION - off, rng.choice([1, 100, 4096, 20000, 70000]))
                 data = rng.randbytes(n)
                 name = shared_path(mnt, i) if rng.random() < 0.5 else os.path.join(mnt, links[i])
-                fd = os.open(name, os.O_WRONLY)
-                try:
+                with opened(name, os.O_WRONLY) as fd:
                     pwrite_all(fd, data, base + off)
                     shared[i][off:off + n] = data
                     if rng.random() < 0.3:
                         os.fsync(fd)
-                finally:
-                    os.close(fd)
                 op = "write_shared"
             elif r < 0.50:  # read my region back, from the daemon
                 i = rng.randrange(SHARED)
-                fd = os.open(shared_path(mnt, i), os.O_RDWR)
-                try:
+                with opened(shared_path(mnt, i), os.O_RDWR) as fd:
                     drop_cache(fd)
                     off = rng.randrange(REGION)
                     region_check(i, fd, off, min(REGION - off, rng.randrange(1, 80000)), "read")
-                finally:
-                    os.close(fd)
                 op = "read_shared"
             elif r < 0.55:  # truncate a shared file; only the zero tail past all regions changes
                 i = rng.randrange(SHARED)
-                fd = os.open(shared_path(mnt, i), os.O_WRONLY)
-                try:
+                with opened(shared_path(mnt, i), os.O_WRONLY) as fd:
                     os.ftruncate(fd, nworkers * REGION + rng.choice([0, 1, 5000, 70000, 200000]))
-                finally:
-                    os.close(fd)
                 op = "truncate_shared"
             elif r < 0.62:  # hard-link churn on my link name of a shared file
                 i = rng.randrange(SHARED)
@@ -148,8 +125,7 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
             elif r < 0.80:  # private file: write / truncate / read-compare
                 name = rng.choice(sorted(private))
                 p = os.path.join(mnt, name)
-                fd = os.open(p, os.O_RDWR)
-                try:
+                with opened(p, os.O_RDWR) as fd:
                     m = private[name]
                     k = rng.random()
                     if k < 0.5:
@@ -172,18 +148,11 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
                         if got != bytes(m):
                             problem("%s: content differs from the model (size %d, want %d)" % (name, len(got), len(m)))
                         op = "read_private"
-                finally:
-                    os.close(fd)
             elif r < 0.88:  # replace a private file atomically: temp file, fsync, rename over
                 name = rng.choice(sorted(private))
                 data = rng.randbytes(rng.randrange(PRIVATE_MAX))
                 tmp = os.path.join(mnt, name + ".new")
-                fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644)
-                try:
-                    pwrite_all(fd, data, 0)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                write_file(tmp, data, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, fsync=True)
                 os.rename(tmp, os.path.join(mnt, name))
                 private[name] = bytearray(data)
                 if plinks[name]:  # the old inode keeps its link name; drop it
@@ -208,12 +177,9 @@ def worker(mnt, out, w, nworkers, seconds, seed, q):
             problem("unexpected error: %r" % (e,))
     # Final check of my regions, then save the model.
     for i in range(SHARED):
-        fd = os.open(shared_path(mnt, i), os.O_RDWR)
-        try:
+        with opened(shared_path(mnt, i), os.O_RDWR) as fd:
             drop_cache(fd)
             region_check(i, fd, 0, REGION, "final read")
-        finally:
-            os.close(fd)
         with open(os.path.join(out, "w%d_s%d.bin" % (w, i)), "wb") as f:
             f.write(shared[i])
     for name, m in private.items():
@@ -274,11 +240,11 @@ def verify(mnt, out, nworkers):
         expected_entries.add("s%d" % i)
         got = open(p, "rb").read()
         if got[:len(want)] != want:
-            k = next(x for x in range(min(len(got), len(want))) if got[x] != want[x]) if len(got) >= len(want) else len(got)
+            k = first_diff(got, want)
             problems.append("s%d differs from the model at byte %d (worker %d's region; size %d)"
                             % (i, k, k // REGION, len(got)))
         elif any(got[len(want):]):
-            k = len(want) + next(x for x, c in enumerate(got[len(want):]) if c)
+            k = len(want) + first_nonzero(got[len(want):])
             problems.append("s%d: non-zero byte at %d in the tail past all regions (stale data after truncate?)" % (i, k))
         st = os.stat(p)
         if st.st_nlink != 1 + nworkers:

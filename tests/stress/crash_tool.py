@@ -32,7 +32,6 @@
       Prints one summary line first; exit 1 if there is any problem.
 """
 import errno
-import hashlib
 import json
 import os
 import random
@@ -41,20 +40,9 @@ import sys
 import threading
 import time
 
-DEAD_ERRNOS = {errno.ENOTCONN, errno.ECONNABORTED}
-
-
-def mount_dead(root):
-    """After an EIO: is the mount gone? fsync() or close() of a file written
-    through the page cache reports the failed write-back of a dead mount as
-    EIO (the kernel records write-back errors as EIO); an
-    opendir always reaches the daemon (or fails with ENOTCONN)."""
-    try:
-        os.listdir(root)
-    except OSError as e:
-        return e.errno in DEAD_ERRNOS
-    return False
-
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from stress_util import (DEAD_ERRNOS, Manifest, first_diff, first_nonzero, fsync_dir,  # noqa: E402
+                         load_jsonl, mount_dead, opened, pwrite_all, read_file, sha, write_file)
 
 MAX_FILES = 20
 MAX_SIZE = 200 * 1024
@@ -70,10 +58,6 @@ def gen(seed, size, kind):
     while len(out) < size:
         out += rng.choice(words) + b" "
     return bytes(out[:size])
-
-
-def sha(b):
-    return hashlib.sha256(b).hexdigest()
 
 
 def apply(state, op):
@@ -108,29 +92,6 @@ def apply(state, op):
 
 
 # ---------------------------------------------------------------- driver ----
-
-class Manifest:
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-
-    def log(self, rec):
-        os.write(self.fd, (json.dumps(rec, sort_keys=True) + "\n").encode())
-        os.fsync(self.fd)
-
-
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_all(fd, data, off):
-    while data:
-        n = os.pwrite(fd, data, off)
-        data, off = data[n:], off + n
-
 
 def drive(mnt, rdir, manifest_path, seed, tierfs):
     rng = random.Random(seed)
@@ -186,28 +147,14 @@ def drive(mnt, rdir, manifest_path, seed, tierfs):
         k = op["op"]
         p = os.path.join(root, op.get("path", ""))
         if k == "create":
-            data = gen(op["seed"], op["size"], op["kind"])
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                write_all(fd, data, 0)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_file(p, gen(op["seed"], op["size"], op["kind"]), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                       fsync=True)
         elif k == "overwrite":
-            data = gen(op["seed"], op["len"], op["kind"])
-            fd = os.open(p, os.O_WRONLY)
-            try:
-                write_all(fd, data, op["off"])
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_file(p, gen(op["seed"], op["len"], op["kind"]), os.O_WRONLY, off=op["off"], fsync=True)
         elif k == "truncate":
-            fd = os.open(p, os.O_WRONLY)
-            try:
+            with opened(p, os.O_WRONLY) as fd:
                 os.ftruncate(fd, op["size"])
                 os.fsync(fd)
-            finally:
-                os.close(fd)
         elif k == "rename":
             src, dst = os.path.join(root, op["src"]), os.path.join(root, op["dst"])
             os.rename(src, dst)
@@ -220,7 +167,7 @@ def drive(mnt, rdir, manifest_path, seed, tierfs):
             fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             os.unlink(p)
             fsync_dir(os.path.dirname(p))
-            write_all(fd, gen(op["seed"], op["size"], "r"), 0)
+            pwrite_all(fd, gen(op["seed"], op["size"], "r"), 0)
             os.fsync(fd)
             orphans.append(fd)
             if len(orphans) > 3:
@@ -271,31 +218,6 @@ def drive(mnt, rdir, manifest_path, seed, tierfs):
 
 # --------------------------------------------------------------- checker ----
 
-def load(manifest):
-    recs = []
-    with open(manifest) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                recs.append(json.loads(line))
-    return recs
-
-
-def read_file(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def first_diff(a, b):
-    for i in range(min(len(a), len(b))):
-        if a[i] != b[i]:
-            return i
-    return min(len(a), len(b))
-
-
 def bytes_ok(got, old, new, hole_from):
     """Every byte is the old one, the new one, or 0 at/after hole_from (a hole)."""
     lo = min(len(old), len(new))
@@ -320,18 +242,15 @@ PROBE = 256 * 1024
 def extend_probe(path):
     """Extends the file by PROBE bytes with ftruncate, checks they read as
     zeros, truncates it back. Returns a problem description or None."""
-    fd = os.open(path, os.O_RDWR)
-    try:
+    with opened(path, os.O_RDWR) as fd:
         size = os.fstat(fd).st_size
         os.ftruncate(fd, size + PROBE)
         ext = os.pread(fd, PROBE, size)
         os.ftruncate(fd, size)
         os.fsync(fd)
-    finally:
-        os.close(fd)
     if len(ext) != PROBE:
         return "extending by ftruncate gave a short read (%d of %d bytes)" % (len(ext), PROBE)
-    nz = next((i for i, c in enumerate(ext) if c), None)
+    nz = first_nonzero(ext)
     if nz is not None:
         return ("stale data resurfaced past the recovered end of file %d: ftruncate-extending it "
                 "reads non-zero byte 0x%02x at offset %d (chunk %d of 64K)"
@@ -344,7 +263,7 @@ def check(mnt, resolved_dir, manifests):
     stale = []  # lost-write data past EOF shown after an extension (reported apart: "PROBLEM[stale]")
     stats = {"files": 0, "absent": 0, "inflight": 0}
     for manifest in manifests:
-        recs = load(manifest)
+        recs = load_jsonl(manifest)
         state, ever, dirs = {}, set(), []
         pending = None
         for i, rec in enumerate(recs):

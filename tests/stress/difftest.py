@@ -35,7 +35,6 @@ import ctypes
 import errno
 import fcntl
 import fnmatch
-import hashlib
 import json
 import mmap
 import os
@@ -48,6 +47,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from stress_util import first_diff, opened, sha  # noqa: E402 (tests/stress/stress_util.py, beside this file)
 
 KiB = 1024
 CHUNK = 64 * KiB
@@ -110,7 +112,7 @@ def errname(e):
 
 
 def digest(b):
-    return hashlib.sha256(b).hexdigest()[:16]
+    return sha(b)[:16]
 
 
 def gen_data(seed, n):
@@ -438,15 +440,11 @@ class Side:
         return os.lseek(fd, op["off"], whence)
 
     def op_write_path(self, op):
-        fd = os.open(self.p(op["path"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
+        with opened(self.p(op["path"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644) as fd:
             return os.pwrite(fd, gen_data(op["data"], op["len"]), op["off"])
-        finally:
-            os.close(fd)
 
     def op_mmap_write(self, op):
-        fd = os.open(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC)
-        try:
+        with opened(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC) as fd:
             size = os.fstat(fd).st_size
             if size == 0:
                 return "empty"
@@ -459,8 +457,6 @@ class Side:
             finally:
                 m.close()
             return [off, n]
-        finally:
-            os.close(fd)
 
     def op_truncate(self, op):
         os.truncate(self.p(op["path"]), op["size"])
@@ -472,30 +468,21 @@ class Side:
         return "ok"
 
     def op_fallocate(self, op):
-        fd = os.open(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC)
-        try:
+        with opened(self.p(op["path"]), os.O_RDWR | os.O_CLOEXEC) as fd:
             fallocate(fd, FALLOC[op["mode"]], op["off"], op["len"])
             return "ok"
-        finally:
-            os.close(fd)
 
     def op_copy_range(self, op):
-        fi = os.open(self.p(op["src"]), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            fo = os.open(self.p(op["dst"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                total = 0
-                while total < op["len"]:     # a short copy is legal: loop like a caller would
-                    n = os.copy_file_range(fi, fo, op["len"] - total, op["src_off"] + total,
-                                           op["dst_off"] + total)
-                    if n == 0:
-                        break
-                    total += n
-                return total
-            finally:
-                os.close(fo)
-        finally:
-            os.close(fi)
+        with opened(self.p(op["src"]), os.O_RDONLY | os.O_CLOEXEC) as fi, \
+                opened(self.p(op["dst"]), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644) as fo:
+            total = 0
+            while total < op["len"]:     # a short copy is legal: loop like a caller would
+                n = os.copy_file_range(fi, fo, op["len"] - total, op["src_off"] + total,
+                                       op["dst_off"] + total)
+                if n == 0:
+                    break
+                total += n
+            return total
 
     def op_rename(self, op):
         renameat2(self.p(op["src"]), self.p(op["dst"]), RENAME[op["flags"]])
@@ -519,12 +506,9 @@ class Side:
             fd, _ = self._slot(op)
             sync(fd)
             return "ok"
-        fd = os.open(self.p(op["path"]), os.O_RDONLY | os.O_CLOEXEC)
-        try:
+        with opened(self.p(op["path"]), os.O_RDONLY | os.O_CLOEXEC) as fd:
             sync(fd)
             return "ok"
-        finally:
-            os.close(fd)
 
     def op_setxattr(self, op):
         flags = {"0": 0, "CREATE": os.XATTR_CREATE, "REPLACE": os.XATTR_REPLACE}[op["flags"]]
@@ -550,7 +534,7 @@ class Side:
         # A file unlinked while one of our slots still holds it open: ext4
         # refuses its handle (ESTALE), but the kernel's FUSE export code
         # answers from its inode cache without asking the daemon, so tierfs
-        # opens it (the same file, never another one; README "Known
+        # opens it (the same file, never another one; docs/status.md, "Known
         # limits"). Such a handle counts as ESTALE without being tried. (On
         # ext4 a slot may hold a newer unlinked file that reuses the inode
         # number; its handle is ESTALE there anyway.) Once no slot holds the
@@ -809,16 +793,6 @@ class Mismatch:
 def short(v):
     s = json.dumps(v, sort_keys=True, default=str)
     return s if len(s) < 600 else s[:600] + "..."
-
-
-def first_diff(a, b):
-    n = min(len(a), len(b))
-    for i in range(0, n, 4096):
-        if a[i:i + 4096] != b[i:i + 4096]:
-            for j in range(i, min(i + 4096, n)):
-                if a[j] != b[j]:
-                    return j
-    return n
 
 
 def compare_obs(where, a, b):

@@ -36,16 +36,22 @@ fs_used() { df --output=used -B1 "$1" | tail -n1 | tr -d ' '; }
 direct_cmp() {
   cmp "$1" <(dd if="$2" iflag=direct bs=64k status=none) || fail "$2 differs from $1 (O_DIRECT read)"
 }
+# put_random NAME... — a new 2 MiB random file of each name in $NATIVE, copied
+# into the mount, then sync.
+put_random() {
+  local n
+  for n in "$@"; do
+    head -c $((2 * MiB)) /dev/urandom >"$NATIVE/$n"
+    cp "$NATIVE/$n" "$MNT/$n"
+  done
+  sync
+}
 
 # ---- A. the hot tier (and everything else) full ------------------------------------
 OPTS=(chunk_size=64K cold_after=3600 compress=none)
 mount_tierfs "${OPTS[@]}"
 DAEMON=$(daemon_pid)
-for i in 1 2 3; do
-  head -c $((2 * MiB)) /dev/urandom >"$NATIVE/keep$i"
-  cp "$NATIVE/keep$i" "$MNT/keep$i"
-done
-sync
+put_random keep1 keep2 keep3
 # A deterministic 96 MiB pattern, so the partly written file can be checked.
 python3 - "$TMP/pattern" <<'EOF'
 import random, sys
@@ -154,11 +160,7 @@ for s in $(seq 0 255); do mkdir -m 0700 "$STORE/cold/$(printf '%02x' "$s")"; don
 OPTS=(chunk_size=64K cold_after=0 compress=zstd:1)
 mount_tierfs "${OPTS[@]}"
 DAEMON=$(daemon_pid)
-for i in 1 2 3; do
-  head -c $((2 * MiB)) /dev/urandom >"$NATIVE/c$i"
-  cp "$NATIVE/c$i" "$MNT/c$i"
-done
-sync
+put_random c1 c2 c3
 # Let the migrator try (cold_after=0: everything is eligible at once).
 sleep 4
 "$TIERFS" status --json "$MNT" >"$TMP/status.json" || fail "status with a full cold tier"

@@ -61,7 +61,6 @@ state that never existed.
       Exit 1 if there is any problem.
 """
 import errno
-import hashlib
 import json
 import os
 import random
@@ -69,7 +68,8 @@ import stat
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from crash_tool import DEAD_ERRNOS, Manifest, fsync_dir, mount_dead  # noqa: E402 (tests/stress/crash_tool.py, beside this file)
+from stress_util import (DEAD_ERRNOS, Manifest, first_diff, first_nonzero, fsync_dir,  # noqa: E402
+                         load_jsonl, mount_dead, opened, sha, write_file)
 
 MAX_NONDIRS = 48
 MAX_DIRS = 10
@@ -86,10 +86,6 @@ def gen(seed, size):
     """Deterministic content without zero bytes."""
     data = random.Random(seed).randbytes(size)
     return data.translate(bytes([1]) + bytes(range(1, 256)))
-
-
-def sha(b):
-    return hashlib.sha256(b).hexdigest()
 
 
 def parent_of(path):
@@ -226,14 +222,7 @@ def initial_tree(m):
 # ----------------------------------------------------------------- driver ----
 
 def write_new(path, mode, data, fsync=False):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-        if fsync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_file(path, data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode, fsync=fsync)
 
 
 def execute(root, op):
@@ -399,11 +388,6 @@ def drive(mnt, dname, manifest_path, seed):
 
 # ---------------------------------------------------------------- checker ----
 
-def load(manifest):
-    with open(manifest) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def read_tree(root, base_hashes):
     """{path: tuple} of everything under root, in Tree.entries()'s form."""
     raw = {}
@@ -466,13 +450,13 @@ def byte_detail(root, path, bases, want):
             got = f.read()
     except OSError as e:
         return "cannot read: %s" % e
-    i = next((i for i in range(min(len(got), len(exp))) if got[i] != exp[i]), min(len(got), len(exp)))
+    i = first_diff(got, exp)
     return "base file %s: size %d (want %d), first difference at byte %d (chunk %d of 64K)%s" % (
         want[4][4:], len(got), len(exp), i, i // 65536, ", zeros there" if i < len(got) and got[i] == 0 else "")
 
 
 def check(mnt, dname, manifest):
-    recs = load(manifest)
+    recs = load_jsonl(manifest)
     if not recs or recs[0]["t"] != "M":
         print("prefix: NO MATCH\nPROBLEM: %s has no \"M\" line: the workload never started" % manifest)
         return 1
@@ -549,15 +533,12 @@ def check(mnt, dname, manifest):
     nprobe = min(64, creates + 8)
     for i in range(nprobe):
         p = os.path.join(root, "probe%03d" % i)
-        fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
+        with opened(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644) as fd:
             ino = os.fstat(fd).st_ino
             os.ftruncate(fd, PROBE)
             data = os.pread(fd, PROBE, 0)
-        finally:
-            os.close(fd)
         os.unlink(p)
-        nz = next((j for j, c in enumerate(data) if c), None)
+        nz = first_nonzero(data)
         if len(data) != PROBE:
             problems.append("probe%03d (inode %d): ftruncate to 256 KiB, then a read gave %d bytes"
                             % (i, ino, len(data)))

@@ -19,6 +19,9 @@ import mmap
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from stress_util import first_diff  # noqa: E402 (tests/stress/stress_util.py, beside this file)
+
 
 def classify(got, want):
     if got == want:
@@ -27,7 +30,7 @@ def classify(got, want):
         return "short"
     if not any(got) and any(want):
         return "zero"
-    k = next(i for i in range(len(got)) if got[i] != want[i])
+    k = first_diff(got, want)
     if not any(got[k:]):
         return "zerotail"  # the right bytes up to some offset, zeros after it
     return "wrong"
