@@ -67,7 +67,11 @@ Result<bool> Filesystem::KillPriv(uint64_t ino, const Caller& caller) {
 }
 
 Filesystem::Filesystem(const MountConfig& config, Env* env)
-    : config_(config), env_(env), read_only_(config.read_only) {}
+    : config_(config),
+      env_(env),
+      clock_(env),
+      reserve_(env, config.store_dir),
+      read_only_(config.read_only) {}
 
 Status Filesystem::Writable() const {
   if (read_only_) return Status::Posix(EROFS, "tierfs is mounted read-only");
@@ -86,18 +90,8 @@ Status Filesystem::FsyncDir() {
   return SyncMeta();
 }
 
-void Filesystem::ReserveForCommit() {
-  if (!reserve_present_) return;
-  auto space = env_->StatFs(config_.store_dir);
-  if (!space.ok() || space->free_bytes >= 2 * kReserveBytes) return;
-  if (!reserve_present_.exchange(false)) return;
-  spdlog::warn("store is nearly full: releasing the {} MiB reserve for SQLite's commit",
-               kReserveBytes >> 20);
-  (void)env_->Unlink(config_.store_dir + "/reserve");
-}
-
 Status Filesystem::SetReadOnly(bool read_only) {
-  std::lock_guard order(migrator_mu_);
+  MutexLock order(&migrator_mu_);
   if (read_only == read_only_) return Status::OK();
   if (config_.read_only) {
     return Status::Posix(EROFS, "mounted with -o ro (store opened read-only): unmount and "
@@ -116,13 +110,11 @@ Status Filesystem::SetReadOnly(bool read_only) {
 }
 
 Filesystem::~Filesystem() {
-  if (migrator_) migrator_->Stop();
   {
-    std::lock_guard lock(mu_);
-    stop_writeback_ = true;
+    MutexLock lock(&migrator_mu_);
+    if (migrator_) migrator_->Stop();
   }
-  writeback_cv_.notify_all();
-  if (writeback_.joinable()) writeback_.join();
+  if (writeback_) writeback_->Stop();
   if (reclaimer_) reclaimer_->Stop();  // frees all it has queued
   (void)SyncAll();
   if (journal_) journal_->Stop();
@@ -151,7 +143,8 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   }
   TIERFS_RETURN_IF_ERROR(CheckNamespaceNotLost(env, config.store_dir));
   Filesystem* f = fs.get();
-  fs->journal_ = std::make_unique<Journal>(Journal::Hooks{[f] { f->ReserveForCommit(); }});
+  fs->journal_ =
+      std::make_unique<Journal>(Journal::Hooks{[f] { f->reserve_.ReleaseIfNearlyFull(); }});
   MetadataOptions mo;
   mo.synchronous_full = config.sync_full;
   mo.read_only = config.read_only;
@@ -161,6 +154,16 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   mo.vfs = config.sqlite_vfs;
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
   if (wrap) fs->meta_ = wrap(std::move(fs->meta_));
+  fs->inodes_ = std::make_unique<InodeTable>(fs->meta_.get(), &fs->clock_, config.atime,
+                                             &fs->read_only_,
+                                             [f](uint64_t ino) { f->reclaimer_->Enqueue(ino); });
+  fs->writeback_ = std::make_unique<AttrWriteback>(fs->inodes_.get(), fs->meta_.get(), &fs->clock_,
+                                                   [f] {
+                                                     // once there is room again
+                                                     if (!f->reserve_.present() && !f->read_only_) {
+                                                       f->reserve_.Ensure();
+                                                     }
+                                                   });
   fs->journal_->Start(fs->meta_.get());
   TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
                           LoadStoreSettings(*fs->meta_, config));
@@ -180,158 +183,32 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   TIERFS_ASSIGN_OR_RETURN(fs->store_, ObjectStore::Open(env, config.store_dir, so));
   fs->reclaimer_ = std::make_unique<Reclaimer>(
       fs->meta_.get(), fs->store_.get(),
-      Reclaimer::Hooks{[f](const std::function<Status()>& op) { return f->FreeingSpace(op); },
-                       [f](std::span<const uint64_t> inos) {
-                         std::lock_guard lock(f->mu_);
-                         for (uint64_t ino : inos) f->xattr_inodes_.erase(ino);
-                       },
-                       [f] { return f->journal_->CommitDurably(); }});
+      Reclaimer::Hooks{
+          [f](const std::function<Status()>& op) { return f->reserve_.FreeingSpace(op); },
+          [f](std::span<const uint64_t> inos) { f->xattrs_.Remove(inos); },
+          [f] { return f->journal_->CommitDurably(); }});
+  fs->inline_ = std::make_unique<InlineFiles>(fs->inodes_.get(), fs->meta_.get(), fs->store_.get(),
+                                              fs->reclaimer_.get(), config.inline_max);
   if (!config.read_only) {  // read-only changes nothing in the store
     TIERFS_RETURN_IF_ERROR(fs->Recover());
     fs->reclaimer_->Start();
-    fs->EnsureReserve();
+    fs->reserve_.Ensure();
   }
   TIERFS_ASSIGN_OR_RETURN(auto with_xattrs, fs->meta_->InodesWithXattrs());
-  fs->xattr_inodes_.insert(with_xattrs.begin(), with_xattrs.end());
+  fs->xattrs_.Add(with_xattrs);
   TIERFS_ASSIGN_OR_RETURN(auto pinned, fs->meta_->ListPinned());
   for (uint64_t ino : pinned) fs->store_->SetPinned(ino, true);
   MigratorOptions& mig = fs->migrator_options_;
   mig.rate_bytes_per_sec = config.migrate_rate;
   int64_t cold_ms = config.policy.cold_after_ns / 1000000;
   mig.interval_ms = std::clamp<int64_t>(cold_ms / 2, 100, 5000);
-  fs->migrator_ = std::make_unique<Migrator>(fs->store_.get(), config.policy, mig);
-  if (!config.read_only) fs->migrator_->Start();
-  fs->writeback_ = std::thread([f = fs.get()] { f->WritebackLoop(); });
+  {
+    MutexLock lock(&fs->migrator_mu_);
+    fs->migrator_ = std::make_unique<Migrator>(fs->store_.get(), config.policy, mig);
+    if (!config.read_only) fs->migrator_->Start();
+  }
+  fs->writeback_->Start();
   return fs;
-}
-
-void Filesystem::EnsureReserve() {
-  const std::string path = config_.store_dir + "/reserve";
-  auto existing = env_->Stat(path);
-  if (existing.ok()) {
-    // Taken for the reserve only at its exact size. Anything else — a file
-    // the store did not create, or a reserve a crash cut short while it was
-    // written — is left as it is: the store never overwrites a file it
-    // cannot tell it made.
-    if (existing->size == kReserveBytes) {
-      reserve_present_ = true;
-    } else {
-      spdlog::warn("{} is {} bytes, not the {} MiB reserve tierfs makes: left as it is, and "
-                   "the store has no reserve for a full disk (remove the file to get one)",
-                   path, existing->size, kReserveBytes >> 20);
-    }
-    return;
-  }
-  if (!existing.status().IsNotFound()) return;
-  auto space = env_->StatFs(config_.store_dir);
-  if (!space.ok() || space->free_bytes < 4 * kReserveBytes) return;
-  // exclusive: should a file appear meanwhile, it is not ours to fill.
-  auto f = env_->Open(path, OpenOptions{.write = true, .create = true, .exclusive = true});
-  if (!f.ok()) return;
-  std::vector<std::byte> zeros(1 << 20);
-  Status st;
-  for (uint64_t off = 0; st.ok() && off < kReserveBytes; off += zeros.size()) {
-    st = (*f)->PWrite(off, zeros);
-  }
-  if (st.ok()) st = (*f)->Sync();
-  if (!st.ok()) {
-    (void)env_->Unlink(path);
-    return;
-  }
-  reserve_present_ = true;
-}
-
-Status Filesystem::FreeingSpace(const std::function<Status()>& op) {
-  Status st = op();
-  if (!st.IsNoSpace() || !reserve_present_.exchange(false)) return st;
-  // The disk is full and SQLite cannot log the very change that would free
-  // space: give it the reserve, then try once more.
-  spdlog::warn("store is full: releasing the {} MiB reserve to let deletions through",
-               kReserveBytes >> 20);
-  (void)env_->Unlink(config_.store_dir + "/reserve");
-  return op();
-}
-
-namespace {
-Timespec FromNanos(int64_t ns) { return Timespec{ns / 1000000000, ns % 1000000000}; }
-int64_t ToNanos(const Timespec& t) { return t.sec * 1000000000 + t.nsec; }
-}  // namespace
-
-Timespec Filesystem::Now() {
-  const int64_t coarse = env_->CoarseNowNanos();
-  int64_t kernel = kernel_time_ns_.load(std::memory_order_relaxed);
-  if (kernel <= coarse) return FromNanos(coarse);
-  // No kernel stamp is ahead of the fine clock: one that is was taken
-  // before the clock was set back, and is forgotten.
-  if (kernel > env_->NowNanos()) {
-    kernel_time_ns_.compare_exchange_strong(kernel, 0, std::memory_order_relaxed);
-    return FromNanos(coarse);
-  }
-  return FromNanos(kernel);
-}
-
-Timespec Filesystem::FineNow() { return FromNanos(env_->NowNanos()); }
-
-// ---- inode table -------------------------------------------------------------
-
-bool Filesystem::Overlay(InodeAttr* a, uint64_t seen) {
-  std::lock_guard lock(mu_);
-  if (write_backs_ != seen) return false;
-  auto it = inodes_.find(a->ino);
-  if (it == inodes_.end()) return true;
-  const Inode& n = it->second;
-  if (n.size_known) a->size = n.size;
-  if (n.atime) a->atime = *n.atime;
-  if (n.dirty) {
-    a->mtime = n.mtime;
-    auto later = [](const Timespec& x, const Timespec& y) {
-      return x.sec != y.sec ? x.sec > y.sec : x.nsec > y.nsec;
-    };
-    if (later(n.ctime, a->ctime)) a->ctime = n.ctime;
-  }
-  return true;
-}
-
-uint64_t Filesystem::WriteBacks() {
-  std::lock_guard lock(mu_);
-  return write_backs_;
-}
-
-Result<InodeAttr> Filesystem::Overlaid(uint64_t seen, InodeAttr a) {
-  while (!Overlay(&a, seen)) {
-    // A write-back committed cached values and dropped them after `a` was
-    // read: `a` may hold SQLite's older ones. Read again.
-    seen = WriteBacks();
-    TIERFS_ASSIGN_OR_RETURN(a, meta_->GetAttr(a.ino));
-  }
-  return a;
-}
-
-Result<InodeAttr> Filesystem::Attr(uint64_t ino) {
-  const uint64_t seen = WriteBacks();
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
-  return Overlaid(seen, a);
-}
-
-Result<uint64_t> Filesystem::FileSize(uint64_t ino) {
-  for (;;) {
-    uint64_t seen;
-    {
-      std::lock_guard lock(mu_);
-      auto it = inodes_.find(ino);
-      if (it != inodes_.end() && it->second.size_known) return it->second.size;
-      seen = write_backs_;
-    }
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
-    std::lock_guard lock(mu_);
-    if (write_backs_ != seen) continue;  // a.size may be older than one written back since
-    Inode& n = inodes_[ino];
-    if (!n.size_known) {
-      n.size = a.size;
-      n.size_known = true;
-    }
-    return n.size;
-  }
 }
 
 struct stat Filesystem::ToStat(const InodeAttr& a) {
@@ -357,145 +234,11 @@ struct stat Filesystem::ToStat(const InodeAttr& a) {
 }
 
 Result<struct stat> Filesystem::Remember(uint64_t seen, const InodeAttr& read) {
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Overlaid(seen, read));
-  {
-    std::lock_guard lock(mu_);
-    ++inodes_[a.ino].lookups;
-  }
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, inodes_->Remember(seen, read));
   return ToStat(a);
 }
 
-bool Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
-  uint64_t had = 0;
-  bool known = false;
-  {
-    std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it != inodes_.end()) {
-      known = true;
-      had = it->second.lookups;
-      it->second.lookups -= std::min(had, nlookup);
-    }
-  }
-  if (had < nlookup) {
-    // The kernel forgets only what we answered: a lookup we counted less
-    // often than we sent (or freed early) is a bug of ours. The daemon
-    // goes on: the inode is freed as if the counts had matched.
-    spdlog::error("bug: the kernel forgot {} lookups of inode {}, which had {}{}", nlookup, ino,
-                  had, known ? "" : " (not in the inode table)");
-  }
-  if (known) MaybeFree(ino);
-  return had >= nlookup;
-}
-
-Status Filesystem::WriteBack(std::optional<uint64_t> only) {
-  std::lock_guard order(writeback_mu_);
-  return WriteBackLocked(only);
-}
-
-Status Filesystem::WriteBackLocked(std::optional<uint64_t> only) {
-  std::vector<std::pair<uint64_t, AttrUpdate>> updates;
-  {
-    std::lock_guard lock(mu_);
-    // The cached values stay in place (and keep answering getattr) until
-    // they are committed: cleared before, a getattr meanwhile would read
-    // SQLite's older ones.
-    auto take = [&](uint64_t ino, Inode& n) {
-      if (!n.pending()) return;
-      AttrUpdate u;
-      if (n.dirty) {
-        if (n.size_known) u.size = n.size;
-        u.mtime = n.mtime;
-        u.ctime = n.ctime;
-      } else {
-        u.keep_ctime = !n.atime_touches_ctime;
-      }
-      u.atime = n.atime;
-      updates.emplace_back(ino, u);
-    };
-    if (only) {
-      auto it = inodes_.find(*only);
-      if (it != inodes_.end()) take(it->first, it->second);
-    } else {
-      for (auto& [ino, n] : inodes_) take(ino, n);
-    }
-  }
-  if (updates.empty()) return Status::OK();
-  Status st = meta_->SetAttrs(updates, Now());
-  if (!st.ok()) return st;  // all still pending: tried again at the next write-back
-  std::lock_guard lock(mu_);
-  ++write_backs_;  // what is dropped below: a getattr that read SQLite before the commit reads again
-  for (const auto& [ino, u] : updates) {
-    auto it = inodes_.find(ino);
-    if (it == inodes_.end()) continue;
-    Inode& n = it->second;
-    // What changed again since it was taken stays pending.
-    if (n.dirty && u.mtime && n.mtime == *u.mtime && n.ctime == *u.ctime &&
-        (!u.size || n.size == *u.size)) {
-      n.dirty = false;
-    }
-    if (n.atime && u.atime && *n.atime == *u.atime) {
-      n.atime.reset();
-      n.atime_touches_ctime = true;
-    }
-    if (n.lookups == 0 && n.opens == 0 && !n.pending() && !n.unlinked) {
-      inodes_.erase(it);  // nothing left to remember
-    }
-  }
-  return st;
-}
-
-Status Filesystem::FlushAttr(uint64_t ino) { return WriteBack(ino); }
-
-void Filesystem::WritebackLoop() {
-  std::unique_lock lock(mu_);
-  while (!stop_writeback_) {
-    writeback_cv_.wait_for(lock, kWritebackInterval, [this] { return stop_writeback_; });
-    if (stop_writeback_) break;
-    lock.unlock();
-    // An exception here would end the daemon (std::terminate): log it and
-    // try again at the next interval, as for an error.
-    try {
-      Status st = WriteBack(std::nullopt);
-      if (!st.ok()) spdlog::error("writing back file sizes and times: {}", st.ToString());
-      if (!reserve_present_ && !read_only_) EnsureReserve();  // once there is room again
-    } catch (const std::exception& e) {
-      spdlog::error("write-back thread: unexpected exception: {}", e.what());
-    } catch (...) {
-      spdlog::error("write-back thread: unexpected exception");
-    }
-    lock.lock();
-  }
-}
-
-void Filesystem::MaybeFree(uint64_t ino) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it == inodes_.end()) return;
-    Inode& n = it->second;
-    if (n.lookups > 0 || n.opens > 0) return;
-    if (!n.unlinked) {
-      // Still linked: forget it once its cached attributes are written back.
-      if (!n.pending()) inodes_.erase(it);
-      return;
-    }
-    inodes_.erase(it);
-  }
-  // Unlinked, closed and forgotten: its objects and row go in the
-  // background (a crash first leaves an orphan that the next mount frees).
-  reclaimer_->Enqueue(ino);
-}
-
-void Filesystem::Dropped(const InodeAttr& a) {
-  Changed(a.ino);
-  if (a.nlink > 0 || a.ino == kRootIno) return;
-  {
-    std::lock_guard lock(mu_);
-    inodes_[a.ino].unlinked = true;
-  }
-  MaybeFree(a.ino);
-}
+bool Filesystem::Forget(uint64_t ino, uint64_t nlookup) { return inodes_->Forget(ino, nlookup); }
 
 // ---- namespace ---------------------------------------------------------------
 
@@ -507,69 +250,17 @@ Result<struct stat> Filesystem::Lookup(uint64_t parent, const std::string& name)
     TIERFS_ASSIGN_OR_RETURN(uint64_t up, meta_->ParentOf(parent));
     return LookupDot(up);
   }
-  const uint64_t seen = WriteBacks();
+  const uint64_t seen = inodes_->WriteBacks();
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Lookup(parent, name));
   return Remember(seen, a);
 }
 
 Result<struct stat> Filesystem::LookupDot(uint64_t ino) {
-  const uint64_t seen = WriteBacks();
+  const uint64_t seen = inodes_->WriteBacks();
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->GetAttr(ino));
   // An unlinked inode is gone for a file handle (ESTALE), even while open.
   if (a.nlink == 0) return Status::NotFound("inode " + std::to_string(ino) + " is unlinked");
   return Remember(seen, a);
-}
-
-void Filesystem::Changed(uint64_t ino) {
-  std::lock_guard lock(mu_);
-  auto it = inodes_.find(ino);
-  if (it != inodes_.end()) it->second.atime_fresh = false;
-}
-
-bool Filesystem::AtimeDue(uint64_t ino) {
-  if (config_.atime == AtimeMode::kNoatime || read_only_) return false;
-  if (config_.atime == AtimeMode::kStrictatime) return true;
-  {
-    std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it != inodes_.end()) {
-      // A writer's cached writes carry an mtime we have not seen: take
-      // atime as due, as relatime would once they land.
-      if (it->second.write_opens > 0) return true;
-      if (it->second.atime_fresh) return false;
-    }
-  }
-  auto a = Attr(ino);
-  if (!a.ok()) return false;
-  auto not_after = [](const Timespec& x, const Timespec& y) {
-    return x.sec != y.sec ? x.sec < y.sec : x.nsec <= y.nsec;
-  };
-  const bool due = not_after(a->atime, a->mtime) || not_after(a->atime, a->ctime) ||
-                   Now().sec - a->atime.sec >= 24 * 3600;
-  if (!due) {
-    std::lock_guard lock(mu_);
-    inodes_[ino].atime_fresh = true;
-  }
-  return due;
-}
-
-bool Filesystem::TouchAtime(uint64_t ino) {
-  if (!AtimeDue(ino)) return false;
-  SetAtimeNow(ino);
-  return true;
-}
-
-void Filesystem::SetAtimeNow(uint64_t ino) {
-  const Timespec now = Now();
-  const Timespec fine = FineNow();
-  std::lock_guard lock(mu_);
-  Inode& n = inodes_[ino];
-  if (!n.atime) n.atime_touches_ctime = false;
-  // A writer's cached writes carry an mtime the kernel stamped and has not
-  // sent: at most the fine clock, which a read's atime takes then so that
-  // the read leaves atime >= mtime (relatime's rule) once they land.
-  n.atime = n.write_opens > 0 ? fine : now;
-  n.atime_fresh = config_.atime == AtimeMode::kRelatime;
 }
 
 Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
@@ -579,13 +270,8 @@ Result<struct stat> Filesystem::GetAttr(uint64_t ino) {
 
 Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
                                         const Caller& caller) {
-  Changed(ino);
-  if (req.ctime) {  // a reading of the kernel's clock (see Now)
-    const int64_t t = ToNanos(*req.ctime);
-    int64_t seen = kernel_time_ns_.load(std::memory_order_relaxed);
-    while (t > seen && !kernel_time_ns_.compare_exchange_weak(seen, t, std::memory_order_relaxed)) {
-    }
-  }
+  inodes_->Changed(ino);
+  if (req.ctime) clock_.SawKernelTime(*req.ctime);
   if (!req.mode && !req.uid && !req.gid && !req.size && (req.atime || req.mtime)) {
     // Times only on a file (the writeback cache sends one after most writes;
     // touch, tar and cp -p set them): cached like a write's, written back
@@ -593,21 +279,7 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
     // SQLite, so theirs go there directly.
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
     if (S_ISREG(cur.mode)) {
-      {
-        std::lock_guard lock(mu_);
-        Inode& n = inodes_[ino];
-        if (!n.size_known) {
-          n.size = cur.size;
-          n.size_known = true;
-        }
-        n.mtime = req.mtime.value_or(cur.mtime);
-        if (req.atime) n.atime = req.atime;
-        // The kernel's ctime when it sent one: it shows its own for a file
-        // it caches writes of (ours, stamped when its pages landed, are later).
-        n.ctime = req.ctime.value_or(Now());
-        n.dirty = true;
-        n.atime_touches_ctime = true;
-      }
+      inodes_->SetTimes(ino, cur, req.mtime, req.atime, req.ctime);
       TIERFS_ASSIGN_OR_RETURN(InodeAttr a, Attr(ino));
       return ToStat(a);
     }
@@ -616,52 +288,46 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
   // them when it flushes pages it accepted before a remount to read-only.)
   TIERFS_RETURN_IF_ERROR(Writable());
   // Held throughout, so no write-back of older cached values lands after ours.
-  std::lock_guard order(writeback_mu_);
-  TIERFS_RETURN_IF_ERROR(WriteBackLocked(ino));
-  AttrUpdate u;
-  u.mode = req.mode;
-  if (u.mode && (*u.mode & S_ISGID) && caller.uid != 0) {
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
-    if (!caller.InGroup(req.gid.value_or(cur.gid))) *u.mode &= ~S_ISGID;
-  }
-  u.uid = req.uid;
-  u.gid = req.gid;
-  u.atime = req.atime;
-  u.mtime = req.mtime;
-  u.ctime = req.ctime;
-  if (req.size) {
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
-    if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
-    if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
-    u.size = req.size;
-    if (!req.mtime) u.mtime = req.ctime.value_or(Now());  // truncate changes mtime (POSIX)
-  }
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
-  if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
-  if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
-    // truncate by an unprivileged caller: the kernel's own kill-priv sends
-    // nothing for S_ISGID without group-exec.
-    AttrUpdate kill;
-    kill.mode = a.mode & 07777 & ~KillPrivBits(a.mode, a.gid, caller);
-    TIERFS_ASSIGN_OR_RETURN(a, meta_->SetAttr(ino, kill, Now()));
-  }
-  if (req.size) {
-    std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it != inodes_.end()) {
-      it->second.size = *req.size;
-      it->second.size_known = true;
+  return writeback_->WriteBackThen(ino, [&]() -> Result<struct stat> {
+    AttrUpdate u;
+    u.mode = req.mode;
+    if (u.mode && (*u.mode & S_ISGID) && caller.uid != 0) {
+      TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
+      if (!caller.InGroup(req.gid.value_or(cur.gid))) *u.mode &= ~S_ISGID;
     }
-  }
-  return ToStat(a);
+    u.uid = req.uid;
+    u.gid = req.gid;
+    u.atime = req.atime;
+    u.mtime = req.mtime;
+    u.ctime = req.ctime;
+    if (req.size) {
+      TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
+      if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
+      if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
+      u.size = req.size;
+      if (!req.mtime) u.mtime = req.ctime.value_or(Now());  // truncate changes mtime (POSIX)
+    }
+    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
+    if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
+    if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
+      // truncate by an unprivileged caller: the kernel's own kill-priv sends
+      // nothing for S_ISGID without group-exec.
+      AttrUpdate kill;
+      kill.mode = a.mode & 07777 & ~KillPrivBits(a.mode, a.gid, caller);
+      TIERFS_ASSIGN_OR_RETURN(a, meta_->SetAttr(ino, kill, Now()));
+    }
+    if (req.size) inodes_->Truncated(ino, *req.size);
+    return ToStat(a);
+  });
 }
 
 Result<struct stat> Filesystem::CreateNode(uint64_t parent, const std::string& name,
                                            const NewNode& n) {
-  TIERFS_ASSIGN_OR_RETURN(InodeAttr a,
-                          RetryAfterFrees([&] { return meta_->Create(parent, name, n, Now()); }));
+  TIERFS_ASSIGN_OR_RETURN(InodeAttr a, RetryAfterFrees(*reclaimer_, [&] {
+                            return meta_->Create(parent, name, n, Now());
+                          }));
   TIERFS_RETURN_IF_ERROR(DirSync());
-  return Remember(WriteBacks(), a);  // new: nothing of it cached
+  return Remember(inodes_->WriteBacks(), a);  // new: nothing of it cached
 }
 
 Result<struct stat> Filesystem::MakeNode(uint64_t parent, const std::string& name, uint32_t mode,
@@ -690,24 +356,22 @@ Result<struct stat> Filesystem::Symlink(uint64_t parent, const std::string& name
 Result<std::string> Filesystem::ReadLink(uint64_t ino) { return meta_->ReadLink(ino); }
 
 Status Filesystem::Unlink(uint64_t parent, const std::string& name) {
-  TIERFS_RETURN_IF_ERROR(Writable());
-  InodeAttr a;
-  TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
-    TIERFS_ASSIGN_OR_RETURN(a, meta_->Unlink(parent, name, Now()));
-    return Status::OK();
-  }));
-  Dropped(a);
-  return DirSync();
+  return RemoveEntry(parent, name, /*dir=*/false);
 }
 
 Status Filesystem::Rmdir(uint64_t parent, const std::string& name) {
+  return RemoveEntry(parent, name, /*dir=*/true);
+}
+
+Status Filesystem::RemoveEntry(uint64_t parent, const std::string& name, bool dir) {
   TIERFS_RETURN_IF_ERROR(Writable());
   InodeAttr a;
-  TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
-    TIERFS_ASSIGN_OR_RETURN(a, meta_->Rmdir(parent, name, Now()));
+  TIERFS_RETURN_IF_ERROR(reserve_.FreeingSpace([&]() -> Status {
+    TIERFS_ASSIGN_OR_RETURN(a, dir ? meta_->Rmdir(parent, name, Now())
+                                   : meta_->Unlink(parent, name, Now()));
     return Status::OK();
   }));
-  Dropped(a);
+  inodes_->Unlinked(a);
   return DirSync();
 }
 
@@ -715,21 +379,21 @@ Status Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new
                           const std::string& new_name, RenameMode mode) {
   TIERFS_RETURN_IF_ERROR(Writable());
   RenameResult r;
-  TIERFS_RETURN_IF_ERROR(FreeingSpace([&]() -> Status {
+  TIERFS_RETURN_IF_ERROR(reserve_.FreeingSpace([&]() -> Status {
     TIERFS_ASSIGN_OR_RETURN(r, meta_->Rename(parent, name, new_parent, new_name, mode, Now()));
     return Status::OK();
   }));
-  if (r.replaced) Dropped(*r.replaced);
+  if (r.replaced) inodes_->Unlinked(*r.replaced);
   return DirSync();
 }
 
 Result<struct stat> Filesystem::Link(uint64_t ino, uint64_t new_parent,
                                      const std::string& new_name) {
   TIERFS_RETURN_IF_ERROR(Writable());
-  TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
-  const uint64_t seen = WriteBacks();
+  TIERFS_RETURN_IF_ERROR(writeback_->WriteBack(ino));
+  const uint64_t seen = inodes_->WriteBacks();
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->Link(ino, new_parent, new_name, Now()));
-  Changed(ino);
+  inodes_->Changed(ino);
   TIERFS_RETURN_IF_ERROR(DirSync());
   return Remember(seen, a);
 }
@@ -804,20 +468,17 @@ Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool reads_atim
     TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, Attr(ino));
     r.kill_priv_on_write = KillPrivBits(cur.mode, cur.gid, caller) != 0;
   }
-  if (reads_atime && AtimeDue(ino)) {
+  if (reads_atime && inodes_->AtimeDue(ino)) {
     r.keep_cache = false;  // the next read must reach us
     // ... but a read of an empty file never does (the kernel answers it at
     // EOF), so its atime moves now.
     TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
     if (size == 0) {
-      SetAtimeNow(ino);
+      inodes_->SetAtimeNow(ino);
       r.attr_changed = true;
     }
   }
-  std::lock_guard lock(mu_);
-  Inode& n = inodes_[ino];
-  ++n.opens;
-  if (for_write) ++n.write_opens;
+  inodes_->Opened(ino, for_write);
   return r;
 }
 
@@ -825,26 +486,13 @@ Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name,
                                        const Caller& caller, bool for_write) {
   TIERFS_ASSIGN_OR_RETURN(struct stat st, MakeNode(parent, name, S_IFREG | (mode & 07777), 0,
                                                    caller));
-  std::lock_guard lock(mu_);
-  Inode& n = inodes_[st.st_ino];
-  ++n.opens;
-  if (for_write) ++n.write_opens;
-  n.size = 0;
-  n.size_known = true;
-  n.layout = config_.inline_max > 0 ? Layout::kEmpty : Layout::kObjects;
+  inodes_->Created(st.st_ino, for_write,
+                   config_.inline_max > 0 ? Layout::kEmpty : Layout::kObjects);
   return st;
 }
 
 Status Filesystem::Release(uint64_t ino, bool for_write) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = inodes_.find(ino);
-    if (it != inodes_.end() && it->second.opens > 0) --it->second.opens;
-    if (for_write && it != inodes_.end() && it->second.write_opens > 0) {
-      --it->second.write_opens;
-    }
-  }
-  MaybeFree(ino);
+  inodes_->Closed(ino, for_write);
   return Status::OK();
 }
 
@@ -858,8 +506,8 @@ Status Filesystem::Fsync(uint64_t ino, bool datasync) {
   TIERFS_RETURN_IF_ERROR(store_->SyncGroup(ino));
   // On a full disk the data may already sit in reserved (fallocated)
   // blocks; what SQLite needs to log the new size comes from the reserve.
-  return FreeingSpace([&]() -> Status {
-    TIERFS_RETURN_IF_ERROR(FlushAttr(ino));
+  return reserve_.FreeingSpace([&]() -> Status {
+    TIERFS_RETURN_IF_ERROR(writeback_->WriteBack(ino));
     return SyncMeta();
   });
 }
@@ -873,7 +521,7 @@ Status Filesystem::SyncAll() {
   // Data before the namespace that covers it: sizes made durable over
   // unsynced object bytes would read as zeros after a power cut.
   Status data = store_ ? store_->SyncAll() : Status::OK();  // (null: Open failed)
-  Status st = WriteBack(std::nullopt);
+  Status st = writeback_ ? writeback_->WriteBack(std::nullopt) : Status::OK();
   // A checkpoint besides: the database file holds everything, the log is
   // empty for the next open.
   Status synced = journal_->Commit();

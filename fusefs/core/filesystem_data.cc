@@ -13,14 +13,18 @@
 namespace tierfs {
 
 Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, bool touch_atime) {
-  TIERFS_ASSIGN_OR_RETURN(uint64_t file_size, FileSize(ino));
+  // A read takes the inode table's lock twice when the table knows the
+  // file: in ShapeOf here and in ReadDone at the end.
+  TIERFS_ASSIGN_OR_RETURN(const InodeTable::Shape shape, inodes_->ShapeOf(ino));
+  const uint64_t file_size = shape.size;
   ReadResult r;
   if (offset >= file_size) {
-    r.atime_changed = touch_atime && TouchAtime(ino);  // a read at EOF is a read
+    // A read at EOF is a read (for atime).
+    r.atime_changed =
+        inodes_->ReadDone(ino, offset, offset, /*track=*/false, touch_atime).atime_changed;
     return r;
   }
   const uint64_t end = std::min<uint64_t>(offset + std::min(size, kMaxReadBytes), file_size);
-  TIERFS_ASSIGN_OR_RETURN(const bool small, InlineRead(ino, offset, end, &r));
   auto add = [&r]() -> ReadPiece& { return r.pieces[r.count++]; };
   auto zeros = [&](size_t n) {
     if (n == 0) return;
@@ -31,6 +35,19 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, 
       add().length = n;
     }
   };
+  bool small = false;  // an inline file's bytes
+  if (shape.layout == Layout::kInline) {
+    const size_t len = static_cast<size_t>(end - offset);
+    TIERFS_ASSIGN_OR_RETURN(std::optional<BufferLease> bytes, inline_->Read(ino, offset, len));
+    if (bytes) {  // (else spilled meanwhile: read the objects)
+      small = true;
+      ReadPiece& p = add();
+      p.length = bytes->size();
+      p.data = std::move(*bytes);
+      if (p.length < len) add().length = len - p.length;  // past the bytes, within the size
+      r.total = len;
+    }
+  }
   for (uint64_t pos = small ? end : offset; pos < end;) {
     const ObjectKey key{ino, pos / chunk_size_};
     const uint64_t within = pos % chunk_size_;
@@ -85,19 +102,14 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, 
                                 : ReadSource::kHole,
                        p.length);
   }
-  if (!small) ReadAhead(ino, offset, end);
-  r.atime_changed = touch_atime && TouchAtime(ino);
+  const InodeTable::ReadNote note =
+      inodes_->ReadDone(ino, offset, end, /*track=*/!small, touch_atime);
+  if (note.sequential) ReadAhead(ino, offset, end);
+  r.atime_changed = note.atime_changed;
   return r;
 }
 
 void Filesystem::ReadAhead(uint64_t ino, uint64_t offset, uint64_t end) {
-  {
-    std::lock_guard lock(mu_);
-    Inode& n = inodes_[ino];
-    const bool sequential = n.read_end == offset;
-    n.read_end = end;
-    if (!sequential) return;
-  }
   // The kernel reads ahead within one object file, and stops at its end:
   // the next chunk is a different file to it. So a sequential reader has
   // the next chunk's object read in the background once it is halfway
@@ -112,11 +124,11 @@ void Filesystem::ReadAhead(uint64_t ino, uint64_t offset, uint64_t end) {
 Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data,
                                  bool writeback) {
   if (!writeback) TIERFS_RETURN_IF_ERROR(Writable());
-  TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
-  if (LayoutOf(ino) != Layout::kObjects) {
-    TIERFS_ASSIGN_OR_RETURN(const bool small, InlineWrite(ino, offset, data));
+  TIERFS_ASSIGN_OR_RETURN(const InodeTable::Shape shape, inodes_->ShapeOf(ino));
+  if (shape.layout != Layout::kObjects) {
+    TIERFS_ASSIGN_OR_RETURN(const bool small, inline_->Write(ino, offset, data));
     if (small) {
-      Wrote(ino, offset + data.size(), writeback);
+      inodes_->Wrote(ino, offset + data.size(), writeback);
       metrics_.CountWrite(data.size());
       return data.size();
     }
@@ -127,56 +139,22 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
     const uint64_t within = pos % chunk_size_;
     const size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done,
                                                               chunk_size_ - within));
-    Status st = RetryAfterFrees(
-        [&] { return store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len)); });
+    Status st = RetryAfterFrees(*reclaimer_, [&] {
+      return store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len));
+    });
     if (!st.ok()) {
       if (done == 0) return st;
       break;  // a short write: report what landed
     }
     done += len;
   }
-  Wrote(ino, offset + done, writeback);
+  inodes_->Wrote(ino, offset + done, writeback);
   metrics_.CountWrite(done);
   return done;
 }
 
-void Filesystem::Wrote(uint64_t ino, uint64_t end, bool kernel_times) {
-  // A dirty inode's cached times are what a write-back stores: one made
-  // dirty here without new times starts from the current ones.
-  std::optional<InodeAttr> cur;
-  if (kernel_times) {
-    bool dirty;
-    {
-      std::lock_guard lock(mu_);
-      auto it = inodes_.find(ino);
-      dirty = it != inodes_.end() && it->second.dirty;
-    }
-    if (!dirty) {
-      auto a = Attr(ino);
-      if (a.ok()) {
-        cur = *a;
-      } else {
-        kernel_times = false;
-      }
-    }
-  }
-  const Timespec now = Now();
-  std::lock_guard lock(mu_);
-  Inode& n = inodes_[ino];
-  n.size = std::max(n.size, end);
-  n.size_known = true;
-  if (!kernel_times) {
-    n.mtime = n.ctime = now;
-    n.atime_fresh = false;
-  } else if (!n.dirty) {
-    n.mtime = cur->mtime;
-    n.ctime = cur->ctime;
-  }
-  n.dirty = true;
-}
-
 Status Filesystem::TruncateData(uint64_t ino, uint64_t new_size) {
-  TIERFS_ASSIGN_OR_RETURN(const bool small, InlineTruncate(ino, new_size));
+  TIERFS_ASSIGN_OR_RETURN(const bool small, inline_->Truncate(ino, new_size));
   if (small) return Status::OK();
   // Chunks before the one new_size falls in are kept whole: list from there.
   std::vector<ObjectInfo> cut =
@@ -262,9 +240,9 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
                              const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(Writable());
   TIERFS_RETURN_IF_ERROR(KillPriv(ino, caller).status());
-  Changed(ino);
+  inodes_->Changed(ino);
   TIERFS_ASSIGN_OR_RETURN(uint64_t size, FileSize(ino));
-  TIERFS_RETURN_IF_ERROR(ToObjects(ino));  // reservations and holes are object things
+  TIERFS_RETURN_IF_ERROR(inline_->ToObjects(ino));  // reservations and holes are object things
   const bool keep_size = mode & FALLOC_FL_KEEP_SIZE;
   const int op = mode & ~FALLOC_FL_KEEP_SIZE;
   if (op == FALLOC_FL_PUNCH_HOLE) {
@@ -275,22 +253,19 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
     // into it cannot fail for lack of space; ZERO_RANGE zeroes it first.
     // Both allocate what the caller asks, so their cost is bounded by the
     // disk: a range that cannot fit fails at once, changing nothing.
-    TIERFS_RETURN_IF_ERROR(RetryAfterFrees([&] { return CheckRoomFor(ino, offset, length); }));
+    TIERFS_RETURN_IF_ERROR(
+        RetryAfterFrees(*reclaimer_, [&] { return CheckRoomFor(ino, offset, length); }));
     if (op == FALLOC_FL_ZERO_RANGE) {
       TIERFS_RETURN_IF_ERROR(ZeroData(ino, offset, std::min(offset + length, size)));
     }
-    TIERFS_RETURN_IF_ERROR(RetryAfterFrees([&] { return Reserve(ino, offset, length); }));
+    TIERFS_RETURN_IF_ERROR(
+        RetryAfterFrees(*reclaimer_, [&] { return Reserve(ino, offset, length); }));
   } else {
     return Status::Posix(EOPNOTSUPP, "fallocate mode not supported");
   }
-  std::lock_guard lock(mu_);
-  Inode& n = inodes_[ino];
-  if (!keep_size && op != FALLOC_FL_PUNCH_HOLE && offset + length > n.size) {
-    n.size = offset + length;
-    n.size_known = true;
-  }
-  n.ctime = n.mtime = Now();
-  n.dirty = true;
+  inodes_->Allocated(ino, !keep_size && op != FALLOC_FL_PUNCH_HOLE
+                               ? std::optional<uint64_t>(offset + length)
+                               : std::nullopt);
   return Status::OK();
 }
 
@@ -317,8 +292,8 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
   TIERFS_ASSIGN_OR_RETURN(uint64_t dst_size, FileSize(ino_out));
   if (len == 0) return size_t{0};
   // Objects are copied as objects: an inline source or target spills first.
-  TIERFS_RETURN_IF_ERROR(ToObjects(ino_in));
-  TIERFS_RETURN_IF_ERROR(ToObjects(ino_out));
+  TIERFS_RETURN_IF_ERROR(inline_->ToObjects(ino_in));
+  TIERFS_RETURN_IF_ERROR(inline_->ToObjects(ino_out));
   TIERFS_RETURN_IF_ERROR(KillPriv(ino_out, caller).status());
   const size_t max_piece = store_->options().max_io;
   // The chunks of either range that have objects: where neither the source
@@ -374,7 +349,7 @@ Result<size_t> Filesystem::CopyFileRange(uint64_t ino_in, uint64_t off_in, uint6
     TIERFS_RETURN_IF_ERROR(CopyPiece(ino_in, pos_in, ino_out, pos_out, piece));
     done += piece;
   }
-  Wrote(ino_out, off_out + len, false);
+  inodes_->Wrote(ino_out, off_out + len, false);
   return len;
 }
 

@@ -54,13 +54,13 @@ StatusReport Filesystem::Report() {
   r.policy = config_.policy;
   r.store = reclaimer_->AfterPending(store);
   if (auto in = meta_->InlineUsage(); in.ok()) std::tie(r.inline_files, r.inline_bytes) = *in;
-  std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
+  MutexLock lock(&migrator_mu_);  // SetReadOnly may replace migrator_
   r.migrator = migrator_->stats();
   return r;
 }
 
 void Filesystem::WithMigrator(const std::function<void(const Migrator&)>& fn) {
-  std::lock_guard lock(migrator_mu_);  // SetReadOnly may replace migrator_
+  MutexLock lock(&migrator_mu_);  // SetReadOnly may replace migrator_
   fn(*migrator_);
 }
 
@@ -72,8 +72,7 @@ Status Filesystem::SetXattr(uint64_t ino, const std::string& name, const std::st
   if (flags & XATTR_CREATE) mode = XattrMode::kCreate;
   if (flags & XATTR_REPLACE) mode = XattrMode::kReplace;
   TIERFS_RETURN_IF_ERROR(meta_->SetXattr(ino, name, value, mode));
-  std::lock_guard lock(mu_);
-  xattr_inodes_.insert(ino);
+  xattrs_.Add(ino);
   return Status::OK();
 }
 
@@ -88,10 +87,7 @@ Result<std::vector<std::string>> Filesystem::ListXattr(uint64_t ino) {
   return meta_->ListXattr(ino);
 }
 
-bool Filesystem::HasXattrs(uint64_t ino) {
-  std::lock_guard lock(mu_);
-  return xattr_inodes_.count(ino) > 0;
-}
+bool Filesystem::HasXattrs(uint64_t ino) { return xattrs_.Has(ino); }
 
 Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
   TIERFS_RETURN_IF_ERROR(Writable());
@@ -99,10 +95,7 @@ Status Filesystem::RemoveXattr(uint64_t ino, const std::string& name) {
   if (!HasXattrs(ino)) return Status::Posix(ENODATA, "no xattr " + name);
   TIERFS_RETURN_IF_ERROR(meta_->RemoveXattr(ino, name));
   auto left = meta_->ListXattr(ino);
-  if (left.ok() && left->empty()) {
-    std::lock_guard lock(mu_);
-    xattr_inodes_.erase(ino);
-  }
+  if (left.ok() && left->empty()) xattrs_.Remove({&ino, 1});
   return Status::OK();
 }
 

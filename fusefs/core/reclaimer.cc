@@ -16,11 +16,11 @@ Reclaimer::~Reclaimer() { Stop(); }
 
 void Reclaimer::Enqueue(uint64_t ino) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     queue_.push_back(ino);
     queued_.fetch_add(1);
   }
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
 }
 
 Status Reclaimer::FreeNow(std::span<const uint64_t> inos) {
@@ -33,22 +33,24 @@ Status Reclaimer::FreeNow(std::span<const uint64_t> inos) {
 }
 
 bool Reclaimer::Drain(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t target = queued_.load();
   if (done_.load() >= target) return true;
   ++drainers_;
-  work_cv_.notify_one();  // no gathering while someone waits
-  const bool drained = done_cv_.wait_for(lock, timeout, [&] { return done_.load() >= target; });
+  work_cv_.NotifyOne();  // no gathering while someone waits
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (done_.load() < target && done_cv_.WaitUntil(&mu_, deadline)) {
+  }
   --drainers_;
-  return drained;
+  return done_.load() >= target;
 }
 
 void Reclaimer::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -59,7 +61,7 @@ ReclaimStats Reclaimer::stats() const {
 StoreStats Reclaimer::AfterPending(StoreStats s) const {
   std::vector<uint64_t> inos;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     inos = queue_;
     inos.insert(inos.end(), in_flight_.begin(), in_flight_.end());
   }
@@ -76,17 +78,19 @@ StoreStats Reclaimer::AfterPending(StoreStats s) const {
 }
 
 void Reclaimer::Loop() {
-  std::unique_lock lock(mu_);
+  mu_.Lock();
   for (;;) {
-    work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopped, and nothing left to free
-    work_cv_.wait_for(lock, kGather,
-                      [&] { return stop_ || drainers_ > 0 || queue_.size() >= kBatch; });
+    while (!stop_ && queue_.empty()) work_cv_.Wait(&mu_);
+    if (queue_.empty()) break;  // stopped, and nothing left to free
+    const auto gathered = std::chrono::steady_clock::now() + kGather;
+    while (!(stop_ || drainers_ > 0 || queue_.size() >= kBatch) &&
+           work_cv_.WaitUntil(&mu_, gathered)) {
+    }
     const size_t n = std::min(queue_.size(), kBatch);
     in_flight_.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
     const std::vector<uint64_t> batch = in_flight_;
-    lock.unlock();
+    mu_.Unlock();
     // An exception here would end the daemon (std::terminate): log it and
     // leave the batch to the next mount, as for an error.
     try {
@@ -96,11 +100,12 @@ void Reclaimer::Loop() {
       errors_.fetch_add(batch.size());
       spdlog::error("reclaimer thread: unexpected exception: {}", e.what());
     }
-    lock.lock();
+    mu_.Lock();
     in_flight_.clear();
     done_.fetch_add(n);
-    done_cv_.notify_all();
+    done_cv_.NotifyAll();
   }
+  mu_.Unlock();
 }
 
 Status Reclaimer::FreeBatch(std::span<const uint64_t> batch) {

@@ -12,7 +12,7 @@
 // AUTOINCREMENT ids, never handed out again, so a number cannot come back
 // while its inode waits here (nor after).
 //
-// Does not own: the decision that an inode is dead (Filesystem::MaybeFree),
+// Does not own: the decision that an inode is dead (InodeTable::MaybeFree),
 // the disk reserve (Hooks::freeing_space), the inode table.
 //
 // Thread-safety: every method is thread-safe. mu_ is never held across a
@@ -23,18 +23,22 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <span>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "fusefs/meta/metadata.h"
+#include "store/mutex.h"
 #include "store/object_store.h"
 
 namespace tierfs {
+
+// The longest a request waits for the reclaimer: statfs, a sync, or a
+// write or create that found the disk full while frees were pending.
+inline constexpr std::chrono::seconds kReclaimWait{10};
 
 struct ReclaimStats {
   uint64_t pending = 0;    // inodes queued or being freed
@@ -52,7 +56,7 @@ class Reclaimer {
   static constexpr std::chrono::milliseconds kGather{5};
 
   struct Hooks {
-    // Runs a metadata change that frees space (Filesystem::FreeingSpace:
+    // Runs a metadata change that frees space (SpaceReserve::FreeingSpace:
     // on a full disk the deletion may need the disk reserve).
     std::function<Status(const std::function<Status()>&)> freeing_space;
     // After the rows of `inos` were deleted.
@@ -76,15 +80,15 @@ class Reclaimer {
   // Starts the thread that frees what Enqueue queues.
   void Start();
   // Queues a dead inode (nlink 0, closed, forgotten); returns at once.
-  void Enqueue(uint64_t ino);
+  void Enqueue(uint64_t ino) EXCLUDES(mu_);
   // Frees `inos` on the calling thread, in batches (the orphans a mount or
   // fsck --repair finds); the first error, after trying them all.
   Status FreeNow(std::span<const uint64_t> inos);
   // Waits until every inode queued before the call is freed (or given up
   // on), at most `timeout`; true when it was.
-  bool Drain(std::chrono::milliseconds timeout);
+  bool Drain(std::chrono::milliseconds timeout) EXCLUDES(mu_);
   // Frees everything queued, then ends the thread.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
   // Inodes queued or being freed (a relaxed read: no lock).
   uint64_t pending() const { return queued_.load() - done_.load(); }
@@ -93,10 +97,10 @@ class Reclaimer {
   // what the store holds once they are freed. The store's table is read
   // after `s` was taken, so an object freed in between is taken out at
   // most once; counts never go below zero.
-  StoreStats AfterPending(StoreStats s) const;
+  StoreStats AfterPending(StoreStats s) const EXCLUDES(mu_);
 
  private:
-  void Loop();
+  void Loop() EXCLUDES(mu_);
   // Frees one batch: objects, then rows in one transaction. Returns the
   // first error; inodes it hits keep their rows for the next mount.
   Status FreeBatch(std::span<const uint64_t> batch);
@@ -105,18 +109,39 @@ class Reclaimer {
   ObjectStore* const store_;
   const Hooks hooks_;
 
-  mutable std::mutex mu_;  // guards queue_, in_flight_, drainers_, stop_
-  std::condition_variable work_cv_;  // the thread waits for inodes, a drain or Stop
-  std::condition_variable done_cv_;  // drains wait for batches to finish
-  std::vector<uint64_t> queue_;
-  std::vector<uint64_t> in_flight_;  // the batch being freed
-  int drainers_ = 0;
-  bool stop_ = false;
+  mutable Mutex mu_;
+  CondVar work_cv_;  // the thread waits for inodes, a drain or Stop
+  CondVar done_cv_;  // drains wait for batches to finish
+  std::vector<uint64_t> queue_ GUARDED_BY(mu_);
+  std::vector<uint64_t> in_flight_ GUARDED_BY(mu_);  // the batch being freed
+  int drainers_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
   // Inodes ever queued and ever finished (freed or given up on): written
   // under mu_, read without it by pending().
   std::atomic<uint64_t> queued_{0}, done_{0};
   std::atomic<uint64_t> reclaimed_{0}, batches_{0}, errors_{0};
   std::thread thread_;
 };
+
+// Runs op (returning Status or Result<T>); when it fails for lack of space
+// while frees were pending (as it began or as it failed), waits for the
+// reclaimer (at most kReclaimWait) and runs it once more, so that
+// `rm big; write` on a full disk works as where unlink frees at once.
+template <class Op>
+auto RetryAfterFrees(Reclaimer& reclaimer, Op&& op) -> decltype(op()) {
+  const bool pending = reclaimer.pending() > 0;
+  auto r = op();
+  if (r.ok()) return r;
+  const bool full = [&] {
+    if constexpr (std::is_same_v<decltype(r), Status>) {
+      return r.IsNoSpace();
+    } else {
+      return r.status().IsNoSpace();
+    }
+  }();
+  if (!full || !(pending || reclaimer.pending() > 0)) return r;
+  reclaimer.Drain(kReclaimWait);
+  return op();
+}
 
 }  // namespace tierfs

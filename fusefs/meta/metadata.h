@@ -178,7 +178,7 @@ class MetadataStore {
   virtual Status RemoveXattr(uint64_t ino, std::string_view name) = 0;  // ENODATA
 
   // Inline data: the bytes of a small file, kept in the namespace (the
-  // Filesystem decides which files; see filesystem.h). ReadInline copies
+  // core decides which files; see fusefs/core/inline_files.h). ReadInline copies
   // bytes [offset, offset + out.size()) of them into out and returns how
   // many there were (fewer at their end); NotFound when the inode has none.
   virtual Result<size_t> ReadInline(uint64_t ino, uint64_t offset, std::span<std::byte> out) = 0;
