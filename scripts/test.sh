@@ -9,7 +9,7 @@
 #   3. ASan+UBSan build (clang) of all unit tests, run with bounded libFuzzer
 #      runs of the cold object reader and the metadata open path.
 # The clang builds (2 and 3) also check store/'s lock discipline: CMake
-# compiles with -Wthread-safety -Werror=thread-safety under clang, so a
+# compiles with -Wthread-safety(-beta) as errors under clang, so a
 # guarded field touched without its mutex, or a call without the locks it
 # REQUIRES (store/thread_annotations.h, store/mutex.h), fails the build.
 # Installs the Debian packages it needs first (scripts/setup.sh).
