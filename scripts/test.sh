@@ -46,10 +46,10 @@ echo "== ThreadSanitizer build of the concurrency tests (clang, -Wthread-safety)
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DTIERFS_UNIT_ONLY=ON -DTIERFS_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$JOBS" --target object_store_test buffer_pool_test migrator_test \
-  filesystem_test sync_test
+  filesystem_test inode_table_test sync_test
 echo "== ThreadSanitizer concurrency tests"
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
-  ctest --output-on-failure -j"$JOBS" -R '^(ObjectStoreTest|BufferPoolTest|MigratorTest|FilesystemTest|SyncGroupTest)\.')
+  ctest --output-on-failure -j"$JOBS" -R '^(ObjectStoreTest|BufferPoolTest|MigratorTest|FilesystemTest|InodeTableTest|SyncGroupTest)\.')
 
 echo "== ASan+UBSan build of the unit tests (clang, -Wthread-safety)"
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
