@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "store/fault_env.h"
+#include "store/testing/fault_env.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
 

@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "store/fault_cold.h"
-#include "store/fault_env.h"
+#include "store/testing/fault_cold.h"
+#include "store/testing/fault_env.h"
 #include "store/test_util.h"
 
 namespace tierfs {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <set>
 
-#include "store/fault_env.h"
+#include "store/testing/fault_env.h"
 #include "store/test_util.h"
 
 namespace tierfs {

@@ -22,7 +22,7 @@
 #include "common/temp_dir.h"
 #include "fusefs/core/explain.h"
 #include "fusefs/core/fsck.h"
-#include "store/fault_env.h"
+#include "store/testing/fault_env.h"
 #include "store/test_util.h"
 
 namespace tierfs {
