@@ -332,8 +332,9 @@ Status ObjectStore::SyncKeys(const std::vector<ObjectKey>& keys) {
   for (const auto& [dir, entries] : dirs) {
     TIERFS_RETURN_IF_ERROR(env_->SyncDir(dir));
     for (const auto& [key, version] : entries) {
+      const uint64_t seen = version;  // (a lambda cannot capture a binding)
       table_.With(key, [&](ObjectEntry* e) {
-        if (e && e->version == version) e->dir_dirty = false;
+        if (e && e->version == seen) e->dir_dirty = false;
       });
     }
   }
