@@ -203,15 +203,13 @@ class ObjectStore {
   // for a few thousand objects at a time), so not one atomic snapshot: an
   // object that changes meanwhile is seen as it was or as it is.
   std::vector<ObjectInfo> List() const { return table_.List(); }
-  // The objects of one group, in key order (one snapshot).
-  std::vector<ObjectInfo> ListGroup(uint64_t group) const { return table_.ListGroup(group); }
-  // The objects of `group` with an index in [first, last], in index order,
-  // at most `limit` of them: costs what those objects cost (a lookup in the
-  // ordered table, then one step per object), not the width of the range,
-  // so that a range a caller typed (a punch over exabytes of holes) costs
-  // only what exists in it.
-  std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first, uint64_t last,
-                                    size_t limit = SIZE_MAX) const {
+  // The objects of `group` with an index in [first, last] (all of them by
+  // default), in index order, at most `limit` of them, as one snapshot:
+  // costs what those objects cost (a lookup in the ordered table, then one
+  // step per object), not the width of the range, so that a range a caller
+  // typed (a punch over exabytes of holes) costs only what exists in it.
+  std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first = 0,
+                                    uint64_t last = UINT64_MAX, size_t limit = SIZE_MAX) const {
     return table_.ListGroup(group, first, last, limit);
   }
   GroupUsage UsageOf(uint64_t group) const { return table_.UsageOf(group); }

@@ -144,14 +144,6 @@ std::vector<ObjectInfo> ObjectTable::List() const {
   return out;
 }
 
-std::vector<ObjectInfo> ObjectTable::ListGroup(uint64_t group) const {
-  MutexLock lock(&mu_);
-  std::vector<ObjectInfo> out;
-  ForEachInGroup(group,
-                 [&](const ObjectKey& k, const ObjectEntry& e) { out.push_back(InfoOf(k, e)); });
-  return out;
-}
-
 std::vector<ObjectInfo> ObjectTable::ListGroup(uint64_t group, uint64_t first, uint64_t last,
                                                size_t limit) const {
   MutexLock lock(&mu_);

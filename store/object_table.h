@@ -171,7 +171,6 @@ class ObjectTable {
   // ---- many objects --------------------------------------------------------
   // See ObjectStore::List (in slices, not one snapshot), ListGroup, UsageOf.
   std::vector<ObjectInfo> List() const EXCLUDES(mu_);
-  std::vector<ObjectInfo> ListGroup(uint64_t group) const EXCLUDES(mu_);
   std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first, uint64_t last,
                                     size_t limit) const EXCLUDES(mu_);
   GroupUsage UsageOf(uint64_t group) const EXCLUDES(mu_);
