@@ -58,8 +58,8 @@ Result<std::shared_ptr<const CachedFrame>> ColdReader::DecodeFrame(const ColdHan
   return std::shared_ptr<const CachedFrame>(std::move(frame));
 }
 
-Result<size_t> ColdReader::Read(const std::shared_ptr<ColdHandle>& h, uint64_t gen,
-                                uint64_t offset, std::span<std::byte> dst) {
+Result<size_t> ColdReader::Read(const std::shared_ptr<ColdHandle>& h, uint64_t gen, uint64_t offset,
+                                std::span<std::byte> dst) {
   const uint64_t fs = h->reader->frame_size();
   size_t done = 0;
   while (done < dst.size()) {

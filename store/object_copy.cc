@@ -127,9 +127,8 @@ Status TierMover::SwapInCopy(const ObjectKey& dst, SharedMutex& lock, Tier tier,
                              const std::function<Status(bool* maybe)>& publish) {
   const Tier other = tier == Tier::kHot ? Tier::kCold : Tier::kHot;
   // Is there a dst copy in the other tier (the old dst, or a stray)?
-  const bool old_in_other = table_->With(dst, [&](const ObjectEntry* e) {
-    return e && (e->tier == other || e->stray_copy);
-  });
+  const bool old_in_other = table_->With(
+      dst, [&](const ObjectEntry* e) { return e && (e->tier == other || e->stray_copy); });
   // Makes the table say: dst is the new copy (a new version, and when cold
   // a new generation: no old frames).
   auto install = [&](bool stray) {

@@ -14,7 +14,8 @@ Result<size_t> ObjectStore::Read(ObjectKey key, uint64_t offset, std::span<std::
   if (view.status().IsCorruption()) return Damaged(key);
   TIERFS_RETURN_IF_ERROR(view.status());
   if (offset >= view->logical_size) return size_t{0};
-  std::span<std::byte> want = dst.first(std::min<uint64_t>(dst.size(), view->logical_size - offset));
+  std::span<std::byte> want =
+      dst.first(std::min<uint64_t>(dst.size(), view->logical_size - offset));
   if (view->tier == Tier::kHot) {
     TIERFS_ASSIGN_OR_RETURN(auto f, handles_.Hot(key));
     return f->PRead(offset, want);
@@ -45,8 +46,8 @@ Result<ChunkRead> ObjectStore::ReadChunk(ObjectKey key, uint64_t offset, size_t 
   }
   TIERFS_ASSIGN_OR_RETURN(out.data, pool_.Lease(out.length));
   TIERFS_ASSIGN_OR_RETURN(auto h, handles_.Cold(key));
-  TIERFS_ASSIGN_OR_RETURN(size_t n,
-                          reader_.Read(h, view->generation, offset, out.data.span().first(out.length)));
+  TIERFS_ASSIGN_OR_RETURN(
+      size_t n, reader_.Read(h, view->generation, offset, out.data.span().first(out.length)));
   out.data.set_size(n);
   out.length = n;
   return out;

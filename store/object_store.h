@@ -65,8 +65,8 @@
 #include "compress/cold_object.h"
 #include "store/buffer_pool.h"
 #include "store/cold_backend.h"
-#include "store/cold_reader.h"
 #include "store/cold_rados.h"
+#include "store/cold_reader.h"
 #include "store/env.h"
 #include "store/handle_cache.h"
 #include "store/mutex.h"
@@ -208,8 +208,8 @@ class ObjectStore {
   // costs what those objects cost (a lookup in the ordered table, then one
   // step per object), not the width of the range, so that a range a caller
   // typed (a punch over exabytes of holes) costs only what exists in it.
-  std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first = 0,
-                                    uint64_t last = UINT64_MAX, size_t limit = SIZE_MAX) const {
+  std::vector<ObjectInfo> ListGroup(uint64_t group, uint64_t first = 0, uint64_t last = UINT64_MAX,
+                                    size_t limit = SIZE_MAX) const {
     return table_.ListGroup(group, first, last, limit);
   }
   GroupUsage UsageOf(uint64_t group) const { return table_.UsageOf(group); }

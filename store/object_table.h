@@ -114,8 +114,8 @@ enum class ReadKind : uint8_t { kRead, kChunk };
 // How reads count toward promotion (from StoreOptions; promote_reads may
 // change while the store is open).
 struct ReadCounting {
-  int64_t window_ns = 0;  // StoreOptions::promote_window_ns
-  int64_t gap_ns = 0;     // StoreOptions::read_gap_ns
+  int64_t window_ns = 0;                                 // StoreOptions::promote_window_ns
+  int64_t gap_ns = 0;                                    // StoreOptions::read_gap_ns
   const std::atomic<uint32_t>* promote_reads = nullptr;  // 0: no hints
 };
 

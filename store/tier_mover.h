@@ -83,8 +83,8 @@ class TierMover {
   Status WriteHotCopy(const ColdHandle& h, uint64_t gen, const std::string& tmp);
   // The final step of a promotion: tmp (complete, synced) becomes the hot
   // copy and the cold one goes.
-  Status SwapInHot(const ObjectKey& key, SharedMutex& lock, const std::string& tmp,
-                   MoveReason why) REQUIRES(lock);
+  Status SwapInHot(const ObjectKey& key, SharedMutex& lock, const std::string& tmp, MoveReason why)
+      REQUIRES(lock);
   // After a copy made with no lock held, once the caller has taken the
   // object's lock exclusive: OK if the object still satisfies `unchanged`,
   // else calls discard() and returns Busy.

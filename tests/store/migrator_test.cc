@@ -11,9 +11,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "store/test_util.h"
 #include "store/testing/fault_cold.h"
 #include "store/testing/fault_env.h"
-#include "store/test_util.h"
 
 namespace tierfs {
 namespace {

@@ -52,8 +52,8 @@
 #include "fusefs/core/env_vfs.h"
 #include "fusefs/core/filesystem.h"
 #include "fusefs/core/fsck.h"
-#include "store/testing/fault_env.h"
 #include "store/test_util.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {
