@@ -1,5 +1,5 @@
 // Env: every operating-system call tierfs makes for its store goes through
-// this interface, so tests can wrap it (store/fault_env.h) to inject EIO,
+// this interface, so tests can wrap it (store/testing/fault_env.h) to inject EIO,
 // ENOSPC, short writes and crashes. PosixEnv (store/env_posix.cc) is the real
 // one, and the only place where errno becomes a Status.
 //

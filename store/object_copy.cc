@@ -1,12 +1,12 @@
-// ObjectStore::CopyObject: a whole-object copy within the tier of the
+// TierMover::CopyObject: a whole-object copy within the tier of the
 // source (the store half of copy_file_range). Hot objects are copied byte by
 // byte through a pooled buffer, keeping holes; cold objects are copied as
 // stored, still compressed, never decoded. Like a tier move, the copy is
 // written to a temp name, fsynced, renamed and its directory fsynced before a
 // dst copy in the other tier is unlinked, so a crash leaves dst old or new.
-// Thread-safety: see object_store.h.
+// Thread-safety: see tier_mover.h.
 #include "store/object_store.h"
-#include "store/object_store_internal.h"
+#include "store/tier_mover.h"
 
 namespace tierfs {
 
@@ -46,11 +46,11 @@ class SCOPED_CAPABILITY CopyLocks {
 
 }  // namespace
 
-Status ObjectStore::WriteFileCopy(File* from, uint64_t size, const std::string& tmp) {
+Status TierMover::WriteFileCopy(File* from, uint64_t size, const std::string& tmp) {
   Status st = [&]() -> Status {
     TIERFS_ASSIGN_OR_RETURN(
         auto out, env_->Open(tmp, OpenOptions{.write = true, .create = true, .exclusive = true}));
-    TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.io_size));
+    TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_->Lease(opts_.io_size));
     const uint64_t step = buf.capacity();
     for (uint64_t off = 0; off < size; off += step) {
       size_t want = std::min<uint64_t>(step, size - off);
@@ -67,28 +67,27 @@ Status ObjectStore::WriteFileCopy(File* from, uint64_t size, const std::string& 
   return st;
 }
 
-Status ObjectStore::CopyObject(ObjectKey src, ObjectKey dst) {
-  TIERFS_RETURN_IF_ERROR(CheckWritable());
-  CopyLocks object_locks(&LockFor(src), &LockFor(dst));  // src shared, dst exclusive
-  Tier tier;
-  uint64_t size, stored;
-  {
-    MutexLock lock(&mu_);
-    auto it = table_->find(src);
-    if (it == table_->end()) return Status::NotFound("no such object to copy");
-    if (it->second.damaged) return Status::Corruption("damaged cold object " + ColdName(src));
-    tier = it->second.tier;
-    size = it->second.logical_size;
-    stored = it->second.stored;
-  }
+Status TierMover::CopyObject(const ObjectKey& src, const ObjectKey& dst, SharedMutex& src_lock,
+                             SharedMutex& dst_lock) {
+  CopyLocks object_locks(&src_lock, &dst_lock);  // src shared, dst exclusive
+  Tier tier = Tier::kHot;
+  uint64_t size = 0, stored = 0;
+  TIERFS_RETURN_IF_ERROR(table_->With(src, [&](const ObjectEntry* e) {
+    if (!e) return Status::NotFound("no such object to copy");
+    if (e->damaged) return Status::Corruption("damaged cold object " + cold_->NameOf(src));
+    tier = e->tier;
+    size = e->logical_size;
+    stored = e->stored;
+    return Status::OK();
+  }));
   if (src == dst) return Status::OK();
   if (tier == Tier::kHot) {
     const std::string tmp = TempPath(HotPath(dst));
-    TIERFS_ASSIGN_OR_RETURN(auto from, HotFileLocked(src));
+    TIERFS_ASSIGN_OR_RETURN(auto from, handles_->Hot(src));
     TIERFS_RETURN_IF_ERROR(WriteFileCopy(from.get(), size, tmp));
     auto st = env_->Stat(tmp);
     stored = st.ok() ? st->allocated : size;
-    return SwapInCopy(dst, tier, size, stored, [&](bool* maybe) -> Status {
+    return SwapInCopy(dst, dst_lock, tier, size, stored, [&](bool* maybe) -> Status {
       Status renamed = env_->Rename(tmp, HotPath(dst));
       if (!renamed.ok()) {
         *maybe = false;
@@ -100,19 +99,19 @@ Status ObjectStore::CopyObject(ObjectKey src, ObjectKey dst) {
   }
   // As stored: the compressed object, byte for byte (its frames keep their
   // checksums; nothing is decoded).
-  TIERFS_ASSIGN_OR_RETURN(auto copy, CopyColdAsStored(src, dst));
-  return SwapInCopy(dst, tier, size, copy->written(), [&](bool* maybe) {
+  TIERFS_ASSIGN_OR_RETURN(auto copy, CopyColdAsStored(src, src_lock, dst));
+  return SwapInCopy(dst, dst_lock, tier, size, copy->written(), [&](bool* maybe) {
     Status st = copy->Commit();
     *maybe = copy->maybe_committed();
     return st;
   });
 }
 
-Result<std::unique_ptr<ColdWrite>> ObjectStore::CopyColdAsStored(const ObjectKey& src,
-                                                                 ObjectKey dst) {
+Result<std::unique_ptr<ColdWrite>> TierMover::CopyColdAsStored(const ObjectKey& src, SharedMutex&,
+                                                               const ObjectKey& dst) {
   TIERFS_ASSIGN_OR_RETURN(auto from, cold_->Open(src));
   TIERFS_ASSIGN_OR_RETURN(auto out, cold_->Begin(dst));
-  TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_.Lease(opts_.io_size));
+  TIERFS_ASSIGN_OR_RETURN(BufferLease buf, pool_->Lease(opts_.io_size));
   const uint64_t step = buf.capacity();
   for (uint64_t off = 0; off < from->size(); off += step) {
     std::span<std::byte> chunk = buf.span().first(std::min<uint64_t>(step, from->size() - off));
@@ -123,30 +122,24 @@ Result<std::unique_ptr<ColdWrite>> ObjectStore::CopyColdAsStored(const ObjectKey
   return out;
 }
 
-Status ObjectStore::SwapInCopy(const ObjectKey& dst, Tier tier, uint64_t logical_size,
-                               uint64_t stored, const std::function<Status(bool* maybe)>& publish) {
+Status TierMover::SwapInCopy(const ObjectKey& dst, SharedMutex& lock, Tier tier,
+                             uint64_t logical_size, uint64_t stored,
+                             const std::function<Status(bool* maybe)>& publish) {
   const Tier other = tier == Tier::kHot ? Tier::kCold : Tier::kHot;
   // Is there a dst copy in the other tier (the old dst, or a stray)?
-  bool old_in_other;
-  {
-    MutexLock lock(&mu_);
-    auto it = table_->find(dst);
-    old_in_other = it != table_->end() && (it->second.tier == other || it->second.stray_copy);
-  }
-  // Makes the table say: dst is the new copy.
+  const bool old_in_other = table_->With(
+      dst, [&](const ObjectEntry* e) { return e && (e->tier == other || e->stray_copy); });
+  // Makes the table say: dst is the new copy (a new version, and when cold
+  // a new generation: no old frames).
   auto install = [&](bool stray) {
-    MutexLock lock(&mu_);
-    Entry& e = (*table_)[dst];
-    if (e.in_lru) open_lru_.erase(e.lru_it);  // its open file is the old one
-    e = Entry{};
+    handles_->Drop(dst);  // its open file is the old one
+    ObjectEntry e;
     e.tier = tier;
     e.logical_size = logical_size;
     e.stored = stored;
-    e.version = ++next_version_;
-    if (tier == Tier::kCold) e.generation = next_generation_++;  // no old frames
     e.last_access = e.window_start = env_->NowNanos();
     e.stray_copy = stray;
-    promote_hints_.erase(dst);
+    table_->Install(dst, e);
   };
   bool maybe = true;
   Status st = publish(&maybe);
@@ -158,15 +151,15 @@ Status ObjectStore::SwapInCopy(const ObjectKey& dst, Tier tier, uint64_t logical
     if (!old_in_other) {
       install(false);
       // A cold dst holds the old copy or the new one: ask it which.
-      if (tier == Tier::kCold) ReloadCold(dst);
+      if (tier == Tier::kCold) ReloadCold(dst, lock);
       return st;
     }
-    Status u = RemoveCopy(dst, tier);
+    Status u = RemoveCopy(dst, lock, tier);
     if (u.ok()) return st;
     if (tier == Tier::kHot) {
       install(true);  // the new hot copy would win at recovery anyway
     } else {
-      MarkStray(dst);
+      MarkStray(dst, lock);
     }
     return st;
   }
@@ -177,23 +170,23 @@ Status ObjectStore::SwapInCopy(const ObjectKey& dst, Tier tier, uint64_t logical
   // The new copy is durable: now the old one in the other tier goes.
   // (An old hot copy whose unlink is not yet durable would win a recovery:
   // a crash then leaves dst as it was. Either state is complete.)
-  Status removed = RemoveCopy(dst, other);
+  Status removed = RemoveCopy(dst, lock, other);
   install(/*stray=*/!removed.ok());
   if (!removed.ok()) return removed;
   return SyncUnlinks();
 }
 
-void ObjectStore::ReloadCold(const ObjectKey& key) {
-  auto h = OpenColdHandle(key);
-  MutexLock lock(&mu_);
-  auto it = table_->find(key);
-  if (it == table_->end()) return;
-  if (!h.ok()) {
-    it->second.damaged = true;  // reads fail until the next open lists it again
-    return;
-  }
-  it->second.logical_size = (*h)->reader->logical_size();
-  it->second.stored = (*h)->object->size();
+void TierMover::ReloadCold(const ObjectKey& key, SharedMutex&) {
+  auto h = reader_->Open(key);
+  table_->With(key, [&](ObjectEntry* e) {
+    if (!e) return;
+    if (!h.ok()) {
+      e->damaged = true;  // reads fail until the next open lists it again
+      return;
+    }
+    e->logical_size = (*h)->reader->logical_size();
+    e->stored = (*h)->object->size();
+  });
 }
 
 }  // namespace tierfs

@@ -29,4 +29,8 @@ bool ParseObjectName(std::string_view name, ObjectKey* key) {
          ParseHex16(name.substr(17), &key->index);
 }
 
+std::string HotObjectPath(const std::string& hot_dir, ObjectKey key) {
+  return hot_dir + "/" + ShardName(ShardOf(key)) + "/" + ObjectName(key);
+}
+
 }  // namespace tierfs

@@ -40,5 +40,7 @@ std::string ObjectName(ObjectKey key);
 bool ParseHex16(std::string_view s, uint64_t* out);
 // The inverse of ObjectName; false for any other name.
 bool ParseObjectName(std::string_view name, ObjectKey* key);
+// A hot object's file: "<hot_dir>/<shard>/<name>".
+std::string HotObjectPath(const std::string& hot_dir, ObjectKey key);
 
 }  // namespace tierfs

@@ -23,7 +23,7 @@
 #include <span>
 #include <vector>
 
-#include "store/object_store.h"
+#include "store/object_table.h"
 
 namespace tierfs {
 

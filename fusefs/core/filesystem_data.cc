@@ -54,47 +54,24 @@ Result<ReadResult> Filesystem::Read(uint64_t ino, uint64_t offset, size_t size, 
     const size_t len = static_cast<size_t>(std::min(end - pos, chunk_size_ - within));
     pos += len;
     r.total += len;
-    auto info = store_->Stat(key);
-    if (info.status().IsNotFound()) {
-      zeros(len);
-      continue;
+    // One pass over the store: the hot file, the cold bytes, or a hole.
+    auto chunk = store_->ReadChunk(key, within, len);
+    if (chunk.status().IsCorruption()) {
+      return Status::Corruption(chunk.status().message() + " (inode " + std::to_string(ino) +
+                                ", chunk " + std::to_string(key.index) + ")");
     }
-    TIERFS_RETURN_IF_ERROR(info.status());
-    if (info->damaged) {
-      return Status::Corruption("damaged cold object " + store_->ColdName(key) + " (inode " +
-                                std::to_string(ino) + ", chunk " + std::to_string(key.index) +
-                                ")");
-    }
-    const size_t have =
-        static_cast<size_t>(std::min<uint64_t>(len, info->logical_size > within
-                                                        ? info->logical_size - within
-                                                        : 0));
-    if (have > 0 && info->tier == Tier::kHot) {
-      auto file = store_->HotFile(key);
-      if (file.ok() && *file) {
-        ReadPiece& p = add();
-        p.file = std::move(file).value();
-        p.file_offset = within;
-        p.length = have;
-        zeros(len - have);
-        continue;
-      }
-      // Demoted since Stat, or removed: fall through to a copying read.
-    }
-    if (have > 0) {
-      auto lease = store_->ReadLease(key, within, have);
-      if (lease.status().IsNotFound()) {
-        zeros(len);
-        continue;
-      }
-      TIERFS_RETURN_IF_ERROR(lease.status());
+    TIERFS_RETURN_IF_ERROR(chunk.status());
+    if (chunk->file) {
       ReadPiece& p = add();
-      p.length = lease->size();
-      p.data = std::move(lease).value();
-      zeros(len - p.length);
-    } else {
-      zeros(len);
+      p.file = std::move(chunk->file);
+      p.file_offset = within;
+      p.length = chunk->length;
+    } else if (chunk->length > 0) {
+      ReadPiece& p = add();
+      p.length = chunk->length;
+      p.data = std::move(chunk->data);
     }
+    zeros(len - chunk->length);
   }
   for (const ReadPiece& p : r.view()) {
     metrics_.CountRead(p.file   ? ReadSource::kHot

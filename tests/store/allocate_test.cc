@@ -6,9 +6,9 @@
 
 #include <filesystem>
 
-#include "store/fault_env.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {

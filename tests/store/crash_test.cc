@@ -8,9 +8,9 @@
 #include <optional>
 
 #include "store/crash_util.h"
-#include "store/fault_env.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <functional>
 
-#include "store/fault_cold.h"
-#include "store/fault_env.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
+#include "store/testing/fault_cold.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs::test {
 

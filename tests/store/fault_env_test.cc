@@ -3,7 +3,7 @@
 // SyncDir of their directory; DropUnsyncedData applies what a power cut
 // leaves: at worst (no argument), or as ext4 can (a PowerCut: a prefix of
 // the entry changes, each file's unsynced content whole or not at all).
-#include "store/fault_env.h"
+#include "store/testing/fault_env.h"
 
 #include <gtest/gtest.h>
 

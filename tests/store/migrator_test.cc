@@ -11,9 +11,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "store/fault_cold.h"
-#include "store/fault_env.h"
 #include "store/test_util.h"
+#include "store/testing/fault_cold.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {
@@ -146,7 +146,6 @@ TEST(MigratorTest, MovesRecordTheirReasonAndBytesByDirection) {
   EXPECT_EQ(m.stats().hot_bytes, 0u);  // the count explain reads: 4000 less what it demoted
   std::vector<std::byte> buf(10);
   ASSERT_TRUE(store.Read({2, 0}, 0, buf).ok());  // one read promotes (promote_reads = 1)
-  EXPECT_EQ(store.PromoteHints(), (std::vector<ObjectKey>{ObjectKey{2, 0}}));
   m.RunOnce();
   EXPECT_EQ(store.Stat({2, 0})->tier, Tier::kHot);
   EXPECT_EQ(store.Stat({2, 0})->last_move, MoveReason::kReads);

@@ -3,9 +3,9 @@
 // unlocked copy is in flight; the move must see the change and give up.
 #include <gtest/gtest.h>
 
-#include "store/fault_env.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {

@@ -17,10 +17,10 @@
 #include "store/cold_owner.h"
 #include "store/cold_rados.h"
 #include "store/crash_util.h"
-#include "store/fault_cold.h"
-#include "store/fault_env.h"
 #include "store/object_store.h"
 #include "store/test_util.h"
+#include "store/testing/fault_cold.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {

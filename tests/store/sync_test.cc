@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <set>
 
-#include "store/fault_env.h"
 #include "store/test_util.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {

@@ -1,5 +1,5 @@
 // EnvVfs: a SQLite VFS over a tierfs Env, for tests. With the Env a
-// FaultInjectionEnv (store/fault_env.h), meta.db and its WAL go through the
+// FaultInjectionEnv (store/testing/fault_env.h), meta.db and its WAL go through the
 // same crash point and the same power-cut model as the object files, as
 // SQLite's own crash-test VFS (test6.c) does for SQLite: an unsynced commit
 // in the WAL is lost with the other unsynced state.

@@ -22,8 +22,8 @@
 #include "common/temp_dir.h"
 #include "fusefs/control/control.h"
 #include "fusefs/core/fsck.h"
-#include "store/fault_env.h"
 #include "store/test_util.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {

@@ -2,7 +2,7 @@
 // SQLite through EnvVfs, objects through the ObjectStore) runs over one
 // FaultInjectionEnv, is stopped at a cut point (CrashAfter(k): the k-th
 // mutating I/O from now, on any thread, and everything after it fails), and
-// the power-cut model of store/fault_env.h decides, from a seed, what of the
+// the power-cut model of store/testing/fault_env.h decides, from a seed, what of the
 // unsynced state reached the disk: a prefix of the directory entry changes,
 // each file's unsynced content whole or not at all. The store is then
 // mounted again (mount-time recovery runs) and checked against a model of
@@ -53,8 +53,8 @@
 #include "fusefs/core/env_vfs.h"
 #include "fusefs/core/filesystem.h"
 #include "fusefs/core/fsck.h"
-#include "store/fault_env.h"
 #include "store/test_util.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 namespace {

@@ -1,4 +1,4 @@
-#include "store/fault_cold.h"
+#include "store/testing/fault_cold.h"
 
 namespace tierfs {
 

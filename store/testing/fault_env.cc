@@ -1,5 +1,5 @@
 // FaultInjectionEnv implementation; see fault_env.h for the crash model.
-#include "store/fault_env.h"
+#include "store/testing/fault_env.h"
 
 #include <algorithm>
 #include <cerrno>

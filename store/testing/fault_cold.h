@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "store/cold_backend.h"
-#include "store/fault_env.h"
+#include "store/testing/fault_env.h"
 
 namespace tierfs {
 
