@@ -39,7 +39,7 @@ struct ColdFrameInfo {
   uint64_t offset = 0;       // where the stored bytes start in the object
   uint32_t stored_size = 0;  // bytes on disk (== logical size when raw)
   bool compressed = false;
-  uint64_t checksum = 0;     // XXH64 of the logical bytes
+  uint64_t checksum = 0;  // XXH64 of the logical bytes
 };
 
 class ColdObjectWriter {

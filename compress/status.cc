@@ -8,17 +8,28 @@ namespace tierfs {
 namespace {
 const char* CodeName(Code c) {
   switch (c) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: return "NotFound";
-    case Code::kCorruption: return "Corruption";
-    case Code::kIOError: return "IOError";
-    case Code::kNoSpace: return "NoSpace";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kExists: return "Exists";
-    case Code::kBusy: return "Busy";
-    case Code::kNotSupported: return "NotSupported";
-    case Code::kNoMemory: return "NoMemory";
-    case Code::kPosix: return "Error";
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kCorruption:
+      return "Corruption";
+    case Code::kIOError:
+      return "IOError";
+    case Code::kNoSpace:
+      return "NoSpace";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kExists:
+      return "Exists";
+    case Code::kBusy:
+      return "Busy";
+    case Code::kNotSupported:
+      return "NotSupported";
+    case Code::kNoMemory:
+      return "NoMemory";
+    case Code::kPosix:
+      return "Error";
   }
   return "Unknown";
 }

@@ -76,7 +76,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok());
   }
@@ -100,10 +100,10 @@ class [[nodiscard]] Result {
 #define TIERFS_CONCAT_INNER(a, b) a##b
 #define TIERFS_CONCAT(a, b) TIERFS_CONCAT_INNER(a, b)
 
-#define TIERFS_RETURN_IF_ERROR(expr)     \
-  do {                                   \
-    ::tierfs::Status _st = (expr);       \
-    if (!_st.ok()) return _st;           \
+#define TIERFS_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::tierfs::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 #define TIERFS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

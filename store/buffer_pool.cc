@@ -60,8 +60,9 @@ std::vector<BufferClass> BufferPool::SplitBudget(size_t budget, const std::vecto
 
 BufferPool::BufferPool(std::vector<BufferClass> classes, size_t max_heap_lease)
     : max_heap_lease_(max_heap_lease) {
-  std::sort(classes.begin(), classes.end(),
-            [](const BufferClass& a, const BufferClass& b) { return a.buffer_size < b.buffer_size; });
+  std::sort(classes.begin(), classes.end(), [](const BufferClass& a, const BufferClass& b) {
+    return a.buffer_size < b.buffer_size;
+  });
   for (const BufferClass& bc : classes) {
     if (bc.buffer_size == 0 || bc.count == 0) continue;
     Class c;

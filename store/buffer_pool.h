@@ -72,7 +72,7 @@ struct BufferPoolStats {
   uint64_t pool_hits = 0;
   uint64_t overflow_allocations = 0;
   uint64_t bytes_preallocated = 0;
-  uint64_t in_use = 0;  // pooled buffers currently leased
+  uint64_t in_use = 0;              // pooled buffers currently leased
   uint64_t failed_allocations = 0;  // heap fallbacks refused (NoMemory)
 };
 

@@ -20,8 +20,9 @@ namespace {
 // case hold one lock for both names, none of which the analysis can follow.
 class SCOPED_CAPABILITY CopyLocks {
  public:
-  CopyLocks(SharedMutex* src, SharedMutex* dst)
-      ACQUIRE_SHARED(src) ACQUIRE(dst) NO_THREAD_SAFETY_ANALYSIS : src_(src), dst_(dst) {
+  CopyLocks(SharedMutex* src, SharedMutex* dst) ACQUIRE_SHARED(src) ACQUIRE(dst)
+      NO_THREAD_SAFETY_ANALYSIS : src_(src),
+                                  dst_(dst) {
     if (src_ == dst_) {
       dst_->Lock();
     } else if (src_ < dst_) {

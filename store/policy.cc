@@ -67,15 +67,24 @@ uint32_t ReadsInWindow(const ObjectInfo& o, int64_t promote_window_ns, int64_t n
 
 const char* OutlookName(Outlook o) {
   switch (o) {
-    case Outlook::kDemote: return "demote";
-    case Outlook::kPromote: return "promote";
-    case Outlook::kPinned: return "pinned";
-    case Outlook::kUntilIdle: return "until-idle";
-    case Outlook::kNeverIdle: return "never-idle";
-    case Outlook::kNeedsReads: return "needs-reads";
-    case Outlook::kNoRoom: return "no-room";
-    case Outlook::kNoReadPromotion: return "no-read-promotion";
-    case Outlook::kDamaged: return "damaged";
+    case Outlook::kDemote:
+      return "demote";
+    case Outlook::kPromote:
+      return "promote";
+    case Outlook::kPinned:
+      return "pinned";
+    case Outlook::kUntilIdle:
+      return "until-idle";
+    case Outlook::kNeverIdle:
+      return "never-idle";
+    case Outlook::kNeedsReads:
+      return "needs-reads";
+    case Outlook::kNoRoom:
+      return "no-room";
+    case Outlook::kNoReadPromotion:
+      return "no-read-promotion";
+    case Outlook::kDamaged:
+      return "damaged";
   }
   return "until-idle";
 }

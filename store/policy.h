@@ -40,10 +40,10 @@ uint64_t HighWatermark(const PolicyConfig& config);
 uint64_t LowWatermark(const PolicyConfig& config);
 
 struct TieringPlan {
-  std::vector<ObjectKey> demote;   // in the order to apply: rule 1's, then rule 2's
+  std::vector<ObjectKey> demote;  // in the order to apply: rule 1's, then rule 2's
   std::vector<ObjectKey> promote;
-  uint64_t hot_bytes = 0;          // hot bytes before the plan
-  size_t idle_demotions = 0;       // demote[0, idle_demotions) are rule 1's
+  uint64_t hot_bytes = 0;     // hot bytes before the plan
+  size_t idle_demotions = 0;  // demote[0, idle_demotions) are rule 1's
   // kIdle or kWatermark for demote[i].
   MoveReason DemoteReason(size_t i) const {
     return i < idle_demotions ? MoveReason::kIdle : MoveReason::kWatermark;

@@ -36,16 +36,16 @@
 #include <vector>
 
 #include "fusefs/cli/cli_util.h"
+#include "fusefs/cli/mount_checks.h"
+#include "fusefs/cli/progress.h"
 #include "fusefs/control/control.h"
+#include "fusefs/control/metrics_text.h"
 #include "fusefs/core/config.h"
 #include "fusefs/core/filesystem.h"
 #include "fusefs/core/fsck.h"
 #include "fusefs/fuse/fuse_ops.h"
 #include "fusefs/metrics/metrics_file.h"
 #include "fusefs/metrics/metrics_http.h"
-#include "fusefs/control/metrics_text.h"
-#include "fusefs/cli/mount_checks.h"
-#include "fusefs/cli/progress.h"
 
 namespace tierfs::cli {
 
@@ -61,9 +61,11 @@ constexpr const char* kUsage =
     "  explain PATH... [--json]                         per chunk: where, why, what next\n"
     "  pin PATH... | unpin PATH...                      keep files hot / let them go cold\n"
     "  migrate --to hot|cold PATH...                    move files now\n"
-    "  umount MOUNTPOINT                                unmount; returns once the daemon has exited\n"
+    "  umount MOUNTPOINT                                unmount; returns once the daemon has "
+    "exited\n"
     "  fsck STORE [--repair] [--scrub] [--json]         check an unmounted store\n"
-    "  takeover STORE                                   claim the cold tier from a copy of the store\n"
+    "  takeover STORE                                   claim the cold tier from a copy of the "
+    "store\n"
     "\n"
     "Run 'tierfs COMMAND --help' for a command's options.\n";
 
@@ -86,7 +88,8 @@ constexpr const char* kMountHelp =
     "                        how to reach the cluster (default /etc/ceph/ceph.conf, admin, 30)\n"
     "  -o buffer_pool=SIZE   preallocated read buffers (default 64M)\n"
     "  -o cache_size=SIZE    decompressed frame cache (default 64M)\n"
-    "  -o promote_reads=N    promote cold data read on N occasions in a minute (default 2, 0 = never)\n"
+    "  -o promote_reads=N    promote cold data read on N occasions in a minute (default 2, 0 = "
+    "never)\n"
     "  -o migrate_rate=SIZE  migrator bytes per second (default unlimited)\n"
     "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
     "  -o metrics_file=PATH.prom  Prometheus textfile for node_exporter, replaced atomically\n"
@@ -187,8 +190,7 @@ bool WaitForStoreLock(const std::string& store, std::chrono::seconds limit) {
 // A store that is still mounted is left to the caller's "in use" error.
 void WaitForExitingDaemon(const std::string& store) {
   if (StoreLockFree(store) || StoreMounted(store)) return;
-  std::cerr << "tierfs: waiting up to 10 s for the previous daemon of " << store
-            << " to exit\n";
+  std::cerr << "tierfs: waiting up to 10 s for the previous daemon of " << store << " to exit\n";
   (void)WaitForStoreLock(store, std::chrono::seconds(10));
 }
 
@@ -539,10 +541,13 @@ int CmdFsck(std::vector<std::string> args) {
     }
     if (r->reclaimed > 0) std::cout << "freed " << r->reclaimed << " unlinked inodes\n";
     if (r->reclaim_pending > 0) {
-      std::cout << r->reclaim_pending << " unlinked inodes not freed yet (the next mount frees them)\n";
+      std::cout << r->reclaim_pending
+                << " unlinked inodes not freed yet (the next mount frees them)\n";
     }
     std::cout << r->inodes << " inodes, " << r->objects << " objects: "
-              << (r->problems.empty() ? "clean" : r->clean() ? "repaired" : "PROBLEMS FOUND")
+              << (r->problems.empty() ? "clean"
+                  : r->clean()        ? "repaired"
+                                      : "PROBLEMS FOUND")
               << "\n";
   }
   return r->clean() ? 0 : 1;

@@ -187,8 +187,7 @@ int CmdWhere(std::vector<std::string> args) {
         std::cout << ", inline " << HumanBytes(in) << " (in the namespace, never tiered)";
       }
       if (JsonNumber(w, "cold_bytes")) std::cout << " (on " << JsonText(w, "cold_tier") << ")";
-      std::cout << ", stored "
-                << HumanBytes(JsonNumber(w, "stored_bytes"))
+      std::cout << ", stored " << HumanBytes(JsonNumber(w, "stored_bytes"))
                 << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
     }
     return Status::OK();

@@ -54,11 +54,24 @@ Result<uint64_t> ParseSize(const std::string& text) {
   std::string digits = text;
   uint64_t mult = 1;
   switch (text.back()) {
-    case 'k': case 'K': mult = 1ull << 10; break;
-    case 'm': case 'M': mult = 1ull << 20; break;
-    case 'g': case 'G': mult = 1ull << 30; break;
-    case 't': case 'T': mult = 1ull << 40; break;
-    default: break;
+    case 'k':
+    case 'K':
+      mult = 1ull << 10;
+      break;
+    case 'm':
+    case 'M':
+      mult = 1ull << 20;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1ull << 30;
+      break;
+    case 't':
+    case 'T':
+      mult = 1ull << 40;
+      break;
+    default:
+      break;
   }
   if (mult != 1) digits.pop_back();
   uint64_t n = 0;
@@ -266,8 +279,8 @@ const MountOption kMountOptions[] = {
      [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
        const size_t colon = v.rfind(':');
        auto port = ParseUint("metrics", colon == std::string::npos ? "" : v.substr(colon + 1));
-       if (colon == std::string::npos || colon == 0 || !port.ok() || *port < 1 ||
-           *port > 65535 || v.find_first_not_of("0123456789.") < colon) {
+       if (colon == std::string::npos || colon == 0 || !port.ok() || *port < 1 || *port > 65535 ||
+           v.find_first_not_of("0123456789.") < colon) {
          return Status::InvalidArgument("option " + text +
                                         ": expected IPV4ADDR:PORT, e.g. 127.0.0.1:9477");
        }
@@ -375,9 +388,12 @@ std::span<const MountOption> MountOptions() { return kMountOptions; }
 
 std::string MountOption::Synopsis() const {
   switch (form) {
-    case Form::kFlag: return std::string(name);
-    case Form::kValued: return std::string(name) + "=";
-    case Form::kPrefix: return std::string(name) + "*";
+    case Form::kFlag:
+      return std::string(name);
+    case Form::kValued:
+      return std::string(name) + "=";
+    case Form::kPrefix:
+      return std::string(name) + "*";
   }
   return std::string(name);
 }

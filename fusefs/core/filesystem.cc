@@ -3,15 +3,14 @@
 // report in filesystem_xattr.cc.
 #include "fusefs/core/filesystem.h"
 
-#include "fusefs/core/store_settings.h"
-
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 
-#include <spdlog/spdlog.h>
+#include "fusefs/core/store_settings.h"
 
 namespace tierfs {
 
@@ -94,8 +93,9 @@ Status Filesystem::SetReadOnly(bool read_only) {
   MutexLock order(&migrator_mu_);
   if (read_only == read_only_) return Status::OK();
   if (config_.read_only) {
-    return Status::Posix(EROFS, "mounted with -o ro (store opened read-only): unmount and "
-                                "mount it again to write");
+    return Status::Posix(EROFS,
+                         "mounted with -o ro (store opened read-only): unmount and "
+                         "mount it again to write");
   }
   if (read_only) {
     read_only_ = true;
@@ -154,19 +154,18 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Open(const MountConfig& config, 
   mo.vfs = config.sqlite_vfs;
   TIERFS_ASSIGN_OR_RETURN(fs->meta_, MetadataStore::Open(config.store_dir + "/meta.db", mo));
   if (wrap) fs->meta_ = wrap(std::move(fs->meta_));
-  fs->inodes_ = std::make_unique<InodeTable>(fs->meta_.get(), &fs->clock_, config.atime,
-                                             &fs->read_only_,
-                                             [f](uint64_t ino) { f->reclaimer_->Enqueue(ino); });
-  fs->writeback_ = std::make_unique<AttrWriteback>(fs->inodes_.get(), fs->meta_.get(), &fs->clock_,
-                                                   [f] {
-                                                     // once there is room again
-                                                     if (!f->reserve_.present() && !f->read_only_) {
-                                                       f->reserve_.Ensure();
-                                                     }
-                                                   });
+  fs->inodes_ =
+      std::make_unique<InodeTable>(fs->meta_.get(), &fs->clock_, config.atime, &fs->read_only_,
+                                   [f](uint64_t ino) { f->reclaimer_->Enqueue(ino); });
+  fs->writeback_ =
+      std::make_unique<AttrWriteback>(fs->inodes_.get(), fs->meta_.get(), &fs->clock_, [f] {
+        // once there is room again
+        if (!f->reserve_.present() && !f->read_only_) {
+          f->reserve_.Ensure();
+        }
+      });
   fs->journal_->Start(fs->meta_.get());
-  TIERFS_ASSIGN_OR_RETURN(StoreSettings settings,
-                          LoadStoreSettings(*fs->meta_, config));
+  TIERFS_ASSIGN_OR_RETURN(StoreSettings settings, LoadStoreSettings(*fs->meta_, config));
   // A store's recorded settings (its id names its cold objects) are
   // durable before anything is stored under them. So is the namespace just
   // read, which may sit in a WAL a killed daemon left unsynced: recovery
@@ -288,37 +287,38 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
   // them when it flushes pages it accepted before a remount to read-only.)
   TIERFS_RETURN_IF_ERROR(Writable());
   // Held throughout, so no write-back of older cached values lands after ours.
-  return writeback_->WriteBackThen(ino, [&]() -> Result<struct stat> {
-    AttrUpdate u;
-    u.mode = req.mode;
-    if (u.mode && (*u.mode & S_ISGID) && caller.uid != 0) {
-      TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
-      if (!caller.InGroup(req.gid.value_or(cur.gid))) *u.mode &= ~S_ISGID;
-    }
-    u.uid = req.uid;
-    u.gid = req.gid;
-    u.atime = req.atime;
-    u.mtime = req.mtime;
-    u.ctime = req.ctime;
-    if (req.size) {
-      TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
-      if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
-      if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
-      u.size = req.size;
-      if (!req.mtime) u.mtime = req.ctime.value_or(Now());  // truncate changes mtime (POSIX)
-    }
-    TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
-    if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
-    if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
-      // truncate by an unprivileged caller: the kernel's own kill-priv sends
-      // nothing for S_ISGID without group-exec.
-      AttrUpdate kill;
-      kill.mode = a.mode & 07777 & ~KillPrivBits(a.mode, a.gid, caller);
-      TIERFS_ASSIGN_OR_RETURN(a, meta_->SetAttr(ino, kill, Now()));
-    }
-    if (req.size) inodes_->Truncated(ino, *req.size);
-    return ToStat(a);
-  });
+  return writeback_->WriteBackThen(
+      ino, [&]() -> Result<struct stat> {
+        AttrUpdate u;
+        u.mode = req.mode;
+        if (u.mode && (*u.mode & S_ISGID) && caller.uid != 0) {
+          TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
+          if (!caller.InGroup(req.gid.value_or(cur.gid))) *u.mode &= ~S_ISGID;
+        }
+        u.uid = req.uid;
+        u.gid = req.gid;
+        u.atime = req.atime;
+        u.mtime = req.mtime;
+        u.ctime = req.ctime;
+        if (req.size) {
+          TIERFS_ASSIGN_OR_RETURN(InodeAttr cur, meta_->GetAttr(ino));
+          if (S_ISDIR(cur.mode)) return Status::Posix(EISDIR, "truncate of a directory");
+          if (!S_ISREG(cur.mode)) return Status::Posix(EINVAL, "truncate of a special file");
+          u.size = req.size;
+          if (!req.mtime) u.mtime = req.ctime.value_or(Now());  // truncate changes mtime (POSIX)
+        }
+        TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
+        if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
+        if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
+          // truncate by an unprivileged caller: the kernel's own kill-priv sends
+          // nothing for S_ISGID without group-exec.
+          AttrUpdate kill;
+          kill.mode = a.mode & 07777 & ~KillPrivBits(a.mode, a.gid, caller);
+          TIERFS_ASSIGN_OR_RETURN(a, meta_->SetAttr(ino, kill, Now()));
+        }
+        if (req.size) inodes_->Truncated(ino, *req.size);
+        return ToStat(a);
+      });
 }
 
 Result<struct stat> Filesystem::CreateNode(uint64_t parent, const std::string& name,
@@ -367,8 +367,8 @@ Status Filesystem::RemoveEntry(uint64_t parent, const std::string& name, bool di
   TIERFS_RETURN_IF_ERROR(Writable());
   InodeAttr a;
   TIERFS_RETURN_IF_ERROR(reserve_.FreeingSpace([&]() -> Status {
-    TIERFS_ASSIGN_OR_RETURN(a, dir ? meta_->Rmdir(parent, name, Now())
-                                   : meta_->Unlink(parent, name, Now()));
+    TIERFS_ASSIGN_OR_RETURN(
+        a, dir ? meta_->Rmdir(parent, name, Now()) : meta_->Unlink(parent, name, Now()));
     return Status::OK();
   }));
   inodes_->Unlinked(a);
@@ -421,26 +421,26 @@ Status Filesystem::ReadDirPlus(
     const std::function<bool(const std::string&, const struct stat&, uint64_t)>& fn) {
   bool any = false;  // fn took an entry: the kernel will count its lookup
   Status failed;
-  Status st = ReadDir(ino, after, [&](const std::string& name, const struct stat& brief,
-                                      uint64_t cookie) {
-    if (name == "." || name == "..") {  // not looked up: the kernel counts no lookup
-      if (!fn(name, brief, cookie)) return false;
-      any = true;
-      return true;
-    }
-    auto full = Lookup(ino, name);
-    if (full.status().IsNotFound()) return true;  // removed meanwhile: skip it
-    if (!full.ok()) {
-      failed = full.status();
-      return false;
-    }
-    if (!fn(name, *full, cookie)) {
-      Forget(full->st_ino, 1);  // not sent: undo the lookup
-      return false;
-    }
-    any = true;
-    return true;
-  });
+  Status st =
+      ReadDir(ino, after, [&](const std::string& name, const struct stat& brief, uint64_t cookie) {
+        if (name == "." || name == "..") {  // not looked up: the kernel counts no lookup
+          if (!fn(name, brief, cookie)) return false;
+          any = true;
+          return true;
+        }
+        auto full = Lookup(ino, name);
+        if (full.status().IsNotFound()) return true;  // removed meanwhile: skip it
+        if (!full.ok()) {
+          failed = full.status();
+          return false;
+        }
+        if (!fn(name, *full, cookie)) {
+          Forget(full->st_ino, 1);  // not sent: undo the lookup
+          return false;
+        }
+        any = true;
+        return true;
+      });
   if (st.ok()) st = failed;
   // An error after entries were taken ends the listing there: those
   // entries' lookups are counted and reach the kernel only in the reply
@@ -451,8 +451,8 @@ Status Filesystem::ReadDirPlus(
 
 // ---- open files ----------------------------------------------------------------
 
-Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool reads_atime,
-                                    bool for_write, const Caller& caller) {
+Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool reads_atime, bool for_write,
+                                    const Caller& caller) {
   TIERFS_RETURN_IF_ERROR(FileSize(ino).status());
   OpenResult r;
   if (truncate) {
@@ -484,8 +484,8 @@ Result<OpenResult> Filesystem::Open(uint64_t ino, bool truncate, bool reads_atim
 
 Result<struct stat> Filesystem::Create(uint64_t parent, const std::string& name, uint32_t mode,
                                        const Caller& caller, bool for_write) {
-  TIERFS_ASSIGN_OR_RETURN(struct stat st, MakeNode(parent, name, S_IFREG | (mode & 07777), 0,
-                                                   caller));
+  TIERFS_ASSIGN_OR_RETURN(struct stat st,
+                          MakeNode(parent, name, S_IFREG | (mode & 07777), 0, caller));
   inodes_->Created(st.st_ino, for_write,
                    config_.inline_max > 0 ? Layout::kEmpty : Layout::kObjects);
   return st;

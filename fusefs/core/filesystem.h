@@ -100,8 +100,8 @@ inline constexpr size_t kMaxReadBytes = 512u << 10;
 struct ReadPiece {
   std::shared_ptr<File> file;  // hot object: splice `length` bytes at `file_offset`
   uint64_t file_offset = 0;
-  BufferLease data;            // cold object bytes (data.contents())
-  size_t length = 0;           // zeros when neither file nor data
+  BufferLease data;   // cold object bytes (data.contents())
+  size_t length = 0;  // zeros when neither file nor data
 };
 
 // A read reply: its pieces live in the result itself, so that a read
@@ -178,8 +178,8 @@ class Filesystem {
   Result<struct stat> SetAttr(uint64_t ino, const SetAttrRequest& req, const Caller& caller = {});
   Result<struct stat> MakeNode(uint64_t parent, const std::string& name, uint32_t mode,
                                uint64_t rdev, const Caller& caller);
-  Result<struct stat> Symlink(uint64_t parent, const std::string& name,
-                              const std::string& target, const Caller& caller);
+  Result<struct stat> Symlink(uint64_t parent, const std::string& name, const std::string& target,
+                              const Caller& caller);
   Result<std::string> ReadLink(uint64_t ino);
   Status Unlink(uint64_t parent, const std::string& name);
   Status Rmdir(uint64_t parent, const std::string& name);
@@ -230,8 +230,8 @@ class Filesystem {
   // the rest goes through pooled buffers. The kernel has checked the
   // descriptors and ranges (EBADF, EINVAL for overlap) and flushed both
   // files' cached pages. Returns the bytes copied.
-  Result<size_t> CopyFileRange(uint64_t ino_in, uint64_t off_in, uint64_t ino_out,
-                               uint64_t off_out, size_t len, const Caller& caller = {});
+  Result<size_t> CopyFileRange(uint64_t ino_in, uint64_t off_in, uint64_t ino_out, uint64_t off_out,
+                               size_t len, const Caller& caller = {});
   // SEEK_DATA / SEEK_HOLE at chunk granularity.
   Result<uint64_t> Lseek(uint64_t ino, uint64_t offset, int whence);
 
@@ -295,8 +295,7 @@ class Filesystem {
   Status Reserve(uint64_t ino, uint64_t offset, uint64_t length);
   // Copies [pos_in, pos_in + n) of ino_in to pos_out of ino_out, within one
   // chunk of each, through a pooled buffer (holes become zeros).
-  Status CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out, uint64_t pos_out,
-                   size_t n);
+  Status CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out, uint64_t pos_out, size_t n);
   // Zeroes [offset, end) of a file: whole chunks removed, parts punched;
   // visits only the objects that exist in the range.
   Status ZeroData(uint64_t ino, uint64_t offset, uint64_t end);
@@ -323,7 +322,7 @@ class Filesystem {
   HandleKey handle_key_{};
   KernelClock clock_;
   SpaceReserve reserve_;
-  std::unique_ptr<FileLock> lock_;  // released last
+  std::unique_ptr<FileLock> lock_;    // released last
   std::unique_ptr<Journal> journal_;  // outlives meta_'s use of it: stopped in ~Filesystem
   std::unique_ptr<MetadataStore> meta_;
   std::unique_ptr<ObjectStore> store_;
@@ -338,8 +337,7 @@ class Filesystem {
   std::unique_ptr<InlineFiles> inline_;
   XattrIndex xattrs_;
   std::atomic<bool> read_only_{false};
-  Metrics metrics_;         // relaxed atomics (metrics.h)
+  Metrics metrics_;  // relaxed atomics (metrics.h)
 };
-
 
 }  // namespace tierfs

@@ -114,8 +114,8 @@ Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const 
   while (done < data.size()) {
     const uint64_t pos = offset + done;
     const uint64_t within = pos % chunk_size_;
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done,
-                                                              chunk_size_ - within));
+    const size_t len =
+        static_cast<size_t>(std::min<uint64_t>(data.size() - done, chunk_size_ - within));
     Status st = RetryAfterFrees(*reclaimer_, [&] {
       return store_->Write({ino, pos / chunk_size_}, within, data.subspan(done, len));
     });
@@ -241,13 +241,13 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
     return Status::Posix(EOPNOTSUPP, "fallocate mode not supported");
   }
   inodes_->Allocated(ino, !keep_size && op != FALLOC_FL_PUNCH_HOLE
-                               ? std::optional<uint64_t>(offset + length)
-                               : std::nullopt);
+                              ? std::optional<uint64_t>(offset + length)
+                              : std::nullopt);
   return Status::OK();
 }
 
-Status Filesystem::CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out,
-                             uint64_t pos_out, size_t n) {
+Status Filesystem::CopyPiece(uint64_t ino_in, uint64_t pos_in, uint64_t ino_out, uint64_t pos_out,
+                             size_t n) {
   const ObjectKey src{ino_in, pos_in / chunk_size_}, dst{ino_out, pos_out / chunk_size_};
   auto lease = store_->ReadLease(src, pos_in % chunk_size_, n);
   if (!lease.ok() && !lease.status().IsNotFound()) return lease.status();

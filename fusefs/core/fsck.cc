@@ -8,9 +8,9 @@
 #include <sstream>
 
 #include "fusefs/core/json.h"
-#include "fusefs/meta/metadata.h"
 #include "fusefs/core/reclaimer.h"
 #include "fusefs/core/store_settings.h"
+#include "fusefs/meta/metadata.h"
 #include "store/object_store.h"
 
 namespace tierfs {
@@ -173,8 +173,8 @@ Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub
           path_of(o.key.group), fix);
     }
     if (o.tier == Tier::kCold && (o.damaged || scrub)) {
-      Status v = o.damaged ? Status::Corruption("invalid header, index or footer")
-                           : store.Verify(o.key);
+      Status v =
+          o.damaged ? Status::Corruption("invalid header, index or footer") : store.Verify(o.key);
       if (!v.ok()) {
         add("damaged_object", store.ColdName(o.key) + ": " + v.ToString(), path_of(o.key.group),
             Status::NotSupported("data lost"));

@@ -34,13 +34,13 @@ struct FsckReport {
   uint64_t inodes = 0, objects = 0;
   uint64_t reclaim_pending = 0;  // inodes with nlink 0 still there
   uint64_t reclaimed = 0;        // ... freed by --repair
-  bool clean() const;  // nothing left unrepaired
+  bool clean() const;            // nothing left unrepaired
 };
 
 // Called after each object checked: objects done of total, and logical
 // bytes done of total (what a scrub decodes).
-using FsckProgress = std::function<void(uint64_t done, uint64_t total, uint64_t bytes_done,
-                                        uint64_t bytes_total)>;
+using FsckProgress =
+    std::function<void(uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total)>;
 
 Result<FsckReport> RunFsck(const std::string& store_dir, bool repair, bool scrub,
                            const FsckProgress& progress = nullptr);

@@ -1,16 +1,18 @@
 // Reclaimer: see reclaimer.h.
 #include "fusefs/core/reclaimer.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace tierfs {
 
 Reclaimer::Reclaimer(MetadataStore* meta, ObjectStore* store, Hooks hooks)
     : meta_(meta), store_(store), hooks_(std::move(hooks)) {}
 
-void Reclaimer::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Reclaimer::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 Reclaimer::~Reclaimer() { Stop(); }
 

@@ -1,7 +1,7 @@
 // StoreSettings: the properties of a store fixed when it is created and
 // recorded in its metadata (table meta): the store layout version, the store
-// id, the file handle key (fusefs/core/handles.h), the chunk size and where the cold tier lives (a directory, or a RADOS
-// pool: the store's objects are in the RADOS namespace named by its id).
+// id, the file handle key (fusefs/core/handles.h), the chunk size and where the cold tier lives (a
+// directory, or a RADOS pool: the store's objects are in the RADOS namespace named by its id).
 // Opening a store with different values is refused, since objects written
 // under one chunk size or cold tier would be misread or lost under another.
 // How to reach a Ceph cluster (ceph_conf, ceph_id) is recorded at creation
@@ -22,7 +22,7 @@ namespace tierfs {
 inline constexpr int kStoreFormat = 1;
 
 struct StoreSettings {
-  std::string store_id;  // 32 hex digits, random at creation
+  std::string store_id;    // 32 hex digits, random at creation
   HandleKey handle_key{};  // random at creation (fusefs/core/handles.h)
   uint64_t chunk_size = 0;
   std::string cold_dir;      // empty: STORE/cold

@@ -232,8 +232,7 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
 }
 
 void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
-  Guarded(req, FuseOp::kFsyncdir,
-          [&] { ReplyStatus(req, FS(req)->FsyncDir(), "fsyncdir", ino); });
+  Guarded(req, FuseOp::kFsyncdir, [&] { ReplyStatus(req, FS(req)->FsyncDir(), "fsyncdir", ino); });
 }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t ino) {

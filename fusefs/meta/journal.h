@@ -43,8 +43,8 @@
 namespace tierfs {
 
 struct JournalStats {
-  uint64_t commits = 0;       // batches committed by the thread or by Commit()
-  uint64_t commit_errors = 0; // commits that failed (a lost batch counts once)
+  uint64_t commits = 0;        // batches committed by the thread or by Commit()
+  uint64_t commit_errors = 0;  // commits that failed (a lost batch counts once)
 };
 
 class Journal {

@@ -76,9 +76,10 @@ struct AttrUpdate {
 };
 
 struct NewNode {
-  uint32_t mode = 0;  // S_IFREG/S_IFDIR/S_IFLNK/S_IFIFO/S_IFCHR/S_IFBLK/S_IFSOCK + perms (umask applied by caller)
+  uint32_t mode = 0;  // S_IFREG/S_IFDIR/S_IFLNK/S_IFIFO/S_IFCHR/S_IFBLK/S_IFSOCK + perms (umask
+                      // applied by caller)
   uint32_t uid = 0;
-  uint32_t gid = 0;   // the caller's gid; replaced by the parent's when the parent is setgid
+  uint32_t gid = 0;  // the caller's gid; replaced by the parent's when the parent is setgid
   uint64_t rdev = 0;
   std::string symlink_target;  // for S_IFLNK only
 };
@@ -155,8 +156,7 @@ class MetadataStore {
   // Removes an empty directory; returns it (nlink 0).
   virtual Result<InodeAttr> Rmdir(uint64_t parent, std::string_view name, Timespec now) = 0;
   virtual Result<RenameResult> Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
-                                      std::string_view new_name, RenameMode mode,
-                                      Timespec now) = 0;
+                                      std::string_view new_name, RenameMode mode, Timespec now) = 0;
   virtual Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& update, Timespec now) = 0;
   // Several SetAttr in one transaction (the FUSE layer's batched write-back
   // of cached sizes and times); inodes deleted meanwhile are skipped.
@@ -239,9 +239,7 @@ class MetadataStoreWrapper : public MetadataStore {
       : target_(std::move(target)) {}
   MetadataStore& target() { return *target_; }
 
-  Result<std::string> GetSetting(std::string_view key) override {
-    return target_->GetSetting(key);
-  }
+  Result<std::string> GetSetting(std::string_view key) override { return target_->GetSetting(key); }
   Status SetSetting(std::string_view key, std::string_view value) override {
     return target_->SetSetting(key, value);
   }
@@ -265,8 +263,7 @@ class MetadataStoreWrapper : public MetadataStore {
     return target_->Rmdir(parent, name, now);
   }
   Result<RenameResult> Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
-                              std::string_view new_name, RenameMode mode,
-                              Timespec now) override {
+                              std::string_view new_name, RenameMode mode, Timespec now) override {
     return target_->Rename(parent, name, new_parent, new_name, mode, now);
   }
   Result<InodeAttr> SetAttr(uint64_t ino, const AttrUpdate& update, Timespec now) override {
@@ -305,9 +302,7 @@ class MetadataStoreWrapper : public MetadataStore {
   Result<uint64_t> TrimInline() override { return target_->TrimInline(); }
   Status SetPinned(uint64_t ino, bool pinned) override { return target_->SetPinned(ino, pinned); }
   Result<std::vector<uint64_t>> ListPinned() override { return target_->ListPinned(); }
-  Result<std::vector<uint64_t>> InodesWithXattrs() override {
-    return target_->InodesWithXattrs();
-  }
+  Result<std::vector<uint64_t>> InodesWithXattrs() override { return target_->InodesWithXattrs(); }
   Result<std::vector<uint64_t>> ListOrphans() override { return target_->ListOrphans(); }
   Status DeleteInodes(std::span<const uint64_t> inos) override {
     return target_->DeleteInodes(inos);

@@ -37,13 +37,14 @@ Status SqliteMetadataStore::SetInline(uint64_t ino,
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
   if (data) {
     TIERFS_ASSIGN_OR_RETURN(
-        SqliteStmt put, db_->Prepare("INSERT OR REPLACE INTO inline_data(ino, data) VALUES (?, ?)"));
-    TIERFS_RETURN_IF_ERROR(put.Bind(static_cast<int64_t>(ino))
-                               .BindBlob({reinterpret_cast<const char*>(data->data()), data->size()})
-                               .Run());
+        SqliteStmt put,
+        db_->Prepare("INSERT OR REPLACE INTO inline_data(ino, data) VALUES (?, ?)"));
+    TIERFS_RETURN_IF_ERROR(
+        put.Bind(static_cast<int64_t>(ino))
+            .BindBlob({reinterpret_cast<const char*>(data->data()), data->size()})
+            .Run());
   } else {
-    TIERFS_ASSIGN_OR_RETURN(SqliteStmt drop,
-                            db_->Prepare("DELETE FROM inline_data WHERE ino = ?"));
+    TIERFS_ASSIGN_OR_RETURN(SqliteStmt drop, db_->Prepare("DELETE FROM inline_data WHERE ino = ?"));
     TIERFS_RETURN_IF_ERROR(drop.Bind(static_cast<int64_t>(ino)).Run());
   }
   if (a.inline_data == data.has_value()) return Status::OK();  // the flag is right already
@@ -76,9 +77,10 @@ Result<uint64_t> SqliteMetadataStore::TrimInline() {
   return Write([&]() -> Result<uint64_t> {
     TIERFS_ASSIGN_OR_RETURN(
         SqliteStmt trim,
-        db_->Prepare("UPDATE inline_data SET data = substr(data, 1, "
-                     "(SELECT size FROM inodes WHERE inodes.ino = inline_data.ino)) "
-                     "WHERE length(data) > (SELECT size FROM inodes WHERE inodes.ino = inline_data.ino)"));
+        db_->Prepare(
+            "UPDATE inline_data SET data = substr(data, 1, "
+            "(SELECT size FROM inodes WHERE inodes.ino = inline_data.ino)) "
+            "WHERE length(data) > (SELECT size FROM inodes WHERE inodes.ino = inline_data.ino)"));
     TIERFS_RETURN_IF_ERROR(trim.Run());
     return static_cast<uint64_t>(sqlite3_changes(db_->handle()));
   });
@@ -116,8 +118,7 @@ Status SqliteMetadataStore::DeleteInodes(std::span<const uint64_t> inos) {
         return Status::InvalidArgument("inode " + std::to_string(ino) + " still has " +
                                        std::to_string(a.nlink) + " links");
       }
-      TIERFS_ASSIGN_OR_RETURN(SqliteStmt xattrs,
-                              db_->Prepare("DELETE FROM xattrs WHERE ino = ?"));
+      TIERFS_ASSIGN_OR_RETURN(SqliteStmt xattrs, db_->Prepare("DELETE FROM xattrs WHERE ino = ?"));
       TIERFS_RETURN_IF_ERROR(xattrs.Bind(ino).Run());
       if (a.inline_data) {
         TIERFS_ASSIGN_OR_RETURN(SqliteStmt bytes,

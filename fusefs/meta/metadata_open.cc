@@ -259,8 +259,7 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& db
   if (create) TIERFS_RETURN_IF_ERROR(CreateSchema(db.get(), root_uid, root_gid));
   if (version < kSchemaVersion) TIERFS_RETURN_IF_ERROR(Migrate(db.get(), version));
   if (!opts.read_only) PreallocateWal(db_path);
-  return std::unique_ptr<MetadataStore>(
-      std::make_unique<SqliteMetadataStore>(std::move(db), opts));
+  return std::unique_ptr<MetadataStore>(std::make_unique<SqliteMetadataStore>(std::move(db), opts));
 }
 
 }  // namespace tierfs

@@ -122,7 +122,8 @@ Status SqliteMetadataStore::EndWrite(bool ok) {
   if (sqlite3_get_autocommit(h)) {
     // The error rolled back more than this call: the whole batch (SQLite
     // does so after some I/O errors). Without calls before it nothing was lost.
-    if (batch_ops_ > 0) return MarkLost(Status::IOError("a failed namespace change rolled back the batch"));
+    if (batch_ops_ > 0)
+      return MarkLost(Status::IOError("a failed namespace change rolled back the batch"));
     return Status::OK();
   }
   Status undone = db_->Run("ROLLBACK TO op");
@@ -148,9 +149,9 @@ Status SqliteMetadataStore::MarkLost(const Status& why) {
   if (!sqlite3_get_autocommit(db_->handle())) (void)db_->Run("ROLLBACK");
   batch_ops_ = 0;
   attrs_.clear();  // it held rows of the batch
-  lost_status_ = Status::IOError("namespace changes since the last commit are lost (" +
-                                 why.ToString() +
-                                 "); the store refuses changes until it is mounted again");
+  lost_status_ =
+      Status::IOError("namespace changes since the last commit are lost (" + why.ToString() +
+                      "); the store refuses changes until it is mounted again");
   lost_.store(true);
   return lost_status_;
 }
@@ -202,20 +203,20 @@ Status SqliteMetadataStore::StoreInode(const InodeAttr& a) {
                    "atime_sec = ?, atime_nsec = ?, mtime_sec = ?, mtime_nsec = ?, "
                    "ctime_sec = ?, ctime_nsec = ?, pinned = ? WHERE ino = ?"));
   TIERFS_RETURN_IF_ERROR(stmt.Bind(a.mode)
-      .Bind(a.uid)
-      .Bind(a.gid)
-      .Bind(static_cast<int64_t>(a.size))
-      .Bind(a.nlink)
-      .Bind(static_cast<int64_t>(a.rdev))
-      .Bind(a.atime.sec)
-      .Bind(a.atime.nsec)
-      .Bind(a.mtime.sec)
-      .Bind(a.mtime.nsec)
-      .Bind(a.ctime.sec)
-      .Bind(a.ctime.nsec)
-      .Bind(a.pinned ? 1 : 0)
-      .Bind(static_cast<int64_t>(a.ino))
-      .Run());
+                             .Bind(a.uid)
+                             .Bind(a.gid)
+                             .Bind(static_cast<int64_t>(a.size))
+                             .Bind(a.nlink)
+                             .Bind(static_cast<int64_t>(a.rdev))
+                             .Bind(a.atime.sec)
+                             .Bind(a.atime.nsec)
+                             .Bind(a.mtime.sec)
+                             .Bind(a.mtime.nsec)
+                             .Bind(a.ctime.sec)
+                             .Bind(a.ctime.nsec)
+                             .Bind(a.pinned ? 1 : 0)
+                             .Bind(static_cast<int64_t>(a.ino))
+                             .Run());
   Stage(a.ino, a);
   return Status::OK();
 }
@@ -307,8 +308,7 @@ Result<uint64_t> SqliteMetadataStore::ParentOf(uint64_t dir) {
   return static_cast<uint64_t>(stmt.Int64(0));
 }
 
-Result<InodeAttr> SqliteMetadataStore::ApplyAttr(uint64_t ino, const AttrUpdate& u,
-                                                 Timespec now) {
+Result<InodeAttr> SqliteMetadataStore::ApplyAttr(uint64_t ino, const AttrUpdate& u, Timespec now) {
   TIERFS_ASSIGN_OR_RETURN(InodeAttr a, LoadInode(ino));
   if (u.size) {
     if (S_ISDIR(a.mode)) return Status::Posix(EISDIR, "truncate of a directory");

@@ -110,8 +110,7 @@ std::string SqliteStmt::Blob(int col) const {
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int flags,
                                                  const std::string& vfs) {
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     Status st = SqliteStatus(raw, rc, "open " + path);
     sqlite3_close_v2(raw);  // a handle is returned even on failure (or null)

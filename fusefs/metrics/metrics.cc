@@ -7,12 +7,12 @@ namespace tierfs {
 
 const char* FuseOpName(FuseOp op) {
   static constexpr std::array<const char*, kFuseOpCount> kNames = {
-      "lookup",    "forget", "forget_multi",   "getattr",  "setattr",     "readlink",
-      "mknod",     "mkdir",  "symlink",        "unlink",   "rmdir",       "rename",
-      "link",      "open",   "create",         "read",     "write",       "release",
-      "fsync",     "opendir", "readdir",       "readdirplus", "releasedir", "fsyncdir",
-      "statfs",    "setxattr", "getxattr",     "listxattr", "removexattr", "fallocate",
-      "lseek",     "copy_file_range"};
+      "lookup", "forget",         "forget_multi", "getattr",     "setattr",     "readlink",
+      "mknod",  "mkdir",          "symlink",      "unlink",      "rmdir",       "rename",
+      "link",   "open",           "create",       "read",        "write",       "release",
+      "fsync",  "opendir",        "readdir",      "readdirplus", "releasedir",  "fsyncdir",
+      "statfs", "setxattr",       "getxattr",     "listxattr",   "removexattr", "fallocate",
+      "lseek",  "copy_file_range"};
   return kNames[static_cast<size_t>(op)];
 }
 

@@ -204,8 +204,8 @@ void FaultInjectionEnv::NoteWrite(const std::string& path) {
   if (synced_.count(path)) return;
   // First write seen: what is on disk now counts as durable.
   auto content = ReadAll(base_, path);
-  synced_[path] = content.ok() ? std::optional<std::string>(std::move(content).value())
-                               : std::nullopt;
+  synced_[path] =
+      content.ok() ? std::optional<std::string>(std::move(content).value()) : std::nullopt;
 }
 
 Status FaultInjectionEnv::NoteSync(const std::string& path) {
@@ -216,8 +216,7 @@ Status FaultInjectionEnv::NoteSync(const std::string& path) {
 }
 
 FaultInjectionEnv::DirOp FaultInjectionEnv::MakeOp(DirOp::Kind kind, std::string path,
-                                                   std::string from,
-                                                   std::set<std::string> dirs) {
+                                                   std::string from, std::set<std::string> dirs) {
   DirOp op;
   op.kind = kind;
   op.path = std::move(path);
@@ -235,7 +234,7 @@ std::string FaultInjectionEnv::DurableContentLocked(const std::string& path) {
 }
 
 Result<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string& path,
-                                                       const OpenOptions& opts) {
+                                                      const OpenOptions& opts) {
   bool mutating = opts.write || opts.create;
   TIERFS_RETURN_IF_ERROR(Check(FaultOp::kOpen, mutating));
   bool existed = base_->Stat(path).ok();
@@ -317,9 +316,7 @@ Result<FileStat> FaultInjectionEnv::Stat(const std::string& path) {
   return base_->Stat(path);
 }
 
-Result<FsSpace> FaultInjectionEnv::StatFs(const std::string& path) {
-  return base_->StatFs(path);
-}
+Result<FsSpace> FaultInjectionEnv::StatFs(const std::string& path) { return base_->StatFs(path); }
 
 Result<std::unique_ptr<FileLock>> FaultInjectionEnv::LockFile(const std::string& path) {
   return base_->LockFile(path);
@@ -390,7 +387,7 @@ Status FaultInjectionEnv::Cut(const std::function<size_t(size_t pending)>& kept_
     }
   }
   for (const auto& [path, content] : files) {
-    const bool keep = keep_content(path);  // drawn for every file: a seed replays
+    const bool keep = keep_content(path);           // drawn for every file: a seed replays
     if (keep || !base_->Stat(path).ok()) continue;  // (unlinked since: nothing to restore)
     TIERFS_RETURN_IF_ERROR(WriteAll(base_, path, content.value_or(std::string())));
   }

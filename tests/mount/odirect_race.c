@@ -80,8 +80,10 @@ static void* reader(void* arg) {
     if (pread(fd, buf, kBlock, (off_t)b * kBlock) != kBlock) die("pread");
     if (buf[0] < expect) {
       if (atomic_fetch_add(&stale, 1) < 5) {
-        fprintf(stderr, "odirect_race: block %d: buffered read saw write %llu after write %llu "
-                "had completed\n", b, (unsigned long long)buf[0], (unsigned long long)expect);
+        fprintf(stderr,
+                "odirect_race: block %d: buffered read saw write %llu after write %llu "
+                "had completed\n",
+                b, (unsigned long long)buf[0], (unsigned long long)expect);
       }
     }
   }

@@ -95,7 +95,6 @@ TEST(BufferPoolTest, ConcurrentLeasesNeverShareABuffer) {
   EXPECT_EQ(pool.stats().leases, 8000u);
 }
 
-
 TEST(BufferPoolTest, FailedHeapFallbackIsNoMemoryNotAnException) {
   // Heap fallbacks limited to 64 KiB: the allocator "cannot" give more.
   BufferPool pool({{4096, 1}}, 64 << 10);

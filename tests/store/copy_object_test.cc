@@ -16,7 +16,6 @@ namespace {
 using test::RandomBytes;
 using test::TextBytes;
 
-
 std::string FileBytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
@@ -76,9 +75,9 @@ TEST_F(ObjectStoreCopyTest, ReplacesAnExistingDestinationInTheOtherTier) {
   ASSERT_TRUE(store_->Demote(cold_src).ok());
   ASSERT_TRUE(store_->Write(dst_a, 0, old_data).ok());  // cold, replaced by a hot copy
   ASSERT_TRUE(store_->Demote(dst_a).ok());
-  ASSERT_EQ(ReadAll(dst_a), old_data);  // frames cached
+  ASSERT_EQ(ReadAll(dst_a), old_data);                  // frames cached
   ASSERT_TRUE(store_->Write(dst_b, 0, old_data).ok());  // hot, replaced by a cold copy
-  ASSERT_EQ(ReadAll(dst_b), old_data);  // file open and cached
+  ASSERT_EQ(ReadAll(dst_b), old_data);                  // file open and cached
   ASSERT_TRUE(store_->CopyObject(hot_src, dst_a).ok());
   ASSERT_TRUE(store_->CopyObject(cold_src, dst_b).ok());
   EXPECT_EQ(store_->Stat(dst_a)->tier, Tier::kHot);

@@ -38,8 +38,9 @@ std::map<std::string, std::string> Snapshot(const std::string& dir) {
     }
     std::ifstream f(e.path(), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(f)), {});
-    out[rel] = std::to_string(bytes.size()) + ":" + std::to_string(std::hash<std::string>()(bytes)) +
-               ":" + std::to_string(fs::last_write_time(e.path()).time_since_epoch().count());
+    out[rel] = std::to_string(bytes.size()) + ":" +
+               std::to_string(std::hash<std::string>()(bytes)) + ":" +
+               std::to_string(fs::last_write_time(e.path()).time_since_epoch().count());
   }
   return out;
 }
@@ -88,13 +89,12 @@ TEST(ObjectStoreReadOnlyTest, ChangesNothingOnDiskAndRefusesMutations) {
     EXPECT_TRUE(store.Verify(cold).ok());
     auto lease = store.ReadLease(cold, 1000, 4096);
     ASSERT_TRUE(lease.ok());
-    EXPECT_TRUE(std::equal(lease->contents().begin(), lease->contents().end(),
-                           cold_data.begin() + 1000));
+    EXPECT_TRUE(
+        std::equal(lease->contents().begin(), lease->contents().end(), cold_data.begin() + 1000));
     EXPECT_EQ(store.stats().hot_objects, 2u);
     EXPECT_EQ(store.stats().cold_objects, 1u);
     // The LOCK is held: a writer is kept out.
-    EXPECT_EQ(ObjectStore::Open(Env::Default(), path, Options(false)).status().code(),
-              Code::kBusy);
+    EXPECT_EQ(ObjectStore::Open(Env::Default(), path, Options(false)).status().code(), Code::kBusy);
     ExpectReadOnly(store.Write(hot, 0, hot_data), "Write");
     ExpectReadOnly(store.Write({9, 0}, 0, hot_data), "Write new");
     ExpectReadOnly(store.Truncate(hot, 10), "Truncate");

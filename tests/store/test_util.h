@@ -2,14 +2,14 @@
 // and deterministic test data. Single-threaded use.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/temp_dir.h"
 #include "store/object_store.h"
@@ -26,8 +26,8 @@ inline std::vector<std::byte> RandomBytes(size_t n, uint32_t seed) {
 
 // Text-like bytes (compressible).
 inline std::vector<std::byte> TextBytes(size_t n, uint32_t seed) {
-  static const char* kWords[] = {"tier ", "cold ", "hot ", "frame ", "object ", "chunk\n",
-                                 "store ", "zstd ", "inode ", "fuse "};
+  static const char* kWords[] = {"tier ",   "cold ",  "hot ",  "frame ", "object ",
+                                 "chunk\n", "store ", "zstd ", "inode ", "fuse "};
   std::mt19937 rng(seed);
   std::vector<std::byte> v;
   v.reserve(n);

@@ -70,7 +70,8 @@ uint64_t Scattered(uint64_t k) {
 // Compressible, so that cold frames go through zstd.
 std::vector<std::byte> Text(size_t n, unsigned seed) {
   std::vector<std::byte> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = std::byte("tierfs cold frame "[(i + seed) % 18] ^ (i >> 12));
+  for (size_t i = 0; i < n; ++i)
+    out[i] = std::byte("tierfs cold frame "[(i + seed) % 18] ^ (i >> 12));
   return out;
 }
 
@@ -125,12 +126,12 @@ TEST_F(AllocTest, SteadyStateRequestsAllocateNothing) {
   // grows the pools' free lists to their working size.
   for (int pass = 0; pass < 2; ++pass) {
     ASSERT_TRUE(getattr(hot_) && getattr(cold_) && write(0) && ReadOk(hot_, 0, 128 << 10));
-    for (uint64_t k = 0; k < kColdFrames; ++k) ASSERT_TRUE(ReadOk(cold_, Scattered(k) * kFrame, 4096));
+    for (uint64_t k = 0; k < kColdFrames; ++k)
+      ASSERT_TRUE(ReadOk(cold_, Scattered(k) * kFrame, 4096));
   }
   for (int round = 0; round < 3; ++round) {
     EXPECT_EQ(Allocations([&] { return getattr(hot_); }), 0u) << "getattr";
-    EXPECT_EQ(Allocations([&] { return ReadOk(hot_, 8192 * round, 128 << 10); }), 0u)
-        << "hot read";
+    EXPECT_EQ(Allocations([&] { return ReadOk(hot_, 8192 * round, 128 << 10); }), 0u) << "hot read";
     EXPECT_EQ(Allocations([&] { return write(4096 * round); }), 0u) << "write";
     for (uint64_t k = 0; k < kColdFrames; ++k) {
       // Scattered (no decode-ahead), through an LRU of half of them: each

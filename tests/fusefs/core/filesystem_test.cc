@@ -10,14 +10,14 @@
 #include <sys/xattr.h>
 
 #include <atomic>
-#include <cstring>
 #include <chrono>
-#include <filesystem>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "common/temp_dir.h"
 #include "fusefs/control/control.h"
@@ -118,7 +118,7 @@ TEST_F(FilesystemTest, CachedSizeIsWrittenBackAndSurvivesRemount) {
   Write(ino, 0, data);
   EXPECT_EQ(fs_->GetAttr(ino)->st_size, static_cast<off_t>(data.size()));
   ASSERT_TRUE(fs_->Release(ino).ok());  // close: no durability promised, no SQL
-  ASSERT_TRUE(fs_->SyncAll().ok());       // what the write-back thread does
+  ASSERT_TRUE(fs_->SyncAll().ok());     // what the write-back thread does
   EXPECT_EQ(fs_->metadata().GetAttr(ino)->size, data.size());
   Write(ino, data.size(), data);
   Mount();  // unmount writes back too
@@ -231,7 +231,7 @@ TEST_F(FilesystemTest, ASequentialReaderHasTheNextChunkReadAhead) {
 }
 
 TEST_F(FilesystemTest, OpenUnlinkedFileLivesUntilLastCloseAndForget) {
-  uint64_t ino = NewFile("f");  // open once, one kernel lookup
+  uint64_t ino = NewFile("f");             // open once, one kernel lookup
   auto data = test::RandomBytes(5000, 4);  // (larger than inline_max: in an object)
   Write(ino, 0, data);
   ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
@@ -325,7 +325,7 @@ TEST_F(FilesystemTest, AForgetOfMoreLookupsThanCountedIsReportedAndStillFrees) {
   ASSERT_TRUE(fs_->Release(ino).ok());
   EXPECT_TRUE(fs_->Forget(ino, 1));
   EXPECT_EQ(fs_->store().ListGroup(ino).size(), 1u);  // one lookup left
-  EXPECT_FALSE(fs_->Forget(ino, 3));  // two more than it had
+  EXPECT_FALSE(fs_->Forget(ino, 3));                  // two more than it had
   ASSERT_TRUE(fs_->reclaimer().Drain(kReclaimWait));
   EXPECT_TRUE(fs_->store().ListGroup(ino).empty());
   EXPECT_TRUE(fs_->metadata().GetAttr(ino).status().IsNotFound());
@@ -641,8 +641,7 @@ TEST_F(FilesystemTest, TheReclaimerRemovesObjectsOnlyAfterTheUnlinkIsDurable) {
   ASSERT_TRUE(fs_->Fsync(ino, false).ok());
   ASSERT_TRUE(fs_->Release(ino).ok());
   std::atomic<int> removed_uncommitted{-1};
-  counting_env_.RunBefore(FaultOp::kUnlink,
-                          [&] { removed_uncommitted = meta->undurable ? 1 : 0; });
+  counting_env_.RunBefore(FaultOp::kUnlink, [&] { removed_uncommitted = meta->undurable ? 1 : 0; });
   ASSERT_TRUE(fs_->Unlink(kRootIno, "f").ok());
   fs_->Forget(ino, 1);
   // Draining ends the reclaimer's gathering: it frees well before the
@@ -794,7 +793,8 @@ TEST_F(FilesystemTest, AFullDiskWriteOrCreateWaitsForPendingFreesAndRetriesOnce)
 // find are freed in batches of Reclaimer::kBatch rows per transaction.
 TEST_F(FilesystemTest, UnmountDrainsTheQueueAndOrphansAreFreedInBatches) {
   constexpr int kFiles = Reclaimer::kBatch + 44;
-  auto name = [](char prefix, int i) {  // (not "f" + to_string(i): a -Wrestrict false positive of GCC 12)
+  auto name = [](char prefix,
+                 int i) {  // (not "f" + to_string(i): a -Wrestrict false positive of GCC 12)
     std::string n(1, prefix);
     return n += std::to_string(i);
   };
@@ -870,8 +870,8 @@ TEST_F(FilesystemTest, TruncateDropsAndTrimsChunks) {
 TEST_F(FilesystemTest, FallocatePunchHoleAndLseek) {
   uint64_t ino = NewFile("f");
   Write(ino, 0, test::RandomBytes(4 * kChunk, 9));
-  ASSERT_TRUE(fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, kChunk,
-                             2 * kChunk).ok());
+  ASSERT_TRUE(
+      fs_->Fallocate(ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, kChunk, 2 * kChunk).ok());
   EXPECT_EQ(fs_->store().ListGroup(ino).size(), 2u);  // whole chunks 1, 2 removed
   auto hole = Read(ino, kChunk, 2 * kChunk);
   EXPECT_TRUE(std::all_of(hole.begin(), hole.end(), [](std::byte b) { return b == std::byte{0}; }));
@@ -1093,17 +1093,46 @@ TEST(MountOptionsTest, ParsesEveryOptionAndRefusesMalformedOnes) {
   EXPECT_EQ(c.ceph_conf, "/etc/ceph/x.conf");
   EXPECT_EQ(c.ceph_id, "tierfs");
   EXPECT_EQ(c.rados_timeout, 7u);
-  for (const char* bad :
-       {"bogus", "bogus=1", "cold_after=abc", "cold_after=-1", "hot_capacity=12Q", "hot_high=0",
-        "hot_high=101", "compress=zstd:99", "compress=lz4", "chunk_size=3000", "chunk_size=128M",
-        "log_level=loud", "meta_sync=sometimes", "cold_dir=relative", "hot_high=50,hot_low=60",
-        "cold_after=9000000001", "cold_after=18446744073709551615", "nodiratimes", "cold_after",
-        "ro=1", "comment", "metrics_file=rel.prom", "metrics_file=/m.txt", "metrics_interval=5",
-        "metrics_interval=0,metrics_file=/m.prom", "metrics_interval=3601,metrics_file=/m.prom",
-        "metrics=127.0.0.1", "metrics=:9477", "metrics=localhost:9477", "metrics=127.0.0.1:0",
-        "metrics=127.0.0.1:65536", "metrics=[::1]:9477", "cold_backend=s3:bucket",
-        "cold_backend=rados:", "ceph_conf=ceph.conf", "ceph_id=client.admin", "ceph_id=a/b",
-        "rados_timeout=0", "rados_timeout=3601", "rados_timeout=soon"}) {
+  for (const char* bad : {"bogus",
+                          "bogus=1",
+                          "cold_after=abc",
+                          "cold_after=-1",
+                          "hot_capacity=12Q",
+                          "hot_high=0",
+                          "hot_high=101",
+                          "compress=zstd:99",
+                          "compress=lz4",
+                          "chunk_size=3000",
+                          "chunk_size=128M",
+                          "log_level=loud",
+                          "meta_sync=sometimes",
+                          "cold_dir=relative",
+                          "hot_high=50,hot_low=60",
+                          "cold_after=9000000001",
+                          "cold_after=18446744073709551615",
+                          "nodiratimes",
+                          "cold_after",
+                          "ro=1",
+                          "comment",
+                          "metrics_file=rel.prom",
+                          "metrics_file=/m.txt",
+                          "metrics_interval=5",
+                          "metrics_interval=0,metrics_file=/m.prom",
+                          "metrics_interval=3601,metrics_file=/m.prom",
+                          "metrics=127.0.0.1",
+                          "metrics=:9477",
+                          "metrics=localhost:9477",
+                          "metrics=127.0.0.1:0",
+                          "metrics=127.0.0.1:65536",
+                          "metrics=[::1]:9477",
+                          "cold_backend=s3:bucket",
+                          "cold_backend=rados:",
+                          "ceph_conf=ceph.conf",
+                          "ceph_id=client.admin",
+                          "ceph_id=a/b",
+                          "rados_timeout=0",
+                          "rados_timeout=3601",
+                          "rados_timeout=soon"}) {
     MountConfig m;
     Status st = ApplyMountOptions(bad, &m);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
@@ -1152,7 +1181,6 @@ TEST(MountOptionsTest, GenericOptionsFromMountAndFstab) {
   EXPECT_EQ(c.atime, AtimeMode::kRelatime);
   EXPECT_EQ(c.policy.cold_after_ns, 9'000'000'000'000'000'000);
 }
-
 
 // ---- inline files ---------------------------------------------------------------
 

@@ -498,8 +498,8 @@ class PowerCutTest : public ::testing::Test {
       env.CrashAfter(0);  // the power goes: nothing more reaches the disk
       fs.reset();
     }
-    std::string where = "cut point " + std::to_string(cut_point) + ", seed " +
-                        std::to_string(seed) + "\n" + log;
+    std::string where =
+        "cut point " + std::to_string(cut_point) + ", seed " + std::to_string(seed) + "\n" + log;
     if (seed % 2 == 1) {
       // Odd seeds: the cut point killed the daemon only (the page cache
       // lives on), and the power goes during the mount that recovers from
@@ -510,7 +510,8 @@ class PowerCutTest : public ::testing::Test {
       MountConfig config = Config(sc, store);
       config.sqlite_vfs = kVfsName;
       if (const int unlinks = static_cast<int>(seed / 2 % 3); unlinks > 0) {
-        env.RunBefore(FaultOp::kUnlink, [&env] { env.CrashAfter(0); }, unlinks);
+        env.RunBefore(
+            FaultOp::kUnlink, [&env] { env.CrashAfter(0); }, unlinks);
       }
       auto fs = Filesystem::Open(config, &env);
       ++second_cuts_;
@@ -556,7 +557,8 @@ class PowerCutTest : public ::testing::Test {
     const uint64_t seeds = soak ? std::max<uint64_t>(1, EnvNumber("TIERFS_POWERCUT_SEEDS", 1)) : 1;
     const uint64_t first_seed = EnvNumber("TIERFS_POWERCUT_SEED", 1);
     const int only_cut = static_cast<int>(EnvNumber("TIERFS_POWERCUT_CUT", ~0ull));
-    const int stride = static_cast<int>(std::max<uint64_t>(1, EnvNumber("TIERFS_POWERCUT_STRIDE", 1)));
+    const int stride =
+        static_cast<int>(std::max<uint64_t>(1, EnvNumber("TIERFS_POWERCUT_STRIDE", 1)));
     int ops = 0;
     std::string dry = RunOnce(sc, -1, first_seed, &ops);
     ASSERT_EQ(dry, "") << sc.name << ", the cut after the last step";

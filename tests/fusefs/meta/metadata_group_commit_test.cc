@@ -103,8 +103,8 @@ TEST_F(GroupCommitTest, AFullBatchCommitsItself) {
 
 TEST_F(GroupCommitTest, AFailedChangeUndoesItselfAloneAndTheBatchGoesOn) {
   InodeAttr a = MakeFile(kRootIno, "a");
-  EXPECT_TRUE(Fails(store_->Create(kRootIno, "a", Node(S_IFREG | 0644), At(2)).status(),
-                    Code::kExists));
+  EXPECT_TRUE(
+      Fails(store_->Create(kRootIno, "a", Node(S_IFREG | 0644), At(2)).status(), Code::kExists));
   EXPECT_TRUE(FailsWith(store_->Rmdir(kRootIno, "a", At(2)).status(), ENOTDIR));
   EXPECT_TRUE(FailsWith(store_->Link(kRootIno, kRootIno, "root2", At(2)).status(), EPERM));
   InodeAttr b = MakeFile(kRootIno, "b");

@@ -113,8 +113,7 @@ TEST_F(InodesTest, DeleteInodesOnlyWhenAllUnlinkedAndAllOrNothing) {
   ASSERT_TRUE(store_->SetXattr(file.ino, "user.a", "1", XattrMode::kAny).ok());
   const std::vector<uint64_t> both = {file.ino, other.ino};
   EXPECT_TRUE(Fails(store_->DeleteInodes(both), Code::kInvalidArgument));
-  EXPECT_TRUE(Fails(store_->DeleteInodes(std::vector<uint64_t>{kRootIno}),
-                    Code::kInvalidArgument));
+  EXPECT_TRUE(Fails(store_->DeleteInodes(std::vector<uint64_t>{kRootIno}), Code::kInvalidArgument));
   ASSERT_TRUE(store_->Unlink(kRootIno, "f", At(2)).ok());
   EXPECT_EQ(*store_->ListOrphans(), std::vector<uint64_t>{file.ino});
   EXPECT_TRUE(Fails(store_->DeleteInodes(both), Code::kInvalidArgument));  // g is linked

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/temp_dir.h"
-#include "fusefs/metrics/metrics_file.h"
 #include "fusefs/control/metrics_text.h"
+#include "fusefs/metrics/metrics_file.h"
 #include "fusefs/metrics/prom_text.h"
 
 namespace tierfs {
