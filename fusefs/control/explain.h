@@ -65,7 +65,7 @@ double NextInSeconds(const ChunkFacts& c, const ExplainContext& x);
 // The explanation for people: why here, the chunk's facts weighed (the
 // hot tier's are the file's: ExplainHeaderJson), what next.
 std::string ChunkWhy(const ChunkFacts& c, const ExplainContext& x);
-// The chunk as a JSON object (keys in README's explain section).
+// The chunk as a JSON object (keys in docs/cli.md, "tierfs explain").
 std::string ChunkJson(const ChunkFacts& c, const ExplainContext& x);
 // The file-level part of the reply: `{"ino":..,...,"chunks":[` (to be
 // followed by ChunkJson objects and "],\"next_chunk\":N}").

@@ -18,7 +18,7 @@ namespace tierfs {
 
 inline constexpr uint64_t kDefaultChunkSize = 4ull << 20;
 inline constexpr uint64_t kMinChunkSize = 64ull << 10;  // chunk_size: a power of two, at least this
-// inline_max=: off by default (README, Benchmarks: the A/B did not win).
+// inline_max=: off by default (docs/benchmarks.md: the A/B did not win).
 inline constexpr uint64_t kDefaultInlineMax = 0;
 inline constexpr uint64_t kMaxInlineMax = 64ull << 10;  // = kMinChunkSize: inline bytes fit chunk 0
 // Longest cold_after: its nanoseconds must fit an int64_t (about 292 years).
@@ -84,7 +84,7 @@ struct MountConfig {
 };
 
 // One entry of the option parser's table: ApplyMountOptions accepts exactly
-// the options of MountOptions(). The README and tierfs(8) are checked against
+// the options of MountOptions(). docs/configuration.md and tierfs(8) are checked against
 // this table (tests/admin/options_doc_test.py); the bash completion asks it
 // (`tierfs mount --list-options`).
 struct MountOption {

@@ -129,7 +129,7 @@ class InodeTable {
  private:
   // One per inode the kernel or an open file holds (a million of them with
   // a million files looked up): fields ordered largest first, so that the
-  // flags share one word (96 bytes; see the scale point in README).
+  // flags share one word (96 bytes; see the scale point in docs/benchmarks.md).
   struct Inode {
     uint64_t lookups = 0;
     uint64_t size = 0;
