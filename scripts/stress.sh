@@ -3,7 +3,7 @@
 # loop, the prefix crash test, the concurrency test and the block-level power
 # cuts of blockcut_test) with ctest.
 #
-#   scripts/stress.sh            CI profile: 20 crash rounds, 8 prefix rounds, 20 s of concurrency,
+#   scripts/stress.sh            CI profile: 14 crash rounds, 8 prefix rounds, 20 s of concurrency,
 #                                3 power-cut rounds per scenario (~8.5 min)
 #   scripts/stress.sh --long     soak: 200 crash rounds, 50 prefix rounds, 300 s of concurrency,
 #                                20 power-cut rounds per scenario,

@@ -15,4 +15,4 @@ POOL="tierfs-crash-$$"
 bash "$CEPH_DEV" pool "$(dirname "$CEPH_CONF")" "$POOL"
 trap 'timeout 60 ceph -c "$CEPH_CONF" osd pool rm "$POOL" "$POOL" --yes-i-really-really-mean-it >/dev/null 2>&1 || true' EXIT
 CRASH_EXTRA_OPTS="cold_backend=rados:$POOL ceph_conf=$CEPH_CONF rados_timeout=10" \
-  CRASH_ROUNDS="${CRASH_ROUNDS:-12}" bash ../stress/crash_test.sh
+  CRASH_ROUNDS="${CRASH_ROUNDS:-8}" bash ../stress/crash_test.sh

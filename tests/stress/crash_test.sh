@@ -11,14 +11,14 @@
 # the last 4 rounds (10 with --long) are re-checked after every crash.
 #
 #   bash tests/stress/crash_test.sh [--long]     (TIERFS_STRESS_LONG=1 = --long)
-# Rounds: 20 (CI), 200 (--long); override with CRASH_ROUNDS=N. Seed:
+# Rounds: 14 (CI), 200 (--long); override with CRASH_ROUNDS=N. Seed:
 # TIERFS_STRESS_SEED (printed, so a failing sequence can be rerun).
 # CRASH_EXTRA_OPTS: more mount options, space-separated (tests/rados runs
 # this with the cold tier on a RADOS pool).
 source "$(dirname "$0")/../mount/lib.sh"
 source "$(dirname "$0")/stress_lib.sh"
 
-ROUNDS=${CRASH_ROUNDS:-$((STRESS_LONG ? 200 : 20))}
+ROUNDS=${CRASH_ROUNDS:-$((STRESS_LONG ? 200 : 14))}
 WINDOW=${CRASH_WINDOW:-$((STRESS_LONG ? 10 : 4))}   # rounds whose files are re-checked after every crash
 SEED=${TIERFS_STRESS_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$SEED

@@ -11,7 +11,7 @@
 # and written as JSON with the command line that replays it).
 #
 #   bash tests/stress/difftest_test.sh [--long]      (TIERFS_STRESS_LONG=1 = --long)
-# CI: 4 seeds x 6,000 ops, remount every 250 (~1 min when clean, plus up to
+# CI: 3 seeds x 6,000 ops, remount every 250 (~80 s when clean, plus up to
 # 60 s of shrinking on a mismatch). --long: 20 seeds x 50,000 ops (1,000,000
 # ops), remount every 1,000, 120 s of shrinking per failing seed.
 # Overrides: DIFFTEST_SEEDS, DIFFTEST_OPS, DIFFTEST_REMOUNT_EVERY,
@@ -23,7 +23,7 @@ source "$(dirname "$0")/../mount/lib.sh"
 source "$(dirname "$0")/stress_lib.sh"
 
 TOOL="$STRESS_DIR/difftest.py"
-SEEDS=${DIFFTEST_SEEDS:-$((STRESS_LONG ? 20 : 4))}
+SEEDS=${DIFFTEST_SEEDS:-$((STRESS_LONG ? 20 : 3))}
 OPS=${DIFFTEST_OPS:-$((STRESS_LONG ? 50000 : 6000))}
 REMOUNT_EVERY=${DIFFTEST_REMOUNT_EVERY:-$((STRESS_LONG ? 1000 : 250))}
 BUDGET=${DIFFTEST_TIME_BUDGET:-$((STRESS_LONG ? 120 : 60))}
