@@ -210,18 +210,8 @@ Status ObjectStore::AddCold(const ColdListing& c) {
 }
 
 StoreStats ObjectStore::stats() const {
-  const TableStats t = table_.stats();
   StoreStats s;
-  s.hot_objects = t.hot_objects;
-  s.hot_bytes = t.hot_bytes;
-  s.hot_stored_bytes = t.hot_stored_bytes;
-  s.cold_objects = t.cold_objects;
-  s.cold_bytes = t.cold_bytes;
-  s.cold_stored_bytes = t.cold_stored_bytes;
-  s.damaged_objects = t.damaged_objects;
-  s.promotions = t.promotions;
-  s.demotions = t.demotions;
-  s.moves_abandoned = t.moves_abandoned;
+  static_cast<TableStats&>(s) = table_.stats();
   s.pool = pool_.stats();
   s.cache = reader_.cache_stats();
   s.frames_decoded = reader_.frames_decoded();

@@ -115,11 +115,8 @@ struct StoreOptions {
   bool read_only = false;
 };
 
-struct StoreStats {
-  uint64_t hot_objects = 0, hot_bytes = 0, hot_stored_bytes = 0;
-  uint64_t cold_objects = 0, cold_bytes = 0, cold_stored_bytes = 0;
-  uint64_t damaged_objects = 0;
-  uint64_t promotions = 0, demotions = 0, moves_abandoned = 0;
+// The table's counts (TableStats) and those of the parts beside it.
+struct StoreStats : TableStats {
   BufferPoolStats pool;
   FrameCacheStats cache;
   uint64_t frames_decoded = 0;        // cold frames decoded, by anyone
