@@ -13,45 +13,24 @@
 
 #include "common/temp_dir.h"
 #include "fusefs/control/explain.h"
+#include "fusefs/core/fs_fixture.h"
 #include "store/test_util.h"
 
 namespace tierfs {
 namespace {
 
-constexpr uint64_t kChunk = 64 << 10;
+constexpr uint64_t kChunk = test::kFixtureChunk;
 
-class ControlTest : public ::testing::Test {
+class ControlTest : public test::FsFixture {
  protected:
   void SetUp() override { Mount(); }
   // (Re)mounts the store, and the control channel over it.
   void Mount() {
     control_.reset();
-    fs_.reset();
-    MountConfig c;
-    c.store_dir = dir_.path() + "/store";
-    c.chunk_size = kChunk;
-    c.buffer_pool = 4 << 20;
-    c.cache_size = 1 << 20;
-    c.policy.cold_after_ns = -1;  // the migrator moves nothing: tests move data explicitly
-    c.policy.promote_reads = 0;
-    auto fs = Filesystem::Open(c, Env::Default());
-    ASSERT_TRUE(fs.ok()) << fs.status().ToString();
-    fs_ = std::move(fs).value();
+    test::FsFixture::Mount();
     control_ = std::make_unique<Control>(*fs_);
   }
-  uint64_t NewFile(const std::string& name) {
-    auto st = fs_->Create(kRootIno, name, 0644, Caller{});
-    EXPECT_TRUE(st.ok()) << st.status().ToString();
-    return st.ok() ? st->st_ino : 0;
-  }
-  void Write(uint64_t ino, uint64_t off, const std::vector<std::byte>& data) {
-    auto n = fs_->Write(ino, off, data);
-    ASSERT_TRUE(n.ok()) << n.status().ToString();
-    ASSERT_EQ(*n, data.size());
-  }
 
-  test::TempDir dir_;
-  std::unique_ptr<Filesystem> fs_;
   std::unique_ptr<Control> control_;  // over fs_
 };
 

@@ -21,6 +21,7 @@
 
 #include "common/temp_dir.h"
 #include "fusefs/control/control.h"
+#include "fusefs/core/fs_fixture.h"
 #include "fusefs/core/fsck.h"
 #include "store/test_util.h"
 #include "store/testing/fault_env.h"
@@ -28,7 +29,7 @@
 namespace tierfs {
 namespace {
 
-constexpr uint64_t kChunk = 64 << 10;
+constexpr uint64_t kChunk = test::kFixtureChunk;
 
 Filesystem::SetAttrRequest SizeTo(uint64_t size) {
   Filesystem::SetAttrRequest r;
@@ -38,34 +39,12 @@ Filesystem::SetAttrRequest SizeTo(uint64_t size) {
 
 class WatchedCommits;
 
-class FilesystemTest : public ::testing::Test {
+class FilesystemTest : public test::FsFixture {
  protected:
+  // fs_ (the fixture's) may run over counting_env_ (ours, destroyed first).
+  void TearDown() override { fs_.reset(); }
   // Mounts over counting_env_ with the store wrapped in a WatchedCommits.
   WatchedCommits* MountWatched(MountConfig c = {});
-  void SetUp() override { Mount(); }
-  void Mount(MountConfig c = {}, Env* env = Env::Default(), const MetadataWrap& wrap = nullptr) {
-    fs_.reset();
-    c.store_dir = dir_.path() + "/store";
-    if (c.chunk_size == 0 && !created_) c.chunk_size = kChunk;
-    c.buffer_pool = 4 << 20;
-    c.cache_size = 1 << 20;
-    c.policy.cold_after_ns = -1;  // the migrator moves nothing: tests move data explicitly
-    c.policy.promote_reads = 0;
-    auto fs = Filesystem::Open(c, env, wrap);
-    ASSERT_TRUE(fs.ok()) << fs.status().ToString();
-    fs_ = std::move(fs).value();
-    created_ = true;
-  }
-  uint64_t NewFile(const std::string& name, uint64_t parent = kRootIno) {
-    auto st = fs_->Create(parent, name, 0644, Caller{});
-    EXPECT_TRUE(st.ok()) << st.status().ToString();
-    return st.ok() ? st->st_ino : 0;
-  }
-  void Write(uint64_t ino, uint64_t off, const std::vector<std::byte>& data) {
-    auto n = fs_->Write(ino, off, data);
-    ASSERT_TRUE(n.ok()) << n.status().ToString();
-    ASSERT_EQ(*n, data.size());
-  }
   // Reads through the read plan the FUSE layer would send.
   std::vector<std::byte> Read(uint64_t ino, uint64_t off, size_t len) {
     auto r = fs_->Read(ino, off, len);
@@ -86,10 +65,7 @@ class FilesystemTest : public ::testing::Test {
     return out;
   }
 
-  test::TempDir dir_;
-  bool created_ = false;
-  FaultInjectionEnv counting_env_{Env::Default()};  // outlives fs_
-  std::unique_ptr<Filesystem> fs_;
+  FaultInjectionEnv counting_env_{Env::Default()};  // outlives fs_ (a remount)
 };
 
 TEST_F(FilesystemTest, DataAcrossChunksAndHolesReadsBack) {
