@@ -106,24 +106,37 @@ TEST_F(InodeTableTest, AnUnlinkedInodeIsFreedOnceClosedAndForgotten) {
 }
 
 TEST_F(InodeTableTest, WriteBackCommitsCachedAttributesAndDropsThem) {
-  AttrWriteback writeback(table_.get(), meta_.get(), &clock_, [] {});
   const uint64_t ino = NewFile("f");
-  table_->Opened(ino, true);
-  table_->Wrote(ino, 12345, false);
-  auto cached = table_->Attr(ino);
-  ASSERT_TRUE(cached.ok());
-  EXPECT_EQ(cached->size, 12345u);
-  EXPECT_EQ(meta_->GetAttr(ino)->size, 0u);  // not in SQLite yet
-  const uint64_t seen = table_->WriteBacks();
-  ASSERT_TRUE(writeback.WriteBack(std::nullopt).ok());
-  EXPECT_EQ(table_->WriteBacks(), seen + 1);
-  EXPECT_EQ(meta_->GetAttr(ino)->size, 12345u);
-  EXPECT_EQ(meta_->GetAttr(ino)->mtime, cached->mtime);
-  EXPECT_TRUE(table_->TakePending(ino).empty());
-  // The write-back holds its order across what setattr does after it.
-  auto r = writeback.WriteBackThen(ino, [&]() -> Result<int> { return 7; });
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(*r, 7);
+  Timespec mtime;
+  {
+    AttrWriteback writeback(table_.get(), meta_.get(), &clock_, [] {});
+    table_->Opened(ino, true);
+    table_->Wrote(ino, 12345, false);
+    auto cached = table_->Attr(ino);
+    ASSERT_TRUE(cached.ok());
+    EXPECT_EQ(cached->size, 12345u);
+    EXPECT_EQ(meta_->GetAttr(ino)->size, 0u);  // not in SQLite yet
+    const uint64_t seen = table_->WriteBacks();
+    ASSERT_TRUE(writeback.WriteBack(std::nullopt).ok());
+    EXPECT_EQ(table_->WriteBacks(), seen + 1);
+    EXPECT_EQ(meta_->GetAttr(ino)->size, 12345u);
+    EXPECT_EQ(meta_->GetAttr(ino)->mtime, cached->mtime);
+    mtime = cached->mtime;
+    EXPECT_TRUE(table_->TakePending(ino).empty());
+    // The write-back holds its order across what setattr does after it.
+    auto r = writeback.WriteBackThen(ino, [&]() -> Result<int> { return 7; });
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, 7);
+  }
+  // In the database, not only in the store's row cache: reopened, it says so.
+  table_.reset();
+  meta_.reset();
+  auto reopened = MetadataStore::Open(dir_.path() + "/meta.db", MetadataOptions{}, 1000, 100);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto attr = (*reopened)->GetAttr(ino);
+  ASSERT_TRUE(attr.ok()) << attr.status().ToString();
+  EXPECT_EQ(attr->size, 12345u);
+  EXPECT_EQ(attr->mtime, mtime);
 }
 
 }  // namespace
