@@ -6,7 +6,11 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang
   clang-format  # scripts/format-check.sh (Debian's: another version formats differently)
-  libfuse3-dev fuse3 libzstd-dev zstd libspdlog-dev libfmt-dev
+  libfuse3-dev fuse3
+  # libfuse 3.18 from Debian's source package (scripts/libfuse.sh): its
+  # build and its io_uring transport.
+  meson dpkg-dev liburing-dev libnuma-dev
+  libzstd-dev zstd libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 libxxhash-dev libsodium-dev
   python3 attr rsync git util-linux procps psmisc fio strace
   e2fsprogs  # mkfs.ext4 and e2fsck: the block-level power-cut test (blockcut_test)
@@ -30,3 +34,6 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# libfuse 3.18 (passthrough, io_uring) when the system's is older.
+"$(dirname "$0")/libfuse.sh"

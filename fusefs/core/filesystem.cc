@@ -309,12 +309,21 @@ Result<struct stat> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req,
         }
         TIERFS_ASSIGN_OR_RETURN(InodeAttr a, meta_->SetAttr(ino, u, Now()));
         if (req.size) TIERFS_RETURN_IF_ERROR(TruncateData(ino, *req.size));
-        if (req.size && !req.mode && KillPrivBits(a.mode, a.gid, caller)) {
-          // truncate by an unprivileged caller: the kernel's own kill-priv sends
-          // nothing for S_ISGID without group-exec.
-          AttrUpdate kill;
-          kill.mode = a.mode & 07777 & ~KillPrivBits(a.mode, a.gid, caller);
-          TIERFS_ASSIGN_OR_RETURN(a, meta_->SetAttr(ino, kill, Now()));
+        // The set-id bits a truncate by an unprivileged caller clears (the
+        // kernel's own kill-priv sends nothing for S_ISGID without
+        // group-exec), and those a chown clears when the kernel leaves it
+        // to us (SetAttrRequest::kill_suidgid).
+        uint32_t kill = 0;
+        if (!req.mode && S_ISREG(a.mode)) {
+          if (req.size) kill |= KillPrivBits(a.mode, a.gid, caller);
+          if (req.kill_suidgid && (req.uid || req.gid)) {
+            kill |= a.mode & (S_ISUID | ((a.mode & S_IXGRP) ? S_ISGID : 0));
+          }
+        }
+        if (kill != 0) {
+          AttrUpdate k;
+          k.mode = a.mode & 07777 & ~kill;
+          TIERFS_ASSIGN_OR_RETURN(a, meta_->SetAttr(ino, k, Now()));
         }
         if (req.size) inodes_->Truncated(ino, *req.size);
         return ToStat(a);

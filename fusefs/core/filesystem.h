@@ -171,6 +171,11 @@ class Filesystem {
     // stamps a file's changes itself, from its own clock): kept as the
     // file's ctime, so that what the kernel showed is what the store holds.
     std::optional<Timespec> ctime;
+    // The kernel asks for the set-id bits to go (FUSE_HANDLE_KILLPRIV_V2's
+    // FATTR_KILL_SUIDGID): with a chown, S_ISUID and, on a group-executable
+    // file, S_ISGID, whoever asks (as the VFS's chown); with a truncate,
+    // what KillPrivBits says for the caller.
+    bool kill_suidgid = false;
   };
   // A mode set by a caller who is neither root nor in the file's group
   // loses S_ISGID, as the VFS does for chmod and for the kernel's kill-priv

@@ -24,6 +24,19 @@ constexpr uint64_t kKillPrivOnWrite = 1;
 // fcntl(F_SETFL, O_NOATIME) is not passed on.
 constexpr uint64_t kNoAtime = 2;
 
+// FUSE_WRITE_KILL_SUIDGID (FUSE_HANDLE_KILLPRIV_V2, libfuse 3.18): the
+// kernel saw set-id bits the write must clear and sent it through, with the
+// writer's credentials, which happens when they were set after the open
+// (kKillPrivOnWrite covers those seen at open).
+bool WriteKillsSuidgid(const fuse_file_info* fi) {
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 18)
+  return fi->kill_suidgid != 0;
+#else
+  (void)fi;
+  return false;
+#endif
+}
+
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, FuseOp::kOpen, [&] {
     // (Linux truncates on O_RDONLY|O_TRUNC too; the kernel checked write access.)
@@ -130,7 +143,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
     // pages, which a buffered reader may have filled (or be filling) with
     // older bytes meanwhile: drop them before the write completes.
     if (!fi->writepage && *r > 0) InvalidateInode(req, ino, off, static_cast<off_t>(*r));
-    if (fi->fh & kKillPrivOnWrite) {
+    if ((fi->fh & kKillPrivOnWrite) || WriteKillsSuidgid(fi)) {
       auto killed = FS(req)->KillPriv(ino, CallerOf(req));
       if (!killed.ok()) {
         ReplyErr(req, Err(killed.status(), "write", ino));

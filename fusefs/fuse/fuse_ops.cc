@@ -39,6 +39,12 @@ void OpInit(void*, fuse_conn_info* conn) {
   // it): asked for all the same, so that a newer libfuse grants it.
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  // Set-id bits are cleared here (Filesystem::KillPriv on write and O_TRUNC,
+  // SetAttr on truncate and chown), so the kernel may mark an inode without
+  // security.capability S_NOSEC (FUSE_HANDLE_KILLPRIV_V2 sets SB_NOSEC):
+  // without it every write(2) cost a GETXATTR of security.capability first.
+  // The kernel still removes security.capability itself, once it sees one.
+  if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2) conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
   conn->max_write = kMaxIo;
   conn->max_read = kMaxRead;
   conn->max_readahead = kMaxRead;
@@ -97,6 +103,9 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (to_set & FUSE_SET_ATTR_UID) s.uid = attr->st_uid;
     if (to_set & FUSE_SET_ATTR_GID) s.gid = attr->st_gid;
     if (to_set & FUSE_SET_ATTR_SIZE) s.size = static_cast<uint64_t>(attr->st_size);
+    // FATTR_KILL_SUIDGID (FUSE_HANDLE_KILLPRIV_V2): a chown, or a truncate
+    // by a caller without CAP_FSETID, clears the set-id bits here.
+    s.kill_suidgid = (to_set & FUSE_SET_ATTR_KILL_SUID) != 0;
     // With the writeback cache the kernel stamps a file's changes itself and
     // sends its ctime: that is "now" for this change, else the daemon's clock.
     if (to_set & FUSE_SET_ATTR_CTIME) s.ctime = ToTs(attr->st_ctim);

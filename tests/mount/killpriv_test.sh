@@ -2,7 +2,8 @@
 # Mount test (root): S_ISUID/S_ISGID after a file is modified by a user who
 # is not root and not in the file's group — write, truncate, fallocate
 # (mode 0, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE), copy_file_range into it, and
-# open(O_TRUNC) — compared mode by mode with the same call on a native
+# open(O_TRUNC), and as root chown and a write over security.capability —
+# compared mode by mode with the same call on a native
 # directory, for files with and without group-exec, then again after a
 # remount with the caches dropped (the store's modes, not the kernel's).
 source "$(dirname "$0")/lib.sh"
@@ -75,8 +76,33 @@ for dir in "$NATIVE" "$MNT"; do
   done
 done
 
+# As root (CAP_FSETID): a chown clears S_ISUID, and S_ISGID of a
+# group-executable file, whoever asks (with FUSE_HANDLE_KILLPRIV_V2 the
+# daemon does it, not the kernel); a write drops security.capability.
+CAP=0x0100000200200000000000000000000000000000  # v2 caps: cap_net_raw+ep
+for dir in "$NATIVE" "$MNT"; do
+  for m in "${MODES[@]}"; do
+    f="f_chown_$m"
+    head -c 8192 /dev/zero >"$dir/$f"
+    chmod "$m" "$dir/$f"
+    chown 65534:65534 "$dir/$f"
+    f="f_capwrite_$m"
+    head -c 8192 /dev/zero >"$dir/$f"
+    chmod "$m" "$dir/$f"
+    setfattr -n security.capability -v "$CAP" "$dir/$f"
+    echo x >>"$dir/$f"
+  done
+done
+OPS+=(chown capwrite)
+
 compare() {
   local when=$1 bad=0 op m f want got
+  for m in "${MODES[@]}"; do
+    if getfattr -n security.capability "$MNT/f_capwrite_$m" >/dev/null 2>&1; then
+      log "$when: security.capability survived a write on mode $m"
+      bad=1
+    fi
+  done
   for op in "${OPS[@]}"; do
     for m in "${MODES[@]}"; do
       f="f_${op}_$m"
