@@ -202,7 +202,7 @@ Status PathInto(const std::string& text, const std::string& value, std::string* 
 Status SecondsInto(const std::string& text, const std::string& value, uint32_t* out) {
   TIERFS_ASSIGN_OR_RETURN(uint64_t n, DurationOf(text, value));
   if (n < 1 || n > 3600) {
-    return Status::InvalidArgument("option " + text + ": must be 1s to 1h (3600 seconds)");
+    return Status::InvalidArgument("option " + text + ": must be 1 to 3600 seconds (1s to 1h)");
   }
   *out = static_cast<uint32_t>(n);
   return Status::OK();

@@ -91,7 +91,7 @@ TEST(ConfigTest, BadValuesNameTheOptionAndTheValue) {
       << error("hot_capacity=12X");
   EXPECT_NE(error("hot_capacity=12X").find("1000-based"), std::string::npos);
   EXPECT_EQ(error("metrics_file=/x.prom,metrics_interval=2h"),
-            "option metrics_interval=2h: must be 1s to 1h (3600 seconds)");
+            "option metrics_interval=2h: must be 1 to 3600 seconds (1s to 1h)");
   EXPECT_EQ(error("chunk_size=3M"), "option chunk_size=3M: must be a power of two from 64K to 64M");
 }
 
