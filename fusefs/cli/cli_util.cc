@@ -22,7 +22,7 @@ int Fail(const std::string& msg) {
 }
 
 int UsageError(const std::string& command, const std::string& msg) {
-  std::cerr << "tierfs " << command << ": " << msg << " (see 'tierfs " << command << " --help')\n";
+  std::cerr << "tierfs: " << command << ": " << msg << " (see 'tierfs " << command << " --help')\n";
   return kExitUsage;
 }
 

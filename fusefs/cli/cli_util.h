@@ -23,7 +23,7 @@ inline constexpr int kExitUsage = 2;
 
 // Prints "tierfs: msg" on stderr; returns kExitFailed.
 int Fail(const std::string& msg);
-// Prints "tierfs COMMAND: msg (see 'tierfs COMMAND --help')" on stderr;
+// Prints "tierfs: COMMAND: msg (see 'tierfs COMMAND --help')" on stderr;
 // returns kExitUsage.
 int UsageError(const std::string& command, const std::string& msg);
 // Removes `flag` from args; true if it was there.

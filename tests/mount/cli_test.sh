@@ -71,15 +71,15 @@ usage_error() {
   grep -qF -- "$want" "$TMP/err" || fail "tierfs $*: expected [$want] on stderr: $(cat "$TMP/err")"
   [[ ! -s "$TMP/out" ]] || fail "tierfs $*: a usage error on stdout: $(cat "$TMP/out")"
 }
-usage_error "tierfs where: missing PATH (see 'tierfs where --help')" where
-usage_error "tierfs where: unknown flag --jsn" where --jsn "$PLAIN"
-usage_error "tierfs status: takes one STORE|MOUNTPOINT, got 2" status a b
-usage_error "tierfs status: --json and --watch do not go together" status --json --watch "$TMP"
-usage_error "tierfs status: --count 0: not a positive whole number" status --watch --count 0 "$TMP"
-usage_error "tierfs migrate: --to lukewarm: expected hot or cold" migrate --to lukewarm "$PLAIN/f"
-usage_error "tierfs migrate: --to hot|cold is required" migrate "$PLAIN/f"
-usage_error "tierfs fsck: missing STORE" fsck
-usage_error "tierfs mount: needs STORE and MOUNTPOINT" mount "$STORE"
+usage_error "tierfs: where: missing PATH (see 'tierfs where --help')" where
+usage_error "tierfs: where: unknown flag --jsn" where --jsn "$PLAIN"
+usage_error "tierfs: status: takes one STORE|MOUNTPOINT, got 2" status a b
+usage_error "tierfs: status: --json and --watch do not go together" status --json --watch "$TMP"
+usage_error "tierfs: status: --count 0: not a positive whole number" status --watch --count 0 "$TMP"
+usage_error "tierfs: migrate: --to lukewarm: expected hot or cold" migrate --to lukewarm "$PLAIN/f"
+usage_error "tierfs: migrate: --to hot|cold is required" migrate "$PLAIN/f"
+usage_error "tierfs: fsck: missing STORE" fsck
+usage_error "tierfs: mount: needs STORE and MOUNTPOINT" mount "$STORE"
 usage_error "tierfs: unknown command 'bogus'" bogus
 usage_error "usage: tierfs COMMAND" # no command at all
 # After "--" a word is a path, even "-h".
