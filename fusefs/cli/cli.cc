@@ -1,6 +1,8 @@
 // The tierfs CLI: mount (and the daemon it starts), umount, pin, migrate,
-// fsck and the dispatch of commands; the reporting commands (status, where,
-// explain) are in cli_report.cc, shared helpers in cli_util.h. Commands on a
+// fsck, and the table of commands with the one dispatcher (RunCommand) that
+// answers --help, --version and wrong usage alike for all; the reporting
+// commands (status, where, explain) are in cli_report.cc, shared helpers in
+// cli_util.h. Commands on a
 // mounted store talk to the daemon through the control xattrs
 // (user.tierfs.*, see fusefs/control/control.h); commands on an unmounted store
 // open it directly.

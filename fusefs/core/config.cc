@@ -51,19 +51,15 @@ Status ParseCompression(const std::string& v, CompressionOptions* out) {
   return Status::InvalidArgument("option compress=" + v + ": expected zstd[:LEVEL] or none");
 }
 
-}  // namespace
-
-namespace {
-
 constexpr const char* kSizeForms =
     "not a size (bytes, or a number with K, M, G, T, P or KiB..PiB, 1024-based, or KB..PB, "
     "1000-based: 512K, 64MiB, 1.5G, 100GB)";
 constexpr const char* kDurationForms =
     "not a duration (seconds, or a number with s, m, h or d: 30s, 90m, 12h, 7d)";
 
-// `number` ("12", "1.5") times `unit`, rounded down to a whole number; an
-// error when it is not a number, or is a fraction of a whole `unit` of 1,
-// or does not fit.
+// `number` ("12", "1.5": at most 9 decimals) times `unit`, rounded down to
+// a whole number; none when it is not a number, has decimals while `unit`
+// is 1 (a fraction of a byte or of a second), or does not fit.
 std::optional<uint64_t> Scaled(std::string_view number, uint64_t unit) {
   const size_t dot = number.find('.');
   const std::string_view whole = number.substr(0, dot);
