@@ -1,6 +1,8 @@
 // The tierfs CLI: mount (and the daemon it starts), umount, pin, migrate,
-// fsck and the dispatch of commands; the reporting commands (status, where,
-// explain) are in cli_report.cc, shared helpers in cli_util.h. Commands on a
+// fsck, and the table of commands with the one dispatcher (RunCommand) that
+// answers --help, --version and wrong usage alike for all; the reporting
+// commands (status, where, explain) are in cli_report.cc, shared helpers in
+// cli_util.h. Commands on a
 // mounted store talk to the daemon through the control xattrs
 // (user.tierfs.*, see fusefs/control/control.h); commands on an unmounted store
 // open it directly.
@@ -35,9 +37,11 @@
 #include <thread>
 #include <vector>
 
+#include "fusefs/cli/args.h"
 #include "fusefs/cli/cli_util.h"
 #include "fusefs/cli/mount_checks.h"
 #include "fusefs/cli/progress.h"
+#include "fusefs/cli/version.h"
 #include "fusefs/control/control.h"
 #include "fusefs/control/metrics_text.h"
 #include "fusefs/core/config.h"
@@ -53,11 +57,12 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: tierfs COMMAND [ARGS]\n"
+    "       tierfs --version\n"
     "\n"
     "commands:\n"
     "  mount STORE MOUNTPOINT [-f] [-o OPT[,OPT...]]  mount a store (created on first use)\n"
     "  status STORE|MOUNTPOINT [--json|--watch]         hot/cold usage, savings, counters\n"
-    "  where PATH... [--json]                           bytes hot and cold per file\n"
+    "  where PATH... [--json] [--summary]               bytes hot and cold per file, and total\n"
     "  explain PATH... [--json]                         per chunk: where, why, what next\n"
     "  pin PATH... | unpin PATH...                      keep files hot / let them go cold\n"
     "  migrate --to hot|cold PATH...                    move files now\n"
@@ -67,6 +72,7 @@ constexpr const char* kUsage =
     "  takeover STORE                                   claim the cold tier from a copy of the "
     "store\n"
     "\n"
+    "Every command takes --help (or -h) and --version; '--' ends its flags.\n"
     "Run 'tierfs COMMAND --help' for a command's options.\n";
 
 constexpr const char* kMountHelp =
@@ -77,14 +83,16 @@ constexpr const char* kMountHelp =
     "  -f                    stay in the foreground (log to stderr; under systemd,\n"
     "                        tell it READY=1 once the mount is up)\n"
     "  --list-options        print every option -o accepts, one a line\n"
-    "  -o cold_after=SEC     demote data idle this long (default 3600)\n"
-    "  -o hot_capacity=SIZE  hot tier budget (K/M/G/T; default unlimited)\n"
+    "  -o cold_after=TIME    demote data idle this long: SECONDS, 30s, 90m, 12h, 7d or never\n"
+    "                        (default 1h)\n"
+    "  -o hot_capacity=SIZE  hot tier budget (default unlimited); a SIZE is bytes or 10G,\n"
+    "                        10GiB (both 1024-based), 10GB (1000-based), 1.5T, ...\n"
     "  -o hot_high=PCT,hot_low=PCT  watermarks of hot_capacity (default 90, 70)\n"
     "  -o compress=zstd[:LEVEL]|none  cold tier codec (default zstd:3)\n"
     "  -o chunk_size=SIZE    object size, 64K..64M, fixed at creation (default 4M)\n"
     "  -o cold_dir=PATH      cold tier directory, fixed at creation (default STORE/cold)\n"
     "  -o cold_backend=rados:POOL  cold tier in a Ceph RADOS pool, fixed at creation\n"
-    "  -o ceph_conf=PATH, ceph_id=NAME, rados_timeout=SECONDS\n"
+    "  -o ceph_conf=PATH, ceph_id=NAME, rados_timeout=TIME\n"
     "                        how to reach the cluster (default /etc/ceph/ceph.conf, admin, 30)\n"
     "  -o buffer_pool=SIZE   preallocated read buffers (default 64M)\n"
     "  -o cache_size=SIZE    decompressed frame cache (default 64M)\n"
@@ -93,53 +101,13 @@ constexpr const char* kMountHelp =
     "  -o migrate_rate=SIZE  migrator bytes per second (default unlimited)\n"
     "  -o meta_sync=normal|full  SQLite synchronous mode (default normal)\n"
     "  -o metrics_file=PATH.prom  Prometheus textfile for node_exporter, replaced atomically\n"
-    "  -o metrics_interval=SEC  how often metrics_file is rewritten (default 5)\n"
+    "  -o metrics_interval=TIME  how often metrics_file is rewritten (default 5)\n"
     "  -o metrics=ADDR:PORT  serve the metrics over HTTP at http://ADDR:PORT/metrics (IPv4)\n"
     "  -o log_level=trace|debug|info|warn|error|off\n"
     "  -o relatime|strictatime|noatime  when reads update atime (default relatime)\n"
     "  -o sync|dirsync       namespace changes durable before they are answered\n"
     "  -o remount,ro|rw      switch a live mount (as mount(8) -o remount does)\n"
     "  -o allow_other,ro,fsname=...,auto_unmount,...  passed to FUSE\n";
-
-// A line of /proc/self/mountinfo.
-struct MountEntry {
-  std::string mountpoint, fstype, source;
-  std::string options;  // the mount's own and its superblock's, comma-separated
-};
-
-std::string Unescape(const std::string& s) {  // mountinfo escapes " \t\n\\" as \ooo
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::vector<MountEntry> Mounts() {
-  std::vector<MountEntry> out;
-  std::ifstream info("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(info, line)) {
-    std::istringstream f(line);
-    std::string id, parent, dev, root, point, opts, field;
-    f >> id >> parent >> dev >> root >> point >> opts;
-    while (f >> field && field != "-") {
-    }
-    MountEntry e;
-    e.mountpoint = Unescape(point);
-    std::string super_opts;
-    f >> e.fstype >> e.source >> super_opts;
-    e.source = Unescape(e.source);
-    e.options = opts + "," + super_opts;
-    out.push_back(e);
-  }
-  return out;
-}
 
 // The tierfs mounted at `mountpoint`, if one is (topmost wins).
 std::optional<MountEntry> TierfsMountedAt(const std::string& mountpoint) {
@@ -320,12 +288,8 @@ int Remount(const MountConfig& config, const std::string& mountpoint,
 
 // tierfs umount MOUNTPOINT: unmounts and returns once the daemon has exited
 // and released its store, so that a mount or fsck right after succeeds.
-int CmdUmount(std::vector<std::string> args) {
-  if (HasFlag(args, "--help") || args.size() != 1) {
-    std::cout << "usage: tierfs umount MOUNTPOINT\n";
-    return args.size() == 1 ? 0 : 2;
-  }
-  const std::string mountpoint = Absolute(args[0]);
+int CmdUmount(const Args& args) {
+  const std::string mountpoint = Absolute(args.operands[0]);
   auto store = StoreMountedAt(mountpoint);
   if (!store) return Fail(mountpoint + " is not a mounted tierfs");
   if (::geteuid() == 0) {
@@ -350,11 +314,8 @@ int CmdUmount(std::vector<std::string> args) {
   return 0;
 }
 
-int CmdMount(std::vector<std::string> args) {
-  if (HasFlag(args, "--help") || HasFlag(args, "-h")) {
-    std::cout << kMountHelp;
-    return 0;
-  }
+int CmdMount(const Args& parsed) {
+  std::vector<std::string> args = parsed.operands;
   if (HasFlag(args, "--list-options")) {
     for (const MountOption& o : MountOptions()) std::cout << o.Synopsis() << "\n";
     return 0;
@@ -373,7 +334,7 @@ int CmdMount(std::vector<std::string> args) {
     if (a == "-f") {
       config.foreground = true;
     } else if (a == "-o") {
-      if (i + 1 == args.size()) return Fail("-o needs an option list");
+      if (i + 1 == args.size()) return UsageError("mount", "-o needs an option list");
       Status st = apply(args[++i]);
       if (!st.ok()) return Fail(st.message());
     } else if (a.rfind("-o", 0) == 0) {
@@ -382,7 +343,7 @@ int CmdMount(std::vector<std::string> args) {
     } else if (a == "-n" || a == "-s" || a == "-v") {
       // mount(8) helper flags: no mtab, sloppy, verbose.
     } else if (!a.empty() && a[0] == '-') {
-      return Fail("unknown flag " + a + " (see 'tierfs mount --help')");
+      return UsageError("mount", "unknown flag " + a);
     } else {
       positional.push_back(a);
     }
@@ -394,7 +355,7 @@ int CmdMount(std::vector<std::string> args) {
     return Fail("option " + config.set_by_fuse.front() +
                 " is set by FUSE when it mounts; it is accepted only with remount");
   }
-  if (positional.size() != 2) return Fail("mount needs STORE and MOUNTPOINT (see --help)");
+  if (positional.size() != 2) return UsageError("mount", "needs STORE and MOUNTPOINT");
   config.store_dir = Absolute(positional[0]);
   config.mountpoint = Absolute(positional[1]);
   struct stat st;
@@ -467,63 +428,45 @@ int CmdMount(std::vector<std::string> args) {
   });
 }
 
-int CmdPin(std::vector<std::string> args, bool pin) {
-  if (HasFlag(args, "--help") || args.empty()) {
-    std::cout << "usage: tierfs " << (pin ? "pin" : "unpin") << " PATH...\n";
-    return args.empty() ? 2 : 0;
-  }
-  return ForEachFile(FilesUnder(args), [&](const std::string& f) {
-    return SetControl(f, "user.tierfs.pin", pin ? "1" : "0");
-  });
+int SetPin(const Args& args, const char* value) {
+  return ForEachFile(FilesUnder(args.operands),
+                     [&](const std::string& f) { return SetControl(f, "user.tierfs.pin", value); });
 }
 
-int CmdMigrate(std::vector<std::string> args) {
-  std::string to;
-  std::vector<std::string> paths;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--to" && i + 1 < args.size()) {
-      to = args[++i];
-    } else if (args[i].rfind("--to=", 0) == 0) {
-      to = args[i].substr(5);
-    } else if (args[i] == "--help") {
-      std::cout << "usage: tierfs migrate --to hot|cold PATH...\n";
-      return 0;
-    } else {
-      paths.push_back(args[i]);
-    }
+int CmdPin(const Args& args) { return SetPin(args, "1"); }
+
+int CmdUnpin(const Args& args) { return SetPin(args, "0"); }
+
+int CmdMigrate(const Args& args) {
+  const std::string to = args.Value("--to");
+  if (to != "hot" && to != "cold") {
+    return UsageError("migrate", to.empty() ? "--to hot|cold is required"
+                                            : "--to " + to + ": expected hot or cold");
   }
-  if ((to != "hot" && to != "cold") || paths.empty()) {
-    return Fail("usage: tierfs migrate --to hot|cold PATH...");
-  }
-  const std::vector<std::string> files = FilesUnder(paths);
-  uint64_t bytes_total = 0, bytes_done = 0, done = 0;
-  std::vector<uint64_t> sizes;
-  for (const std::string& f : files) {
+  const std::vector<std::string> files = FilesUnder(args.operands);
+  auto size_of = [](const std::string& f) -> uint64_t {
     struct stat st;
-    sizes.push_back(::stat(f.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0);
-    bytes_total += sizes.back();
-  }
+    return ::stat(f.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  };
+  uint64_t bytes_total = 0, bytes_done = 0, done = 0;
+  for (const std::string& f : files) bytes_total += size_of(f);
   Progress progress(std::cerr, ::isatty(2), "migrated", "files");
+  // (Files not on a mounted tierfs are refused, not counted.)
   return ForEachFile(files, [&](const std::string& f) {
     Status st = SetControl(f, "user.tierfs.migrate", to);
-    bytes_done += sizes[done++];
-    progress.Update(done, files.size(), bytes_done, bytes_total);
+    bytes_done += size_of(f);
+    progress.Update(++done, files.size(), bytes_done, bytes_total);
     return st;
   });
 }
 
-int CmdFsck(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  bool repair = HasFlag(args, "--repair");
-  bool scrub = HasFlag(args, "--scrub");
-  if (HasFlag(args, "--help") || args.size() != 1) {
-    std::cout << "usage: tierfs fsck STORE [--repair] [--scrub] [--json]\n";
-    return args.size() == 1 ? 0 : 2;
-  }
-  WaitForExitingDaemon(Absolute(args[0]));
+int CmdFsck(const Args& args) {
+  const bool scrub = args.Has("--scrub");
+  const std::string store = Absolute(args.operands[0]);
+  WaitForExitingDaemon(store);
   auto r = [&] {  // the progress line ends before the report is printed
     Progress progress(std::cerr, ::isatty(2), scrub ? "checked (scrub)" : "checked", "objects");
-    return RunFsck(Absolute(args[0]), repair, scrub,
+    return RunFsck(store, args.Has("--repair"), scrub,
                    [&](uint64_t done, uint64_t total, uint64_t bytes_done, uint64_t bytes_total) {
                      progress.Update(done, total, bytes_done, scrub ? bytes_total : 0);
                    });
@@ -532,7 +475,7 @@ int CmdFsck(std::vector<std::string> args) {
     std::cerr << "tierfs: fsck: " << r.status().message() << "\n";
     return 2;
   }
-  if (json) {
+  if (args.Has("--json")) {
     std::cout << FsckJson(*r) << "\n";
   } else {
     for (const FsckProblem& p : r->problems) {
@@ -553,20 +496,108 @@ int CmdFsck(std::vector<std::string> args) {
   return r->clean() ? 0 : 1;
 }
 
-int CmdTakeover(std::vector<std::string> args) {
-  if (HasFlag(args, "--help") || args.size() != 1) {
-    std::cout << "usage: tierfs takeover STORE\n"
-                 "Makes STORE the owner of its cold tier although another copy of the store\n"
-                 "(same store id) has claimed it since STORE was copied. The other copy is\n"
-                 "refused from then on. Run it only when that copy is retired.\n";
-    return args.size() == 1 ? 0 : 2;
-  }
-  const std::string store = Absolute(args[0]);
+int CmdTakeover(const Args& args) {
+  const std::string store = Absolute(args.operands[0]);
   WaitForExitingDaemon(store);
   Status st = TakeOverColdTier(store);
   if (!st.ok()) return Fail("takeover: " + st.message());
   std::cout << store << " owns its cold tier now; check it with: tierfs fsck " << store << "\n";
   return 0;
+}
+
+const Command kMountCommand{"mount", kMountHelp, {}, /*raw=*/true, CmdMount};
+
+const Command kPinCommand{"pin",
+                          "usage: tierfs pin PATH...\n"
+                          "  keeps the files hot: pinned files are never demoted (directories\n"
+                          "  are walked); the file's owner or root only\n",
+                          {{}, "PATH", /*many=*/true},
+                          false,
+                          CmdPin};
+
+const Command kUnpinCommand{"unpin",
+                            "usage: tierfs unpin PATH...\n"
+                            "  lets pinned files go cold again (directories are walked)\n",
+                            {{}, "PATH", /*many=*/true},
+                            false,
+                            CmdUnpin};
+
+const Command kMigrateCommand{"migrate",
+                              "usage: tierfs migrate --to hot|cold PATH...\n"
+                              "  moves the files now, whatever the policy says (directories\n"
+                              "  are walked); progress on stderr when it is a terminal\n",
+                              {{{"--to", "", /*takes_value=*/true}}, "PATH", /*many=*/true},
+                              false,
+                              CmdMigrate};
+
+const Command kUmountCommand{"umount",
+                             "usage: tierfs umount MOUNTPOINT\n"
+                             "  unmounts; returns once the daemon has flushed, exited and\n"
+                             "  released the store (also: tierfs unmount)\n",
+                             {{}, "MOUNTPOINT"},
+                             false,
+                             CmdUmount};
+
+const Command kFsckCommand{"fsck",
+                           "usage: tierfs fsck STORE [--repair] [--scrub] [--json]\n"
+                           "  checks an unmounted store; exit 0 clean (or repaired), 1 problems\n"
+                           "  remain, 2 it cannot run\n"
+                           "  --repair  repair what can be repaired\n"
+                           "  --scrub   also verify every frame checksum of every cold object\n"
+                           "  --json    the result as JSON\n",
+                           {{{"--repair"}, {"--scrub"}, {"--json"}}, "STORE"},
+                           false,
+                           CmdFsck};
+
+const Command kTakeoverCommand{
+    "takeover",
+    "usage: tierfs takeover STORE\n"
+    "Makes STORE the owner of its cold tier although another copy of the store\n"
+    "(same store id) has claimed it since STORE was copied. The other copy is\n"
+    "refused from then on. Run it only when that copy is retired.\n",
+    {{}, "STORE"},
+    false,
+    CmdTakeover};
+
+const Command* const kCommands[] = {
+    &kMountCommand, &kStatusCommand,  &kWhereCommand,  &kExplainCommand, &kPinCommand,
+    &kUnpinCommand, &kMigrateCommand, &kUmountCommand, &kFsckCommand,    &kTakeoverCommand};
+
+const Command* FindCommand(std::string_view name) {
+  if (name == "unmount") name = "umount";
+  for (const Command* c : kCommands) {
+    if (c->name == name) return c;
+  }
+  return nullptr;
+}
+
+int PrintVersion() {
+  std::cout << "tierfs " << kVersion << "\n";
+  return 0;
+}
+
+// Runs `cmd` on its words: --help and --version, then wrong usage, are
+// answered here, the same way for every command.
+int RunCommand(const Command& cmd, const std::vector<std::string>& words) {
+  Args args;
+  if (cmd.raw) {
+    for (const std::string& w : words) {
+      if (w == "--") break;
+      args.help |= w == "--help" || w == "-h";
+      args.version |= w == "--version";
+    }
+    args.operands = words;
+  } else {
+    auto parsed = ParseArgs(cmd.args, words);
+    if (!parsed.ok()) return UsageError(std::string(cmd.name), parsed.status().message());
+    args = std::move(parsed).value();
+  }
+  if (args.help) {
+    std::cout << cmd.help;
+    return 0;
+  }
+  if (args.version) return PrintVersion();
+  return cmd.run(args);
 }
 
 int Run(int argc, char** argv) {
@@ -575,25 +606,25 @@ int Run(int argc, char** argv) {
   // The mount(8) helpers: mount.tierfs for type "tierfs", mount.fuse.tierfs
   // for "fuse.tierfs" (what the kernel calls a live tierfs mount, so what a
   // remount of one asks for).
-  if (self == "mount.tierfs" || self == "mount.fuse.tierfs") return CmdMount(args);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << kUsage;
-    return args.empty() ? 2 : 0;
+  if (self == "mount.tierfs" || self == "mount.fuse.tierfs") return RunCommand(kMountCommand, args);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return kExitUsage;
   }
-  std::string cmd = args[0];
+  if (args[0] == "--version") return PrintVersion();
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    // "tierfs help COMMAND" is "tierfs COMMAND --help".
+    const Command* cmd = args.size() > 1 ? FindCommand(args[1]) : nullptr;
+    std::cout << (cmd ? cmd->help : kUsage);
+    return 0;
+  }
+  const Command* cmd = FindCommand(args[0]);
+  if (cmd == nullptr) {
+    std::cerr << "tierfs: unknown command '" << args[0] << "' (see 'tierfs --help')\n";
+    return kExitUsage;
+  }
   args.erase(args.begin());
-  if (cmd == "mount") return CmdMount(args);
-  if (cmd == "status") return CmdStatus(args);
-  if (cmd == "where") return CmdWhere(args);
-  if (cmd == "explain") return CmdExplain(args);
-  if (cmd == "pin") return CmdPin(args, true);
-  if (cmd == "unpin") return CmdPin(args, false);
-  if (cmd == "migrate") return CmdMigrate(args);
-  if (cmd == "fsck") return CmdFsck(args);
-  if (cmd == "takeover") return CmdTakeover(args);
-  if (cmd == "umount" || cmd == "unmount") return CmdUmount(args);
-  std::cerr << "tierfs: unknown command '" << cmd << "'\n" << kUsage;
-  return 2;
+  return RunCommand(*cmd, args);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The CLI's reporting commands: status (one report, --json, --watch),
-// where and explain. They ask a mounted daemon through the control xattrs
-// (status also opens an unmounted store read-only).
+// where (per file and in total) and explain, with their help and arguments
+// (Command). They ask a mounted daemon through the control xattrs (status
+// also opens an unmounted store read-only).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,28 +137,19 @@ int WatchStatus(const std::string& target, uint64_t count) {
   return 0;
 }
 
-}  // namespace
-
-int CmdStatus(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  bool watch = HasFlag(args, "--watch");
+int CmdStatus(const Args& args) {
+  const bool json = args.Has("--json"), watch = args.Has("--watch");
   uint64_t count = 0;
-  for (auto it = args.begin(); it != args.end(); ++it) {
-    if (*it == "--count" && it + 1 != args.end()) {
-      auto [p, ec] = std::from_chars((it + 1)->data(), (it + 1)->data() + (it + 1)->size(), count);
-      if (ec != std::errc() || p != (it + 1)->data() + (it + 1)->size() || count == 0) {
-        return Fail("--count needs a positive whole number");
-      }
-      args.erase(it, it + 2);
-      break;
+  if (args.Has("--count")) {
+    const std::string n = args.Value("--count");
+    auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), count);
+    if (ec != std::errc() || p != n.data() + n.size() || count == 0) {
+      return UsageError("status", "--count " + n + ": not a positive whole number");
     }
+    if (!watch) return UsageError("status", "--count is for --watch");
   }
-  if (HasFlag(args, "--help") || args.size() != 1 || (json && watch) || (count && !watch)) {
-    std::cout << "usage: tierfs status STORE|MOUNTPOINT [--json | --watch [--count N]]\n"
-                 "  --watch  a line per second: tier sizes, reads, writes and moves per second\n";
-    return args.size() == 1 && !(json && watch) && !(count && !watch) ? 0 : 2;
-  }
-  std::string target = Absolute(args[0]);
+  if (json && watch) return UsageError("status", "--json and --watch do not go together");
+  std::string target = Absolute(args.operands[0]);
   if (watch) return WatchStatus(target, count);
   auto report = StatusOf(target);
   if (!report.ok()) return Fail(report.status().message());
@@ -169,34 +161,66 @@ int CmdStatus(std::vector<std::string> args) {
   return 0;
 }
 
-int CmdWhere(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  if (HasFlag(args, "--help") || args.empty()) {
-    std::cout << "usage: tierfs where PATH... [--json]\n";
-    return args.empty() ? 2 : 0;
+// What tierfs where adds up over the files it shows.
+struct WhereTotal {
+  uint64_t files = 0, hot = 0, cold = 0, inline_bytes = 0, stored = 0, pinned = 0;
+
+  void Add(const std::string& w) {
+    ++files;
+    hot += JsonNumber(w, "hot_bytes");
+    cold += JsonNumber(w, "cold_bytes");
+    inline_bytes += JsonNumber(w, "inline_bytes");
+    stored += JsonNumber(w, "stored_bytes");
+    pinned += w.find("\"pinned\":true") != std::string::npos;
   }
+  std::string Json() const {
+    return "{\"files\":" + std::to_string(files) + ",\"hot_bytes\":" + std::to_string(hot) +
+           ",\"cold_bytes\":" + std::to_string(cold) +
+           ",\"inline_bytes\":" + std::to_string(inline_bytes) +
+           ",\"stored_bytes\":" + std::to_string(stored) +
+           ",\"pinned_files\":" + std::to_string(pinned) + "}";
+  }
+  std::string Text() const {
+    std::string t = "total: " + std::to_string(files) + (files == 1 ? " file" : " files") +
+                    ", hot " + HumanBytes(hot) + ", cold " + HumanBytes(cold);
+    if (inline_bytes) t += ", inline " + HumanBytes(inline_bytes);
+    t += ", stored " + HumanBytes(stored);
+    if (pinned) t += ", " + std::to_string(pinned) + " pinned";
+    return t;
+  }
+};
+
+int CmdWhere(const Args& args) {
+  const bool json = args.Has("--json"), summary = args.Has("--summary");
   std::vector<std::string> rows;
-  int rc = ForEachFile(FilesUnder(args), [&](const std::string& f) -> Status {
+  WhereTotal total;
+  int rc = ForEachFile(FilesUnder(args.operands), [&](const std::string& f) -> Status {
     TIERFS_ASSIGN_OR_RETURN(std::string w, GetControl(f, "user.tierfs.where"));
+    total.Add(w);
+    if (summary) return Status::OK();
     if (json) {
       rows.push_back("{\"path\":" + JsonString(f) + "," + w.substr(1));
-    } else {
-      std::cout << f << ": hot " << HumanBytes(JsonNumber(w, "hot_bytes")) << ", cold "
-                << HumanBytes(JsonNumber(w, "cold_bytes"));
-      if (const uint64_t in = JsonNumber(w, "inline_bytes")) {
-        std::cout << ", inline " << HumanBytes(in) << " (in the namespace, never tiered)";
-      }
-      if (JsonNumber(w, "cold_bytes")) std::cout << " (on " << JsonText(w, "cold_tier") << ")";
-      std::cout << ", stored " << HumanBytes(JsonNumber(w, "stored_bytes"))
-                << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
+      return Status::OK();
     }
+    std::cout << f << ": hot " << HumanBytes(JsonNumber(w, "hot_bytes")) << ", cold "
+              << HumanBytes(JsonNumber(w, "cold_bytes"));
+    if (const uint64_t in = JsonNumber(w, "inline_bytes")) {
+      std::cout << ", inline " << HumanBytes(in) << " (in the namespace, never tiered)";
+    }
+    if (JsonNumber(w, "cold_bytes")) std::cout << " (on " << JsonText(w, "cold_tier") << ")";
+    std::cout << ", stored " << HumanBytes(JsonNumber(w, "stored_bytes"))
+              << (w.find("\"pinned\":true") != std::string::npos ? ", pinned" : "") << "\n";
     return Status::OK();
   });
-  if (json) PrintJsonArray(rows);
+  if (summary) {
+    std::cout << (json ? total.Json() : total.Text()) << "\n";
+  } else if (json) {
+    PrintJsonArray(rows);
+  } else if (total.files > 1) {  // one file's line is its own total
+    std::cout << total.Text() << "\n";
+  }
   return rc;
 }
-
-namespace {
 
 // The explanation of one file, all pages of user.tierfs.explain joined:
 // the first page's fields, every page's chunks.
@@ -224,18 +248,10 @@ Result<std::string> ExplainOf(const std::string& path) {
   return joined + "]}";
 }
 
-}  // namespace
-
-int CmdExplain(std::vector<std::string> args) {
-  bool json = HasFlag(args, "--json");
-  if (HasFlag(args, "--help") || args.empty()) {
-    std::cout << "usage: tierfs explain PATH... [--json]\n"
-                 "  per chunk of each file: its tier, why it is there (reason), and what the\n"
-                 "  migrator does with it next and when\n";
-    return args.empty() ? 2 : 0;
-  }
+int CmdExplain(const Args& args) {
+  const bool json = args.Has("--json");
   std::vector<std::string> rows;
-  int rc = ForEachFile(FilesUnder(args), [&](const std::string& f) -> Status {
+  int rc = ForEachFile(FilesUnder(args.operands), [&](const std::string& f) -> Status {
     TIERFS_ASSIGN_OR_RETURN(std::string e, ExplainOf(f));
     if (json) {
       rows.push_back("{\"path\":" + JsonString(f) + "," + e.substr(1));
@@ -264,5 +280,41 @@ int CmdExplain(std::vector<std::string> args) {
   if (json) PrintJsonArray(rows);
   return rc;
 }
+
+}  // namespace
+
+const Command kStatusCommand{
+    "status",
+    "usage: tierfs status STORE|MOUNTPOINT [--json | --watch [--count N]]\n"
+    "  hot and cold usage, what compression saved, moves, cache counters; an unmounted\n"
+    "  store is opened read-only\n"
+    "  --json   the report as one JSON object\n"
+    "  --watch  a line per second: tier sizes, reads, writes and moves per second\n"
+    "  --count  with --watch: stop after N lines\n",
+    {{{"--json"}, {"--watch"}, {"--count", "", /*takes_value=*/true}}, "STORE|MOUNTPOINT"},
+    false,
+    CmdStatus};
+
+const Command kWhereCommand{
+    "where",
+    "usage: tierfs where PATH... [--json] [--summary]\n"
+    "  per file (directories are walked): bytes hot, cold and stored, and whether it\n"
+    "  is pinned; then, for more than one file, the total\n"
+    "  --json          one JSON object per file, in an array\n"
+    "  -s, --summary   only the total: files, bytes hot, cold, inline and stored,\n"
+    "                  pinned files (with --json: one object)\n",
+    {{{"--json"}, {"--summary", "-s"}}, "PATH", /*many=*/true},
+    false,
+    CmdWhere};
+
+const Command kExplainCommand{
+    "explain",
+    "usage: tierfs explain PATH... [--json]\n"
+    "  per chunk of each file: its tier, why it is there (reason), and what the\n"
+    "  migrator does with it next and when\n"
+    "  --json  one JSON object per file, in an array\n",
+    {{{"--json"}}, "PATH", /*many=*/true},
+    false,
+    CmdExplain};
 
 }  // namespace tierfs::cli

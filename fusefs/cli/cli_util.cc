@@ -1,19 +1,29 @@
 // The CLI's shared helpers; see cli_util.h.
 #include "fusefs/cli/cli_util.h"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <set>
+#include <sstream>
 
 namespace tierfs::cli {
 
 int Fail(const std::string& msg) {
   std::cerr << "tierfs: " << msg << "\n";
-  return 1;
+  return kExitFailed;
+}
+
+int UsageError(const std::string& command, const std::string& msg) {
+  std::cerr << "tierfs: " << command << ": " << msg << " (see 'tierfs " << command << " --help')\n";
+  return kExitUsage;
 }
 
 bool HasFlag(std::vector<std::string>& args, const std::string& flag) {
@@ -32,6 +42,46 @@ std::string Absolute(const std::string& p) {
   return ec ? p : abs.lexically_normal().string();
 }
 
+namespace {
+
+std::string Unescape(const std::string& s) {  // mountinfo escapes " \t\n\\" as \ooo
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<MountEntry> Mounts() {
+  std::vector<MountEntry> out;
+  std::ifstream info("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(info, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point, opts, field;
+    f >> id >> parent >> dev >> root >> point >> opts;
+    while (f >> field && field != "-") {
+    }
+    MountEntry e;
+    e.mountpoint = Unescape(point);
+    unsigned major = 0, minor = 0;
+    if (std::sscanf(dev.c_str(), "%u:%u", &major, &minor) == 2) e.dev = makedev(major, minor);
+    std::string super_opts;
+    f >> e.fstype >> e.source >> super_opts;
+    e.source = Unescape(e.source);
+    e.options = opts + "," + super_opts;
+    out.push_back(e);
+  }
+  return out;
+}
+
 Result<std::string> GetControl(const std::string& path, const char* name) {
   std::string buf(64 << 10, '\0');
   ssize_t n = ::getxattr(path.c_str(), name, buf.data(), buf.size());
@@ -45,13 +95,6 @@ Status SetControl(const std::string& path, const char* name, const std::string& 
     return Status::Posix(errno, path);
   }
   return Status::OK();
-}
-
-std::string ErrText(const Status& s) {
-  if (s.posix_errno() == ENODATA || s.posix_errno() == EOPNOTSUPP) {
-    return s.message() + ": not on a mounted tierfs";
-  }
-  return s.message() + ": " + std::strerror(s.posix_errno() ? s.posix_errno() : EIO);
 }
 
 uint64_t JsonNumber(const std::string& json, const std::string& key) {
@@ -79,14 +122,42 @@ std::vector<std::string> FilesUnder(const std::vector<std::string>& paths) {
   return files;
 }
 
+namespace {
+
+// The devices of the tierfs mounted now: a file is on one when its st_dev
+// is one of them (a bind mount of a part of one too).
+std::set<dev_t> TierfsDevices() {
+  std::set<dev_t> out;
+  for (const MountEntry& m : Mounts()) {
+    if (m.fstype == "fuse.tierfs") out.insert(m.dev);
+  }
+  return out;
+}
+
+Status OnTierfs(const std::string& path, const std::set<dev_t>& tierfs) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::Posix(errno, path);
+  if (!tierfs.count(st.st_dev)) return Status::InvalidArgument(path + ": not on a mounted tierfs");
+  return Status::OK();
+}
+
+std::string ErrText(const Status& s) {
+  if (s.posix_errno() == 0) return s.message();
+  return s.message() + ": " + std::strerror(s.posix_errno());
+}
+
+}  // namespace
+
 int ForEachFile(const std::vector<std::string>& files,
                 const std::function<Status(const std::string&)>& fn) {
+  const std::set<dev_t> tierfs = TierfsDevices();
   int rc = 0;
   for (const std::string& f : files) {
-    Status st = fn(f);
+    Status st = OnTierfs(f, tierfs);
+    if (st.ok()) st = fn(f);
     if (!st.ok()) {
       std::cerr << "tierfs: " << ErrText(st) << "\n";
-      rc = 1;
+      rc = kExitFailed;
     }
   }
   return rc;

@@ -1,9 +1,13 @@
 // Mount option parsing; see config.h.
 #include "fusefs/core/config.h"
 
+#include <cctype>
 #include <charconv>
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace tierfs {
 
@@ -47,40 +51,92 @@ Status ParseCompression(const std::string& v, CompressionOptions* out) {
   return Status::InvalidArgument("option compress=" + v + ": expected zstd[:LEVEL] or none");
 }
 
+constexpr const char* kSizeForms =
+    "not a size (bytes, or a number with K, M, G, T, P or KiB..PiB, 1024-based, or KB..PB, "
+    "1000-based: 512K, 64MiB, 1.5G, 100GB)";
+constexpr const char* kDurationForms =
+    "not a duration (seconds, or a number with s, m, h or d: 30s, 90m, 12h, 7d)";
+
+// `number` ("12", "1.5": at most 9 decimals) times `unit`, rounded down to
+// a whole number; none when it is not a number, has decimals while `unit`
+// is 1 (a fraction of a byte or of a second), or does not fit.
+std::optional<uint64_t> Scaled(std::string_view number, uint64_t unit) {
+  const size_t dot = number.find('.');
+  const std::string_view whole = number.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? "" : number.substr(dot + 1);
+  auto digits = [](std::string_view d) {
+    return d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (number.empty() || number == "." || !digits(whole) || !digits(frac) || frac.size() > 9 ||
+      (dot != std::string_view::npos && unit == 1)) {
+    return std::nullopt;
+  }
+  unsigned __int128 n = 0, scale = 1;
+  for (char c : whole) {
+    n = n * 10 + static_cast<unsigned>(c - '0');
+    if (n > UINT64_MAX) return std::nullopt;
+  }
+  unsigned __int128 f = 0;
+  for (char c : frac) {
+    f = f * 10 + static_cast<unsigned>(c - '0');
+    scale *= 10;
+  }
+  const unsigned __int128 v = n * unit + f * unit / scale;
+  if (v > UINT64_MAX) return std::nullopt;
+  return static_cast<uint64_t>(v);
+}
+
 }  // namespace
 
 Result<uint64_t> ParseSize(const std::string& text) {
-  if (text.empty()) return Status::InvalidArgument("empty size");
-  std::string digits = text;
-  uint64_t mult = 1;
-  switch (text.back()) {
-    case 'k':
-    case 'K':
-      mult = 1ull << 10;
-      break;
-    case 'm':
-    case 'M':
-      mult = 1ull << 20;
-      break;
-    case 'g':
-    case 'G':
-      mult = 1ull << 30;
-      break;
-    case 't':
-    case 'T':
-      mult = 1ull << 40;
-      break;
-    default:
-      break;
+  // The unit: a letter, then nothing or "iB" (1024-based) or "B" (1000-based).
+  std::string_view number = text, suffix;
+  const size_t letter = text.find_first_of("kKmMgGtTpPbB");
+  if (letter != std::string::npos) {
+    number = std::string_view(text).substr(0, letter);
+    suffix = std::string_view(text).substr(letter);
   }
-  if (mult != 1) digits.pop_back();
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size()) {
-    return Status::InvalidArgument("not a size: " + text);
+  uint64_t unit = 1;
+  if (!suffix.empty() && suffix != "B" && suffix != "b") {
+    const std::string_view letters = "kmgtp";
+    const size_t power = letters.find(static_cast<char>(std::tolower(suffix[0]))) + 1;
+    const std::string_view rest = suffix.substr(1);
+    const bool decimal = rest == "B" || rest == "b";
+    if (power == 0 || !(rest.empty() || decimal || rest == "iB" || rest == "ib")) {
+      return Status::InvalidArgument(kSizeForms);
+    }
+    for (size_t i = 0; i < power; ++i) unit *= decimal ? 1000 : 1024;
   }
-  if (n > UINT64_MAX / mult) return Status::InvalidArgument("size too large: " + text);
-  return n * mult;
+  auto v = Scaled(number, unit);
+  if (!v) return Status::InvalidArgument(kSizeForms);
+  return *v;
+}
+
+Result<uint64_t> ParseDuration(const std::string& text) {
+  uint64_t unit = 1;
+  std::string_view number = text;
+  if (!text.empty() && !std::isdigit(static_cast<unsigned char>(text.back()))) {
+    switch (std::tolower(static_cast<unsigned char>(text.back()))) {
+      case 's':
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return Status::InvalidArgument(kDurationForms);
+    }
+    number.remove_suffix(1);
+  }
+  // Seconds are whole: "1.5s" is refused as "1.5" is.
+  auto v = Scaled(number, unit);
+  if (!v) return Status::InvalidArgument(kDurationForms);
+  return *v;
 }
 
 namespace {
@@ -122,6 +178,13 @@ Status SizeInto(const std::string& text, const std::string& value, uint64_t* out
   return Status::OK();
 }
 
+// A duration (ParseDuration), in seconds.
+Result<uint64_t> DurationOf(const std::string& text, const std::string& value) {
+  auto r = ParseDuration(value);
+  if (!r.ok()) return Status::InvalidArgument("option " + text + ": " + r.status().message());
+  return *r;
+}
+
 // An absolute path.
 Status PathInto(const std::string& text, const std::string& value, std::string* out) {
   if (value.empty() || value[0] != '/') {
@@ -131,12 +194,11 @@ Status PathInto(const std::string& text, const std::string& value, std::string* 
   return Status::OK();
 }
 
-// Whole seconds from 1 to 3600.
-Status SecondsInto(const std::string& text, const std::string& name, const std::string& value,
-                   uint32_t* out) {
-  TIERFS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(name, value));
+// A duration from 1 s to 1 h.
+Status SecondsInto(const std::string& text, const std::string& value, uint32_t* out) {
+  TIERFS_ASSIGN_OR_RETURN(uint64_t n, DurationOf(text, value));
   if (n < 1 || n > 3600) {
-    return Status::InvalidArgument("option " + text + ": must be 1 to 3600 seconds");
+    return Status::InvalidArgument("option " + text + ": must be 1 to 3600 seconds (1s to 1h)");
   }
   *out = static_cast<uint32_t>(n);
   return Status::OK();
@@ -150,7 +212,11 @@ using Form = MountOption::Form;
 const MountOption kMountOptions[] = {
     {"cold_after", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) -> Status {
-       TIERFS_ASSIGN_OR_RETURN(uint64_t s, ParseUint("cold_after", v));
+       if (v == "never") {  // only the hot watermark demotes
+         c->policy.cold_after_ns = -1;
+         return Status::OK();
+       }
+       TIERFS_ASSIGN_OR_RETURN(uint64_t s, DurationOf(text, v));
        if (s > kMaxColdAfterSeconds) {
          return Status::InvalidArgument("option " + text + ": at most " +
                                         std::to_string(kMaxColdAfterSeconds) + " seconds");
@@ -213,7 +279,7 @@ const MountOption kMountOptions[] = {
      }},
     {"rados_timeout", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) {
-       return SecondsInto(text, "rados_timeout", v, &c->rados_timeout);
+       return SecondsInto(text, v, &c->rados_timeout);
      }},
     {"buffer_pool", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) {
@@ -273,7 +339,7 @@ const MountOption kMountOptions[] = {
      }},
     {"metrics_interval", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) {
-       return SecondsInto(text, "metrics_interval", v, &c->metrics_interval);
+       return SecondsInto(text, v, &c->metrics_interval);
      }},
     {"metrics", Form::kValued,
      [](const std::string& text, const std::string& v, MountConfig* c) -> Status {

@@ -102,8 +102,15 @@ struct MountOption {
 };
 std::span<const MountOption> MountOptions();
 
-// Parses "1024", "64K", "16M", "2G", "1T" (binary multiples).
+// Parses a size as people type it: bytes ("1048576"), or a number, with a
+// fraction if they like, and a unit: K, M, G, T, P and KiB, MiB, GiB, TiB,
+// PiB are 1024-based, KB, MB, GB, TB, PB 1000-based (as df -h and df -H,
+// coreutils); letters in either case ("64m", "1.5G", "100GB", "4MiB").
+// Rounded down to whole bytes.
 Result<uint64_t> ParseSize(const std::string& text);
+// Parses a duration in whole seconds: "3600", or a number with s, m, h or d
+// ("30s", "90m", "12h", "7d", "1.5h").
+Result<uint64_t> ParseDuration(const std::string& text);
 // Applies a comma-separated option list (as after -o) to config.
 Status ApplyMountOptions(const std::string& list, MountConfig* config);
 

@@ -7,6 +7,7 @@
 
 #include "fusefs/core/config.h"
 #include "fusefs/core/handles.h"
+#include "fusefs/core/units.h"
 
 namespace tierfs {
 
@@ -16,17 +17,27 @@ namespace {
 // non-empty request; kDefault lets it win for this open only.
 enum class Rule { kFixed, kDefault };
 
+// How a recorded value reads in a message: as recorded, or (a size) in
+// human units.
+using Show = std::string (*)(const std::string& value);
+std::string AsRecorded(const std::string& value) { return value; }
+std::string AsSize(const std::string& value) {
+  auto bytes = ParseSize(value);
+  return bytes.ok() ? HumanBytes(*bytes) : value;
+}
+
 // The recorded value of `key`, recording `requested` (or `fallback`) when
 // there is none.
 Result<std::string> Setting(MetadataStore& meta, const std::string& key,
                             const std::string& requested, const std::string& fallback, Rule rule,
-                            bool read_only) {
+                            bool read_only, Show show = AsRecorded) {
   auto stored = meta.GetSetting(key);
   if (stored.ok()) {
     if (requested.empty() || requested == *stored) return stored;
     if (rule == Rule::kDefault) return requested;
     return Status::InvalidArgument(key + " is fixed when a store is created; this store has " +
-                                   (stored->empty() ? "the default" : *stored));
+                                   (stored->empty() ? "the default" : show(*stored)) + ", not " +
+                                   show(requested));
   }
   if (!stored.status().IsNotFound()) return stored.status();
   std::string value = requested.empty() ? fallback : requested;
@@ -63,7 +74,7 @@ Result<StoreSettings> LoadStoreSettings(MetadataStore& meta, const MountConfig& 
   TIERFS_ASSIGN_OR_RETURN(
       std::string chunk,
       Setting(meta, "chunk_size", requested_chunk ? std::to_string(requested_chunk) : "",
-              std::to_string(kDefaultChunkSize), Rule::kFixed, ro));
+              std::to_string(kDefaultChunkSize), Rule::kFixed, ro, AsSize));
   auto parsed = ParseSize(chunk);
   if (!parsed.ok() || *parsed < kMinChunkSize || (*parsed & (*parsed - 1)) != 0) {
     return Status::Corruption("store records an invalid chunk_size: " + chunk);

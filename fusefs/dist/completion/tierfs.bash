@@ -50,7 +50,8 @@ _tierfs() {
       paths=dirs
       ;;
     status) flags="--json --watch --count --help" paths=dirs ;;
-    where | explain) flags="--json --help" ;;
+    where) flags="--json --summary -s --help" ;;
+    explain) flags="--json --help" ;;
     pin | unpin) ;;
     migrate)
       if [[ $prev == --to ]]; then
