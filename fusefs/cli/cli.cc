@@ -101,6 +101,16 @@ constexpr const char* kMountHelp =
     "  -o remount,ro|rw      switch a live mount (as mount(8) -o remount does)\n"
     "  -o allow_other,ro,fsname=...,auto_unmount,...  passed to FUSE\n";
 
+// p made absolute, with symlinks resolved as far as it exists: how mount(8)
+// spells an fstab line's source, so the mount's source (the store) too.
+std::string Canonical(const std::string& p) {
+  std::error_code ec;
+  std::string out = std::filesystem::weakly_canonical(Absolute(p), ec).string();
+  if (ec) out = Absolute(p);
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
 // A line of /proc/self/mountinfo.
 struct MountEntry {
   std::string mountpoint, fstype, source;
@@ -141,13 +151,15 @@ std::vector<MountEntry> Mounts() {
   return out;
 }
 
-// The tierfs mounted at `mountpoint`, if one is (topmost wins).
+// The tierfs mounted at `mountpoint`, if one is (topmost wins). Its source
+// is the store's path (RunSession's fsname), which is what mount(8)
+// compares an fstab line's first field with.
 std::optional<MountEntry> TierfsMountedAt(const std::string& mountpoint) {
   std::optional<MountEntry> found;
   for (const MountEntry& m : Mounts()) {
     if (m.mountpoint != mountpoint) continue;
     found.reset();
-    if (m.fstype == "fuse.tierfs" && m.source.rfind("tierfs:", 0) == 0) found = m;
+    if (m.fstype == "fuse.tierfs" && !m.source.empty() && m.source[0] == '/') found = m;
   }
   return found;
 }
@@ -156,12 +168,13 @@ std::optional<MountEntry> TierfsMountedAt(const std::string& mountpoint) {
 std::optional<std::string> StoreMountedAt(const std::string& mountpoint) {
   auto m = TierfsMountedAt(mountpoint);
   if (!m) return std::nullopt;
-  return m->source.substr(7);
+  return m->source;
 }
 
 bool StoreMounted(const std::string& store) {
+  const std::string canonical = Canonical(store);
   for (const MountEntry& m : Mounts()) {
-    if (m.fstype == "fuse.tierfs" && m.source == "tierfs:" + store) return true;
+    if (m.fstype == "fuse.tierfs" && m.source == canonical) return true;
   }
   return false;
 }
@@ -202,7 +215,10 @@ void SetUpLogging(const MountConfig& c) {
     logger = spdlog::basic_logger_mt("tierfs", c.store_dir + "/tierfs.log");
   }
   logger->set_level(spdlog::level::from_str(c.log_level));
-  logger->flush_on(spdlog::level::warn);
+  // Every line that passes log_level reaches the file as it is logged, so
+  // that `tail -f STORE/tierfs.log` follows a running daemon (a line costs
+  // a write(2); at info and above there are few).
+  logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
 }
 
@@ -225,7 +241,7 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
   if (!config.metrics_file.empty()) {
     Filesystem* f = fs->get();
     metrics = std::make_unique<MetricsFile>(
-        config.metrics_file,
+        config.metrics_file, "the store " + config.store_dir + " mounted at " + config.mountpoint,
         std::chrono::seconds(config.metrics_interval ? config.metrics_interval
                                                      : kDefaultMetricsIntervalSeconds),
         [f] { return MetricsText(f->Report(), f->metrics()); });
@@ -395,7 +411,7 @@ int CmdMount(std::vector<std::string> args) {
                 " is set by FUSE when it mounts; it is accepted only with remount");
   }
   if (positional.size() != 2) return Fail("mount needs STORE and MOUNTPOINT (see --help)");
-  config.store_dir = Absolute(positional[0]);
+  config.store_dir = Canonical(positional[0]);
   config.mountpoint = Absolute(positional[1]);
   struct stat st;
   if (::stat(config.mountpoint.c_str(), &st) != 0) {
