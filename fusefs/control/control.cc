@@ -151,8 +151,8 @@ std::string Control::StatusJson() {
     << ",\"damaged_objects\":" << s.damaged_objects << ",\"promotions\":" << s.promotions
     << ",\"demotions\":" << s.demotions << ",\"moves_abandoned\":" << s.moves_abandoned
     << ",\"buffer_pool\":{\"bytes_preallocated\":"
-    << s.pool.bytes_preallocated - s.frame_cache_preallocated
-    << ",\"leases\":" << s.pool.leases << ",\"pool_hits\":" << s.pool.pool_hits
+    << s.pool.bytes_preallocated - s.frame_cache_preallocated << ",\"leases\":" << s.pool.leases
+    << ",\"pool_hits\":" << s.pool.pool_hits
     << ",\"overflow_allocations\":" << s.pool.overflow_allocations
     << ",\"failed_allocations\":" << s.pool.failed_allocations << ",\"in_use\":" << s.pool.in_use
     << "}"
