@@ -236,7 +236,7 @@ class ObjectStore {
   std::vector<ObjectKey> TakePromoteHints() { return table_.TakePromoteHints(); }
   void set_promote_reads(uint32_t n) { promote_reads_.store(n); }
 
-  // Totals from a walk over the table in slices (as List).
+  // The table's totals (kept as objects change: no walk), the pool's and the reader's.
   StoreStats stats() const;
   const StoreOptions& options() const { return opts_; }
   BufferPool& pool() { return pool_; }
