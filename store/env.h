@@ -74,6 +74,7 @@ struct FsSpace {
   uint64_t free_inodes = 0;
   uint32_t block_size = 4096;
   uint32_t name_max = 255;
+  uint64_t device = 0;  // st_dev of the path: equal for paths on one filesystem
 };
 
 // A held advisory lock (flock) on a file; released on destruction.

@@ -193,6 +193,9 @@ class PosixEnv final : public Env {
     s.free_inodes = sv.f_favail;
     s.block_size = static_cast<uint32_t>(sv.f_frsize);
     s.name_max = static_cast<uint32_t>(sv.f_namemax);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return StatusFromErrno("stat " + path, errno);
+    s.device = static_cast<uint64_t>(st.st_dev);
     return s;
   }
 

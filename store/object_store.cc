@@ -18,10 +18,17 @@ namespace {
 
 constexpr size_t kObjectLockStripes = 1024;
 
+// The frame cache's frames are buffers of the pool's frame-size class,
+// preallocated with it on top of buffer_pool_bytes (when frames are whole
+// pages, as the default's are; otherwise the cache leases from the heap).
+size_t FrameCacheBuffers(const StoreOptions& o) {
+  return o.frame_size % kBufferAlign == 0 ? o.frame_cache_bytes / o.frame_size : 0;
+}
+
 std::vector<BufferClass> PoolClasses(const StoreOptions& o) {
   auto classes = BufferPool::SplitBudget(o.buffer_pool_bytes, {o.io_size, o.frame_size, o.max_io});
   for (BufferClass& c : classes) {
-    if (c.buffer_size == o.frame_size) c.count += o.frame_cache_bytes / o.frame_size;
+    if (c.buffer_size == o.frame_size) c.count += FrameCacheBuffers(o);
   }
   return classes;
 }
@@ -213,6 +220,7 @@ StoreStats ObjectStore::stats() const {
   StoreStats s;
   static_cast<TableStats&>(s) = table_.stats();
   s.pool = pool_.stats();
+  s.frame_cache_preallocated = FrameCacheBuffers(opts_) * opts_.frame_size;
   s.cache = reader_.cache_stats();
   s.frames_decoded = reader_.frames_decoded();
   s.frames_decoded_ahead = reader_.frames_decoded_ahead();

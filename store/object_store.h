@@ -117,7 +117,8 @@ struct StoreOptions {
 
 // The table's counts (TableStats) and those of the parts beside it.
 struct StoreStats : TableStats {
-  BufferPoolStats pool;
+  BufferPoolStats pool;  // bytes_preallocated: buffer_pool's buffers and the frame cache's
+  uint64_t frame_cache_preallocated = 0;  // ... of which the frame cache's (cache_size)
   FrameCacheStats cache;
   uint64_t frames_decoded = 0;        // cold frames decoded, by anyone
   uint64_t frames_decoded_ahead = 0;  // ... of them by the read-ahead workers
@@ -235,7 +236,7 @@ class ObjectStore {
   std::vector<ObjectKey> TakePromoteHints() { return table_.TakePromoteHints(); }
   void set_promote_reads(uint32_t n) { promote_reads_.store(n); }
 
-  // Totals from a walk over the table in slices (as List).
+  // The table's totals (kept as objects change: no walk), the pool's and the reader's.
   StoreStats stats() const;
   const StoreOptions& options() const { return opts_; }
   BufferPool& pool() { return pool_; }

@@ -33,17 +33,38 @@ bool ObjectTable::Contains(const ObjectKey& key) const {
   return table_.count(key) > 0;
 }
 
+void ObjectTable::Count(const ObjectEntry& e, bool add) {
+  auto apply = [add](uint64_t& total, uint64_t n) { total = add ? total + n : total - n; };
+  if (e.tier == Tier::kHot) {
+    apply(totals_.hot_objects, 1);
+    apply(totals_.hot_bytes, e.logical_size);
+    apply(totals_.hot_stored_bytes, e.stored);
+  } else {
+    apply(totals_.cold_objects, 1);
+    apply(totals_.cold_bytes, e.logical_size);
+    apply(totals_.cold_stored_bytes, e.stored);
+    apply(totals_.damaged_objects, e.damaged ? 1 : 0);
+  }
+}
+
 void ObjectTable::Install(const ObjectKey& key, ObjectEntry e) {
   e.version = NewVersion();
   if (e.tier == Tier::kCold) e.generation = NewGeneration();
   MutexLock lock(&mu_);
-  table_[key] = std::move(e);
+  auto [it, added] = table_.try_emplace(key);
+  if (!added) Count(it->second, false);
+  it->second = std::move(e);
+  Count(it->second, true);
   promote_hints_.erase(key);
 }
 
 void ObjectTable::Erase(const ObjectKey& key) {
   MutexLock lock(&mu_);
-  table_.erase(key);
+  auto it = table_.find(key);
+  if (it != table_.end()) {
+    Count(it->second, false);
+    table_.erase(it);
+  }
   promote_hints_.erase(key);
 }
 
@@ -85,7 +106,9 @@ Result<ObjectInfo> ObjectTable::Stat(const ObjectKey& key) const {
 void ObjectTable::Demoted(const ObjectKey& key, uint64_t stored, MoveReason why, int64_t now) {
   const uint64_t generation = NewGeneration();
   MutexLock lock(&mu_);
-  ObjectEntry& e = table_[key];
+  auto [it, added] = table_.try_emplace(key);
+  ObjectEntry& e = it->second;
+  if (!added) Count(e, false);
   e.tier = Tier::kCold;
   e.stray_copy = false;  // the commit replaced any stray cold copy
   e.stored = stored;
@@ -95,12 +118,15 @@ void ObjectTable::Demoted(const ObjectKey& key, uint64_t stored, MoveReason why,
   e.reads = 0;
   e.last_move = why;
   e.last_move_ns = now;
+  Count(e, true);
   ++demotions_;
 }
 
 void ObjectTable::Promoted(const ObjectKey& key, bool stray, MoveReason why, int64_t now) {
   MutexLock lock(&mu_);
-  ObjectEntry& e = table_[key];
+  auto [it, added] = table_.try_emplace(key);
+  ObjectEntry& e = it->second;
+  if (!added) Count(e, false);
   e.tier = Tier::kHot;
   e.stray_copy = stray;
   e.stored = e.logical_size;
@@ -108,6 +134,7 @@ void ObjectTable::Promoted(const ObjectKey& key, bool stray, MoveReason why, int
   e.version = NewVersion();
   e.last_move = why;
   e.last_move_ns = now;
+  Count(e, true);
   ++promotions_;
   promote_hints_.erase(key);
 }
@@ -186,21 +213,8 @@ std::vector<ObjectKey> ObjectTable::UnsyncedKeys() const {
 }
 
 TableStats ObjectTable::stats() const {
-  TableStats s;
-  // The status report's walk over the store: in slices (ForEachSliced).
-  ForEachSliced([&](const ObjectKey&, const ObjectEntry& e) {
-    if (e.tier == Tier::kHot) {
-      ++s.hot_objects;
-      s.hot_bytes += e.logical_size;
-      s.hot_stored_bytes += e.stored;
-    } else {
-      ++s.cold_objects;
-      s.cold_bytes += e.logical_size;
-      s.cold_stored_bytes += e.stored;
-      s.damaged_objects += e.damaged ? 1 : 0;
-    }
-  });
   MutexLock lock(&mu_);
+  TableStats s = totals_;
   s.promotions = promotions_;
   s.demotions = demotions_;
   s.moves_abandoned = abandoned_;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <type_traits>
 #include <vector>
 
 #include "compress/status.h"
@@ -128,12 +129,23 @@ class ObjectTable {
   // ---- one object ----------------------------------------------------------
   // Calls fn(ObjectEntry* e) with the table locked, e the key's entry or
   // nullptr when there is none, and returns what fn returns. fn keeps to e:
-  // no call into the store (see "Thread-safety").
+  // no call into the store (see "Thread-safety"). What fn changes of the
+  // entry's tier, sizes and damage is carried into the totals (stats()).
   template <class Fn>
   auto With(const ObjectKey& key, Fn&& fn) EXCLUDES(mu_) {
     MutexLock lock(&mu_);
     auto it = table_.find(key);
-    return fn(it == table_.end() ? nullptr : &it->second);
+    if (it == table_.end()) return fn(static_cast<ObjectEntry*>(nullptr));
+    ObjectEntry* e = &it->second;
+    Count(*e, false);
+    if constexpr (std::is_void_v<decltype(fn(e))>) {
+      fn(e);
+      Count(*e, true);
+    } else {
+      auto result = fn(e);
+      Count(*e, true);
+      return result;
+    }
   }
   template <class Fn>
   auto With(const ObjectKey& key, Fn&& fn) const EXCLUDES(mu_) {
@@ -178,6 +190,8 @@ class ObjectTable {
   // last sync.
   std::vector<ObjectKey> GroupKeys(uint64_t group) const EXCLUDES(mu_);
   std::vector<ObjectKey> UnsyncedKeys() const EXCLUDES(mu_);
+  // The totals are kept as entries change, so this costs the same on any
+  // store (statfs asks it, on behalf of anyone who runs df).
   TableStats stats() const EXCLUDES(mu_);
 
   // ---- pins and promote hints ----------------------------------------------
@@ -188,8 +202,11 @@ class ObjectTable {
 
  private:
   static ObjectInfo InfoOf(const ObjectKey& key, const ObjectEntry& e);
+  // Adds e's objects and bytes to totals_ (add) or takes them out, around
+  // every change of an entry.
+  void Count(const ObjectEntry& e, bool add) REQUIRES(mu_);
   // Calls fn for every object in key order, holding mu_ for at most
-  // kListSlice objects at a time: a walk over the whole store (status, the
+  // kListSlice objects at a time: a walk over the whole store (the
   // migrator's pass, fsck) never makes foreground I/O wait for all of it,
   // only for one slice. An object that changes meanwhile is seen as it was
   // or as it is.
@@ -215,6 +232,9 @@ class ObjectTable {
   std::map<ObjectKey, ObjectEntry> table_ GUARDED_BY(mu_);
   std::set<uint64_t> pinned_ GUARDED_BY(mu_);
   std::set<ObjectKey> promote_hints_ GUARDED_BY(mu_);
+  // The objects, bytes and damaged objects of table_ by tier (the
+  // TableStats fields a walk would count), kept by Count().
+  TableStats totals_ GUARDED_BY(mu_);
   uint64_t promotions_ GUARDED_BY(mu_) = 0;
   uint64_t demotions_ GUARDED_BY(mu_) = 0;
   uint64_t abandoned_ GUARDED_BY(mu_) = 0;

@@ -109,13 +109,25 @@ constexpr const char* kMountHelp =
     "  -o remount,ro|rw      switch a live mount (as mount(8) -o remount does)\n"
     "  -o allow_other,ro,fsname=...,auto_unmount,...  passed to FUSE\n";
 
-// The tierfs mounted at `mountpoint`, if one is (topmost wins).
+// p made absolute, with symlinks resolved as far as it exists: how mount(8)
+// spells an fstab line's source, so the mount's source (the store) too.
+std::string Canonical(const std::string& p) {
+  std::error_code ec;
+  std::string out = std::filesystem::weakly_canonical(Absolute(p), ec).string();
+  if (ec) out = Absolute(p);
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+// The tierfs mounted at `mountpoint`, if one is (topmost wins). Its source
+// is the store's path (RunSession's fsname), which is what mount(8)
+// compares an fstab line's first field with.
 std::optional<MountEntry> TierfsMountedAt(const std::string& mountpoint) {
   std::optional<MountEntry> found;
   for (const MountEntry& m : Mounts()) {
     if (m.mountpoint != mountpoint) continue;
     found.reset();
-    if (m.fstype == "fuse.tierfs" && m.source.rfind("tierfs:", 0) == 0) found = m;
+    if (m.fstype == "fuse.tierfs" && !m.source.empty() && m.source[0] == '/') found = m;
   }
   return found;
 }
@@ -124,12 +136,13 @@ std::optional<MountEntry> TierfsMountedAt(const std::string& mountpoint) {
 std::optional<std::string> StoreMountedAt(const std::string& mountpoint) {
   auto m = TierfsMountedAt(mountpoint);
   if (!m) return std::nullopt;
-  return m->source.substr(7);
+  return m->source;
 }
 
 bool StoreMounted(const std::string& store) {
+  const std::string canonical = Canonical(store);
   for (const MountEntry& m : Mounts()) {
-    if (m.fstype == "fuse.tierfs" && m.source == "tierfs:" + store) return true;
+    if (m.fstype == "fuse.tierfs" && m.source == canonical) return true;
   }
   return false;
 }
@@ -170,7 +183,10 @@ void SetUpLogging(const MountConfig& c) {
     logger = spdlog::basic_logger_mt("tierfs", c.store_dir + "/tierfs.log");
   }
   logger->set_level(spdlog::level::from_str(c.log_level));
-  logger->flush_on(spdlog::level::warn);
+  // Every line that passes log_level reaches the file as it is logged, so
+  // that `tail -f STORE/tierfs.log` follows a running daemon (a line costs
+  // a write(2); at info and above there are few).
+  logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
 }
 
@@ -193,7 +209,7 @@ int Serve(const MountConfig& config, const std::function<void(const Status&)>& r
   if (!config.metrics_file.empty()) {
     Filesystem* f = fs->get();
     metrics = std::make_unique<MetricsFile>(
-        config.metrics_file,
+        config.metrics_file, "the store " + config.store_dir + " mounted at " + config.mountpoint,
         std::chrono::seconds(config.metrics_interval ? config.metrics_interval
                                                      : kDefaultMetricsIntervalSeconds),
         [f] { return MetricsText(f->Report(), f->metrics()); });
@@ -356,7 +372,7 @@ int CmdMount(const Args& parsed) {
                 " is set by FUSE when it mounts; it is accepted only with remount");
   }
   if (positional.size() != 2) return UsageError("mount", "needs STORE and MOUNTPOINT");
-  config.store_dir = Absolute(positional[0]);
+  config.store_dir = Canonical(positional[0]);
   config.mountpoint = Absolute(positional[1]);
   struct stat st;
   if (::stat(config.mountpoint.c_str(), &st) != 0) {

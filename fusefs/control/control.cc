@@ -129,10 +129,11 @@ std::string Control::StatusJson() {
   const StoreStats& s = r.store;
   const MigratorStats& m = r.migrator;
   const Metrics& metrics = fs_.metrics();
-  uint64_t requests = 0, errors = 0;
+  uint64_t requests = 0, errors = 0, negatives = 0;
   for (size_t i = 0; i < kFuseOpCount; ++i) {
     requests += metrics.requests(static_cast<FuseOp>(i));
     errors += metrics.errors(static_cast<FuseOp>(i));
+    negatives += metrics.negatives(static_cast<FuseOp>(i));
   }
   std::ostringstream o;
   o << "{\"store\":" << JsonString(r.store_dir) << ",\"mounted\":" << (r.mounted ? "true" : "false")
@@ -149,12 +150,14 @@ std::string Control::StatusJson() {
     << ",\"cold_stored_bytes\":" << s.cold_stored_bytes << ",\"saved_bytes\":" << SavedBytes(s)
     << ",\"damaged_objects\":" << s.damaged_objects << ",\"promotions\":" << s.promotions
     << ",\"demotions\":" << s.demotions << ",\"moves_abandoned\":" << s.moves_abandoned
-    << ",\"buffer_pool\":{\"bytes_preallocated\":" << s.pool.bytes_preallocated
-    << ",\"leases\":" << s.pool.leases << ",\"pool_hits\":" << s.pool.pool_hits
+    << ",\"buffer_pool\":{\"bytes_preallocated\":"
+    << s.pool.bytes_preallocated - s.frame_cache_preallocated << ",\"leases\":" << s.pool.leases
+    << ",\"pool_hits\":" << s.pool.pool_hits
     << ",\"overflow_allocations\":" << s.pool.overflow_allocations
     << ",\"failed_allocations\":" << s.pool.failed_allocations << ",\"in_use\":" << s.pool.in_use
     << "}"
-    << ",\"frame_cache\":{\"capacity\":" << s.cache.capacity << ",\"bytes\":" << s.cache.bytes
+    << ",\"frame_cache\":{\"capacity\":" << s.cache.capacity
+    << ",\"bytes_preallocated\":" << s.frame_cache_preallocated << ",\"bytes\":" << s.cache.bytes
     << ",\"hits\":" << s.cache.hits << ",\"misses\":" << s.cache.misses
     << ",\"evictions\":" << s.cache.evictions << "}"
     << ",\"migrator\":{\"passes\":" << m.passes << ",\"last_pass_ns\":" << m.last_pass_ns
@@ -169,7 +172,7 @@ std::string Control::StatusJson() {
     << ",\"read_hole_bytes\":" << metrics.read_bytes(ReadSource::kHole)
     << ",\"read_inline_bytes\":" << metrics.read_bytes(ReadSource::kInline)
     << ",\"written_bytes\":" << metrics.written_bytes() << ",\"requests\":" << requests
-    << ",\"request_errors\":" << errors << "}}";
+    << ",\"request_errors\":" << errors << ",\"request_negatives\":" << negatives << "}}";
   return o.str();
 }
 

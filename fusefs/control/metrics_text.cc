@@ -31,10 +31,18 @@ void Requests(PromText& p, const Metrics& m) {
     p.Sample("tierfs_fuse_requests_total", {L{"op", FuseOpName(op)}}, m.requests(op));
   }
   p.Family("tierfs_fuse_errors_total", "counter",
-           "FUSE requests answered with an error, by operation.");
+           "FUSE requests answered with an error, by operation (not counting the expected "
+           "negative answers).");
   for (size_t i = 0; i < kFuseOpCount; ++i) {
     const auto op = static_cast<FuseOp>(i);
     p.Sample("tierfs_fuse_errors_total", {L{"op", FuseOpName(op)}}, m.errors(op));
+  }
+  p.Family("tierfs_fuse_negatives_total", "counter",
+           "FUSE requests answered with an expected negative (ENOENT, ENODATA, ERANGE, EEXIST, "
+           "ENOTEMPTY, ENXIO, EOPNOTSUPP), by operation.");
+  for (size_t i = 0; i < kFuseOpCount; ++i) {
+    const auto op = static_cast<FuseOp>(i);
+    p.Sample("tierfs_fuse_negatives_total", {L{"op", FuseOpName(op)}}, m.negatives(op));
   }
   p.Family("tierfs_fuse_request_duration_seconds", "histogram",
            "Time from receiving a read, write or fsync request to its reply.");
@@ -92,8 +100,9 @@ std::string MetricsText(const StatusReport& r, const Metrics& m) {
               s.promotions, s.demotions);
   p.Counter("tierfs_tier_moves_abandoned_total",
             "Tier moves given up because the object changed during the copy.", s.moves_abandoned);
-  p.Gauge("tierfs_buffer_pool_preallocated_bytes", "Bytes of the preallocated buffer pool.",
-          s.pool.bytes_preallocated);
+  p.Gauge("tierfs_buffer_pool_preallocated_bytes",
+          "Bytes of read buffers preallocated for buffer_pool (not counting the frame cache's).",
+          s.pool.bytes_preallocated - s.frame_cache_preallocated);
   p.Gauge("tierfs_buffer_pool_in_use", "Pooled buffers leased now.", s.pool.in_use);
   p.Counter("tierfs_buffer_pool_leases_total", "Buffers leased.", s.pool.leases);
   p.Counter("tierfs_buffer_pool_hits_total", "Leases served from the pool.", s.pool.pool_hits);
@@ -105,6 +114,9 @@ std::string MetricsText(const StatusReport& r, const Metrics& m) {
             s.pool.failed_allocations);
   p.Gauge("tierfs_frame_cache_capacity_bytes", "The frame cache's budget (cache_size).",
           s.cache.capacity);
+  p.Gauge("tierfs_frame_cache_preallocated_bytes",
+          "Bytes of frame buffers preallocated for the frame cache (cache_size), in the pool.",
+          s.frame_cache_preallocated);
   p.Gauge("tierfs_frame_cache_bytes", "Bytes of decompressed frames cached now.", s.cache.bytes);
   p.Counter("tierfs_frame_cache_hits_total", "Cold frame reads served from the cache.",
             s.cache.hits);

@@ -100,12 +100,14 @@ Status Filesystem::SetReadOnly(bool read_only) {
   if (read_only) {
     read_only_ = true;
     migrator_->Stop();
+    spdlog::info("read-only (remount,ro): changes refused, the migrator stopped");
     return SyncAll();
   }
   read_only_ = false;
   MigratorOptions mig = migrator_options_;
   migrator_ = std::make_unique<Migrator>(store_.get(), config_.policy, mig);
   migrator_->Start();
+  spdlog::info("read-write (remount,rw): the migrator runs again");
   return Status::OK();
 }
 

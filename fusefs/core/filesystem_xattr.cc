@@ -104,12 +104,34 @@ Result<struct statvfs> Filesystem::StatFs() {
   // What SQLite's pages take shows once the batch is written (and its
   // free pages are reused).
   (void)journal_->Commit();
-  TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(store_->options().hot_dir));
+  const StoreOptions& so = store_->options();
+  TIERFS_ASSIGN_OR_RETURN(FsSpace hot, env_->StatFs(so.hot_dir));
   TIERFS_ASSIGN_OR_RETURN(uint64_t inodes, meta_->InodeCount());
+  // df's numbers are tierfs's own (docs/tiers.md, "What df shows"), not
+  // its disks': used is what tierfs holds — its objects in both tiers as
+  // stored, and the namespace database; available is what a write can
+  // take now (writes land hot: the hot disk's free space); the size is the
+  // two plus the room a cold directory on another filesystem has left,
+  // where data drifts (a RADOS pool's room is not asked: `ceph df`).
+  // hot_capacity is the migrator's budget, not a limit on writes, so it
+  // is in none of them.
+  const StoreStats stats = store_->stats();
+  uint64_t used = stats.hot_stored_bytes + stats.cold_stored_bytes;
+  for (const char* file : {"/meta.db", "/meta.db-wal"}) {
+    auto st = env_->Stat(config_.store_dir + file);
+    if (st.ok()) used += st->size;
+  }
+  uint64_t room = hot.free_bytes;
+  if (so.rados.pool.empty()) {
+    auto cold = env_->StatFs(so.cold_dir);
+    if (cold.ok() && cold->device != hot.device) room += cold->free_bytes;
+  }
+  const uint64_t block = hot.block_size;
   struct statvfs sv {};
-  sv.f_bsize = sv.f_frsize = hot.block_size;
-  sv.f_blocks = hot.total_bytes / hot.block_size;
-  sv.f_bfree = sv.f_bavail = hot.free_bytes / hot.block_size;
+  sv.f_bsize = sv.f_frsize = block;
+  sv.f_blocks = (used + block - 1) / block + room / block;
+  sv.f_bfree = room / block;
+  sv.f_bavail = hot.free_bytes / block;
   sv.f_files = inodes + hot.free_inodes;
   sv.f_ffree = sv.f_favail = hot.free_inodes;
   sv.f_namemax = kMaxNameLen;

@@ -330,7 +330,10 @@ void RaiseReadahead(const std::string& mountpoint) {
 
 Status RunSession(Filesystem* fs, Control* control, const MountConfig& config,
                   const std::function<void(const Status&)>& ready) {
-  std::string opts = "default_permissions,fsname=tierfs:" + config.store_dir +
+  // The mount's source is the store's canonical path, as an fstab line
+  // names it: mount(8) takes an fstab line as mounted when its source and
+  // target match a line of /proc/self/mountinfo (so `mount -a` skips it).
+  std::string opts = "default_permissions,fsname=" + config.store_dir +
                      ",subtype=tierfs,max_read=" + std::to_string(ops::kMaxRead);
   if (config.read_only) opts += ",ro";
   for (const std::string& o : config.fuse_options) opts += "," + o;

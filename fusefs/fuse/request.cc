@@ -19,8 +19,32 @@ void InvalidateInode(fuse_req_t req, fuse_ino_t ino, off_t offset, off_t length)
   if (rc != 0 && rc != -ENOENT) spdlog::warn("invalidating inode {}: {}", ino, std::strerror(-rc));
 }
 
+void RequestScope::Failed(int err) {
+  if (current_ == nullptr) return;
+  if (ExpectedNegative(err)) {
+    current_->m_.CountNegative(current_->op_);
+  } else {
+    current_->m_.CountError(current_->op_);
+  }
+}
+
+bool ExpectedNegative(int err) {
+  switch (err) {
+    case ENOENT:
+    case ENODATA:
+    case ERANGE:
+    case EEXIST:
+    case ENOTEMPTY:
+    case ENXIO:
+    case EOPNOTSUPP:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void ReplyErr(fuse_req_t req, int err) {
-  if (err != 0) RequestScope::Failed();
+  if (err != 0) RequestScope::Failed(err);
   fuse_reply_err(req, err);
 }
 

@@ -7,8 +7,9 @@
 // each op replies once, on its last line, and holds no lock while replying.
 // forget and forget_multi take no reply at all, not even on an exception
 // (GuardedNoReply). Every guarded op counts as one request of its FuseOp in
-// Metrics, every error reply (ReplyErr) as its error, and read/write/fsync
-// their latency.
+// Metrics, every error reply (ReplyErr) as its error or, when the errno is
+// an expected negative answer (ExpectedNegative), as its negative; and
+// read/write/fsync their latency.
 //
 // Cache coherence with the kernel: the kernel keeps pages (keep_cache,
 // writeback cache) and attributes (kTimeout) of every file; whenever the
@@ -77,10 +78,8 @@ class RequestScope {
   }
   RequestScope(const RequestScope&) = delete;
   RequestScope& operator=(const RequestScope&) = delete;
-  // The op being served on this thread replied with an error.
-  static void Failed() {
-    if (current_) current_->m_.CountError(current_->op_);
-  }
+  // The op being served on this thread replied with error err.
+  static void Failed(int err);
 
  private:
   static thread_local RequestScope* current_;
@@ -90,7 +89,19 @@ class RequestScope {
   std::chrono::steady_clock::time_point start_;
 };
 
-// Every error reply goes through here (counted per op).
+// Whether an error reply is the answer the caller asked for rather than a
+// failure: programs probe with these all the time (cp reads the
+// security.capability xattr of what it writes, a seek for data past the
+// last extent, an exclusive create of a name that exists), so counting them
+// as errors would bury the real ones. ENOENT, ENODATA, ERANGE (a buffer too
+// small for an xattr: the caller asks the size next), EEXIST, ENOTEMPTY,
+// ENXIO (SEEK_DATA/SEEK_HOLE past the data) and EOPNOTSUPP (a mode or
+// xattr namespace tierfs does not do; the caller falls back). Everything
+// else — EIO, ENOSPC, ENOMEM, EACCES, EPERM, EROFS, EINVAL, ... — is an error.
+bool ExpectedNegative(int err);
+
+// Every error reply goes through here (counted per op as an error or a
+// negative).
 void ReplyErr(fuse_req_t req, int err);
 
 template <class F>

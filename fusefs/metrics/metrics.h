@@ -1,5 +1,6 @@
 // Metrics: the daemon's request-path counters for the Prometheus exposition
-// (fusefs/control/metrics_text.h) — requests and errors per FUSE operation, bytes
+// (fusefs/control/metrics_text.h) — requests, errors and expected negative
+// answers (ENOENT, ENODATA, ...: see fusefs/fuse/request.h) per FUSE operation, bytes
 // read by where they came from, bytes written, and latency histograms of
 // read, write and fsync. What the store and the migrator count themselves
 // (frame cache, buffer pool, moves) is read from their stats when the
@@ -87,6 +88,9 @@ class Metrics {
 
   void CountRequest(FuseOp op) { Add(requests_[Index(op)], 1); }
   void CountError(FuseOp op) { Add(errors_[Index(op)], 1); }
+  // An error reply that is the answer asked for (a missing xattr, ...),
+  // counted apart from the errors.
+  void CountNegative(FuseOp op) { Add(negatives_[Index(op)], 1); }
   // ns: how long the request took; only Timed(op) operations keep it.
   void RecordLatency(FuseOp op, int64_t ns);
   void CountRead(ReadSource s, uint64_t bytes) { Add(read_bytes_[static_cast<size_t>(s)], bytes); }
@@ -94,6 +98,7 @@ class Metrics {
 
   uint64_t requests(FuseOp op) const { return Load(requests_[Index(op)]); }
   uint64_t errors(FuseOp op) const { return Load(errors_[Index(op)]); }
+  uint64_t negatives(FuseOp op) const { return Load(negatives_[Index(op)]); }
   uint64_t read_bytes(ReadSource s) const { return Load(read_bytes_[static_cast<size_t>(s)]); }
   uint64_t written_bytes() const { return Load(written_bytes_); }
   // Timed(op) only.
@@ -110,7 +115,7 @@ class Metrics {
     return op == FuseOp::kRead ? 0 : op == FuseOp::kWrite ? 1 : 2;
   }
 
-  std::array<std::atomic<uint64_t>, kFuseOpCount> requests_{}, errors_{};
+  std::array<std::atomic<uint64_t>, kFuseOpCount> requests_{}, errors_{}, negatives_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(ReadSource::kCount)> read_bytes_{};
   std::atomic<uint64_t> written_bytes_{0};
   std::array<LatencyHistogram, 3> latency_;  // read, write, fsync

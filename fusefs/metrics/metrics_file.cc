@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,11 +22,51 @@ Status Failed(int err, const std::string& what) {
 }
 }  // namespace
 
-MetricsFile::MetricsFile(std::string path, std::chrono::milliseconds interval,
+MetricsFile::MetricsFile(std::string path, std::string owner, std::chrono::milliseconds interval,
                          std::function<std::string()> render)
-    : path_(std::move(path)), interval_(interval), render_(std::move(render)) {}
+    : path_(std::move(path)),
+      owner_(std::move(owner)),
+      interval_(interval),
+      render_(std::move(render)) {}
 
-MetricsFile::~MetricsFile() { Stop(); }
+MetricsFile::~MetricsFile() {
+  Stop();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+// The lock file is opened like the daemon's other names in a directory
+// others may write to: a symlink there is not followed (O_NOFOLLOW), a FIFO
+// does not block the open (O_NONBLOCK) and anything but a regular file is
+// refused. It holds the owner's description, for the next mount's message.
+Status MetricsFile::Lock() {
+  const size_t slash = path_.rfind('/');
+  const std::string lock = path_.substr(0, slash + 1) + "." + path_.substr(slash + 1) + ".lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) return Failed(errno, "opening its lock file " + lock);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument("metrics_file: " + lock + " is not a regular file");
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char holder[512];
+    const ssize_t n = ::pread(fd, holder, sizeof(holder), 0);
+    ::close(fd);
+    if (err != EWOULDBLOCK) return Failed(err, "locking " + lock);
+    std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "another mount";
+    while (!who.empty() && who.back() == '\n') who.pop_back();
+    return Status::Busy("metrics_file " + path_ + " is written by " + who + " (locked through " +
+                        lock + "); give each mount its own metrics_file");
+  }
+  const std::string text = owner_ + "\n";
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    spdlog::warn("metrics_file: writing {}: {}", lock, std::strerror(errno));  // the lock holds
+  }
+  lock_fd_ = fd;
+  return Status::OK();
+}
 
 // The file's new content, not yet at any name: an O_TMPFILE file in PATH's
 // directory, linked to a fresh name by Publish. Where the directory's
@@ -116,6 +158,7 @@ Status MetricsFile::WriteNow() {
 }
 
 Status MetricsFile::Start() {
+  TIERFS_RETURN_IF_ERROR(Lock());
   TIERFS_RETURN_IF_ERROR(WriteNow());
   thread_ = std::thread([this] { Loop(); });
   return Status::OK();

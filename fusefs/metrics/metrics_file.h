@@ -13,6 +13,13 @@
 // it; that is why it is written with plain POSIX calls and not through the
 // store's Env (whose files are 0600, and which is for the store's data).
 //
+// One file has one writer: Start takes an exclusive flock on a lock file
+// next to it (DIR/.NAME.lock, not *.prom, so the collector ignores it;
+// the file itself cannot carry the lock, each write replaces its inode)
+// and fails with Busy, naming the holder, when another mount has it. The
+// lock lives as long as the MetricsFile, or the process: a crashed daemon
+// leaves no stale lock (the lock file itself stays, harmless).
+//
 // Thread-safety: Start and Stop from one thread (the daemon's main
 // thread); the writer thread calls `render`, which must be thread-safe.
 #pragma once
@@ -30,14 +37,17 @@ namespace tierfs {
 
 class MetricsFile {
  public:
-  MetricsFile(std::string path, std::chrono::milliseconds interval,
+  // owner says who writes the file ("store S mounted at M"), for the
+  // message another mount gets.
+  MetricsFile(std::string path, std::string owner, std::chrono::milliseconds interval,
               std::function<std::string()> render);
-  ~MetricsFile();  // Stop()
+  ~MetricsFile();  // Stop(), then releases the lock
   MetricsFile(const MetricsFile&) = delete;
   MetricsFile& operator=(const MetricsFile&) = delete;
 
-  // Writes the file once (an error here, such as a missing directory, is
-  // the mount's error) and starts the thread that rewrites it.
+  // Takes the file's lock (Busy when another mount holds it), writes the
+  // file once (an error here, such as a missing directory, is the mount's
+  // error) and starts the thread that rewrites it.
   Status Start();
   // Stops the thread and writes the file a last time; idempotent.
   void Stop();
@@ -46,9 +56,12 @@ class MetricsFile {
 
  private:
   class TempFile;
+  Status Lock();
   void Loop();
 
   const std::string path_;
+  const std::string owner_;
+  int lock_fd_ = -1;  // the lock file, flocked, once Start has taken it
   const std::chrono::milliseconds interval_;
   const std::function<std::string()> render_;
   std::mutex mu_;  // guards stop_

@@ -28,7 +28,7 @@ unshare -m --propagation private bash -c '
 
   step "mount -t fuse.tierfs"
   mount -n -t fuse.tierfs "$STORE" "$MNT"
-  grep -q " $MNT .* - fuse.tierfs tierfs:$STORE " /proc/self/mountinfo
+  grep -q " $MNT .* - fuse.tierfs $STORE " /proc/self/mountinfo
   echo one >"$MNT/a"
 
   step "mount -o remount,ro"

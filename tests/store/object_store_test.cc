@@ -98,6 +98,57 @@ TEST_F(ObjectStoreTest, DemoteCompressesAndReadsBackIdentically) {
   EXPECT_EQ(s.demotions, 1u);
 }
 
+// stats() reads totals the table keeps as entries change (statfs asks for
+// them on behalf of anyone): after writes, a truncate, a punched hole, tier
+// moves both ways, removals and a reopen they are what a count over every
+// object gives.
+TEST_F(ObjectStoreTest, KeptTotalsAreWhatACountOverTheObjectsGives) {
+  auto expect_counted = [&](const char* when) {
+    TableStats counted;
+    for (const ObjectInfo& o : store_->List()) {
+      const bool hot = o.tier == Tier::kHot;
+      (hot ? counted.hot_objects : counted.cold_objects) += 1;
+      (hot ? counted.hot_bytes : counted.cold_bytes) += o.logical_size;
+      (hot ? counted.hot_stored_bytes : counted.cold_stored_bytes) += o.stored_bytes;
+      counted.damaged_objects += o.damaged ? 1 : 0;
+    }
+    const StoreStats s = store_->stats();
+    EXPECT_EQ(s.hot_objects, counted.hot_objects) << when;
+    EXPECT_EQ(s.hot_bytes, counted.hot_bytes) << when;
+    EXPECT_EQ(s.hot_stored_bytes, counted.hot_stored_bytes) << when;
+    EXPECT_EQ(s.cold_objects, counted.cold_objects) << when;
+    EXPECT_EQ(s.cold_bytes, counted.cold_bytes) << when;
+    EXPECT_EQ(s.cold_stored_bytes, counted.cold_stored_bytes) << when;
+    EXPECT_EQ(s.damaged_objects, counted.damaged_objects) << when;
+  };
+  for (uint64_t i = 0; i < 6; ++i) {
+    ASSERT_TRUE(store_->Write({7, i}, 0, TextBytes(100000 + i * 5000, 1)).ok()) << i;
+  }
+  ASSERT_TRUE(store_->Write({7, 1}, 300000, RandomBytes(4096, 2)).ok());  // grows, sparse
+  expect_counted("after writes");
+  ASSERT_TRUE(store_->Truncate({7, 2}, 5000).ok());
+  ASSERT_TRUE(store_->PunchHole({7, 3}, 0, 65536).ok());
+  expect_counted("after a truncate and a punched hole");
+  ASSERT_TRUE(store_->Demote({7, 0}).ok());
+  ASSERT_TRUE(store_->Demote({7, 4}).ok());
+  ASSERT_TRUE(store_->Demote({7, 5}).ok());
+  expect_counted("after demotions");
+  ASSERT_TRUE(store_->Promote({7, 4}).ok());
+  ASSERT_TRUE(store_->Write({7, 5}, 10, RandomBytes(100, 3)).ok());  // promotes
+  expect_counted("after promotions");
+  ASSERT_TRUE(store_->Remove({7, 0}).ok());
+  ASSERT_TRUE(store_->Remove({7, 1}).ok());
+  expect_counted("after removals");
+  EXPECT_GT(store_->stats().cold_objects + store_->stats().hot_objects, 0u);
+  Reopen();
+  expect_counted("after a reopen");
+  auto removed = store_->RemoveGroup(7);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 4u);
+  expect_counted("after removing the group");
+  EXPECT_EQ(store_->stats().hot_objects + store_->stats().cold_objects, 0u);
+}
+
 TEST_F(ObjectStoreTest, SequentialColdReadDecompressesEachFrameOnce) {
   ObjectKey k{3, 0};
   const auto data = TenColdFrames(*store_, k, 4);

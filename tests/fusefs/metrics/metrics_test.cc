@@ -1,7 +1,8 @@
 // The Prometheus exposition: PromText's format (escaping, values,
 // cumulative histograms), the request-path counters, MetricsText over a
 // status report (every family has HELP and TYPE, counters end in _total,
-// the values land in the right series), and MetricsFile's atomic rewrite.
+// the values land in the right series), and MetricsFile's atomic rewrite
+// and its lock (one writer per file).
 #include "fusefs/metrics/metrics.h"
 
 #include <gtest/gtest.h>
@@ -86,6 +87,10 @@ TEST(MetricsTest, OnlyReadWriteAndFsyncAreTimed) {
   m.RecordLatency(FuseOp::kFsync, 1000);
   EXPECT_EQ(m.requests(FuseOp::kLookup), 1u);
   EXPECT_EQ(m.errors(FuseOp::kLookup), 1u);
+  EXPECT_EQ(m.negatives(FuseOp::kLookup), 0u);
+  m.CountNegative(FuseOp::kLookup);
+  EXPECT_EQ(m.negatives(FuseOp::kLookup), 1u);
+  EXPECT_EQ(m.errors(FuseOp::kLookup), 1u);
   EXPECT_EQ(m.requests(FuseOp::kRead), 0u);
   for (FuseOp op : {FuseOp::kRead, FuseOp::kWrite}) {
     auto s = m.latency(op);
@@ -162,6 +167,8 @@ TEST(MetricsTextTest, EverySeriesBelongsToADocumentedFamilyAndCarriesItsValue) {
   m.CountRequest(FuseOp::kRead);
   m.RecordLatency(FuseOp::kRead, 2'000'000);  // 2 ms
   m.CountError(FuseOp::kGetxattr);
+  m.CountNegative(FuseOp::kGetxattr);
+  m.CountNegative(FuseOp::kGetxattr);
   m.CountRead(ReadSource::kCold, 777);
   m.CountWrite(888);
   const Parsed p = Parse(MetricsText(r, m));
@@ -197,6 +204,8 @@ TEST(MetricsTextTest, EverySeriesBelongsToADocumentedFamilyAndCarriesItsValue) {
   EXPECT_EQ(at("tierfs_migrator_failed_moves_total"), "2");
   EXPECT_EQ(at("tierfs_fuse_requests_total{op=\"read\"}"), "1");
   EXPECT_EQ(at("tierfs_fuse_errors_total{op=\"getxattr\"}"), "1");
+  EXPECT_EQ(at("tierfs_fuse_negatives_total{op=\"getxattr\"}"), "2");
+  EXPECT_EQ(at("tierfs_fuse_negatives_total{op=\"lookup\"}"), "0");
   EXPECT_EQ(at("tierfs_fuse_request_duration_seconds_bucket{op=\"read\",le=\"0.001\"}"), "0");
   EXPECT_EQ(at("tierfs_fuse_request_duration_seconds_bucket{op=\"read\",le=\"0.0025\"}"), "1");
   EXPECT_EQ(at("tierfs_fuse_request_duration_seconds_sum{op=\"read\"}"), "0.002");
@@ -215,7 +224,8 @@ TEST(MetricsFileTest, ReplacesTheFileAtStartAndStopWithAReadableMode) {
   const std::string path = dir.path() + "/tierfs.prom";
   int n = 0;
   {
-    MetricsFile f(path, std::chrono::hours(1), [&n] { return "x " + std::to_string(++n) + "\n"; });
+    MetricsFile f(path, "test", std::chrono::hours(1),
+                  [&n] { return "x " + std::to_string(++n) + "\n"; });
     ASSERT_TRUE(f.Start().ok());
     EXPECT_EQ(Slurp(path), "x 1\n");
     struct stat st;
@@ -225,13 +235,40 @@ TEST(MetricsFileTest, ReplacesTheFileAtStartAndStopWithAReadableMode) {
     EXPECT_EQ(Slurp(path), "x 2\n");
   }  // destroyed: stopped, written a last time
   EXPECT_EQ(Slurp(path), "x 3\n");
-  // Only the file itself is left: the temp file was renamed over it.
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+  // Only the file itself and its lock file are left: the temp file was
+  // renamed over it.
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    names.insert(e.path().filename().string());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"tierfs.prom", ".tierfs.prom.lock"}));
+}
+
+TEST(MetricsFileTest, ASecondWriterOfTheSameFileIsRefusedNamingTheFirst) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/tierfs.prom";
+  {
+    MetricsFile first(path, "the store /a mounted at /m", std::chrono::hours(1),
+                      [] { return "first\n"; });
+    ASSERT_TRUE(first.Start().ok());
+    MetricsFile second(path, "the store /b mounted at /n", std::chrono::hours(1),
+                       [] { return "second\n"; });
+    Status st = second.Start();
+    EXPECT_EQ(st.code(), Code::kBusy) << st.ToString();
+    EXPECT_NE(st.message().find("the store /a mounted at /m"), std::string::npos) << st.message();
+    EXPECT_EQ(Slurp(path), "first\n");  // the refused one never wrote
+  }
+  // Released with its owner: the next mount may take the file.
+  MetricsFile third(path, "the store /c mounted at /o", std::chrono::hours(1),
+                    [] { return "third\n"; });
+  ASSERT_TRUE(third.Start().ok());
+  EXPECT_EQ(Slurp(path), "third\n");
 }
 
 TEST(MetricsFileTest, AMissingDirectoryIsAnErrorNamingTheFile) {
   test::TempDir dir;
-  MetricsFile f(dir.path() + "/missing/tierfs.prom", std::chrono::seconds(1), [] { return ""; });
+  MetricsFile f(dir.path() + "/missing/tierfs.prom", "test", std::chrono::seconds(1),
+                [] { return ""; });
   Status st = f.Start();
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("metrics_file"), std::string::npos) << st.message();
