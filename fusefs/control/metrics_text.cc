@@ -25,25 +25,24 @@ void ByDirection(PromText& p, const char* name, const char* help, uint64_t promo
 }
 
 void Requests(PromText& p, const Metrics& m) {
-  p.Family("tierfs_fuse_requests_total", "counter", "FUSE requests served, by operation.");
-  for (size_t i = 0; i < kFuseOpCount; ++i) {
-    const auto op = static_cast<FuseOp>(i);
-    p.Sample("tierfs_fuse_requests_total", {L{"op", FuseOpName(op)}}, m.requests(op));
-  }
-  p.Family("tierfs_fuse_errors_total", "counter",
-           "FUSE requests answered with an error, by operation (not counting the expected "
-           "negative answers).");
-  for (size_t i = 0; i < kFuseOpCount; ++i) {
-    const auto op = static_cast<FuseOp>(i);
-    p.Sample("tierfs_fuse_errors_total", {L{"op", FuseOpName(op)}}, m.errors(op));
-  }
-  p.Family("tierfs_fuse_negatives_total", "counter",
-           "FUSE requests answered with an expected negative (ENOENT, ENODATA, ERANGE, EEXIST, "
-           "ENOTEMPTY, ENXIO, EOPNOTSUPP), by operation.");
-  for (size_t i = 0; i < kFuseOpCount; ++i) {
-    const auto op = static_cast<FuseOp>(i);
-    p.Sample("tierfs_fuse_negatives_total", {L{"op", FuseOpName(op)}}, m.negatives(op));
-  }
+  // One counter family per FUSE operation: requests, errors, negatives.
+  const auto per_op = [&](const char* name, const char* help,
+                          uint64_t (Metrics::*count)(FuseOp) const) {
+    p.Family(name, "counter", help);
+    for (size_t i = 0; i < kFuseOpCount; ++i) {
+      const auto op = static_cast<FuseOp>(i);
+      p.Sample(name, {L{"op", FuseOpName(op)}}, (m.*count)(op));
+    }
+  };
+  per_op("tierfs_fuse_requests_total", "FUSE requests served, by operation.", &Metrics::requests);
+  per_op("tierfs_fuse_errors_total",
+         "FUSE requests answered with an error, by operation (not counting the expected "
+         "negative answers).",
+         &Metrics::errors);
+  per_op("tierfs_fuse_negatives_total",
+         "FUSE requests answered with an expected negative (ENOENT, ENODATA, ERANGE, EEXIST, "
+         "ENOTEMPTY, ENXIO, EOPNOTSUPP), by operation.",
+         &Metrics::negatives);
   p.Family("tierfs_fuse_request_duration_seconds", "histogram",
            "Time from receiving a read, write or fsync request to its reply.");
   for (FuseOp op : {FuseOp::kRead, FuseOp::kWrite, FuseOp::kFsync}) {
