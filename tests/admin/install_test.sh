@@ -115,7 +115,7 @@ FSTAB
     mount --bind "$1" /sbin
     for m in "$2" "$3"; do
       mount -n -T "$4" "$m"
-      grep -q " $m .* - fuse.tierfs tierfs:" /proc/self/mountinfo
+      grep -q " $m .* - fuse.tierfs /" /proc/self/mountinfo  # source: the store path
       echo "by fstab" >"$m/by-fstab"
       [[ $(cat "$m/by-fstab") == "by fstab" ]]
       "$5" umount "$m"
